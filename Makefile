@@ -1,0 +1,92 @@
+# phpeekd: a PID 1 process supervisor for PHP containers.
+# GNU make; `make V=1` shows the commands.
+
+PREFIX ?=	/usr/local
+SBINDIR ?=	$(PREFIX)/sbin
+MANDIR ?=	$(PREFIX)/share/man
+
+CC ?=		cc
+PKG_CONFIG ?=	pkg-config
+PKGS =		libevent libevent_openssl yaml-0.1 libbsd-overlay json-c \
+		libcurl libseccomp
+
+CFLAGS ?=	-O2 -g
+CFLAGS +=	-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
+		-Wstrict-prototypes -Wmissing-prototypes \
+		-Wmissing-declarations -Wshadow -Wpointer-arith \
+		-Wsign-compare -Wno-unused-parameter
+CFLAGS +=	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+LDLIBS +=	$(shell $(PKG_CONFIG) --libs $(PKGS))
+CHECK_CFLAGS =	$(shell $(PKG_CONFIG) --cflags check)
+CHECK_LIBS =	$(shell $(PKG_CONFIG) --libs check)
+
+ifeq ($(V),1)
+Q =
+else
+Q =		@
+endif
+
+PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
+		phpeekd/log.c phpeekd/config.c phpeekd/parse.c \
+		phpeekd/engine.c phpeekd/process.c phpeekd/logpipe.c \
+		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
+		phpeekd/sandbox.c
+PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
+PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
+PHPEEKCTL_OBJS = $(PHPEEKCTL_SRCS:.c=.o)
+
+UNIT_TESTS =	regress/unit/imsg_test regress/unit/parse_test
+imsg_test_OBJS = phpeekd/imsg.o
+parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o \
+		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
+
+MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5 man/phpeekctl.8
+
+.PHONY: all clean deps test unit regress lint demo
+
+all: phpeekd/phpeekd phpeekctl/phpeekctl
+
+phpeekd/phpeekd: $(PHPEEKD_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(PHPEEKD_OBJS) $(LDLIBS)
+
+phpeekctl/phpeekctl: $(PHPEEKCTL_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(PHPEEKCTL_OBJS) $(LDLIBS)
+
+%.o: %.c phpeekd/phpeekd.h phpeekd/imsg.h phpeekd/log.h
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+
+.SECONDEXPANSION:
+regress/unit/%_test: regress/unit/%_test.c $$(%_test_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Iphpeekd -o $@ $< \
+	    $($*_test_OBJS) $(LDLIBS) $(CHECK_LIBS)
+
+deps:
+	$(Q)sh regress/deps.sh
+
+unit: $(UNIT_TESTS)
+	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
+
+regress: all
+	$(Q)sh regress/run.sh
+
+lint:
+	$(Q)mandoc -Tlint -Wwarning $(MANPAGES)
+	@echo "mandoc -Tlint: clean"
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory unit
+	$(Q)$(MAKE) --no-print-directory lint
+	$(Q)$(MAKE) --no-print-directory regress
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	./phpeekd/phpeekd -d -f etc/phpeekd.yaml
+
+clean:
+	rm -f $(PHPEEKD_OBJS) $(PHPEEKCTL_OBJS) phpeekd/phpeekd \
+	    phpeekctl/phpeekctl $(UNIT_TESTS) regress/unit/*.o

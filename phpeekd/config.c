@@ -1,0 +1,493 @@
+/*
+ * The configuration: its in-memory form, shared by every role, its
+ * transfer between roles as IMSG_CFG_* messages, and the config role,
+ * which turns the bytes of a file it is handed into those messages.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "phpeekd.h"
+
+static int	config_dispatch_parent(struct imsgev *, struct imsg *);
+static void	config_parse_fd(struct imsgev *, uint32_t, int, const char *);
+static int	config_add_strlist(struct ibuf *, const struct strlist *);
+static int	config_get_strlist(struct ibuf *, struct strlist *);
+static int	config_send_proc(struct privsep *, enum privsep_procid,
+		    uint32_t, struct proc_conf *);
+static int	config_recv_proc(struct phpeekd_conf *, struct imsg *);
+
+static struct privsep_proc config_procs[] = {
+	{ "parent",	PROC_PARENT,	config_dispatch_parent },
+};
+
+void
+config_defaults(struct global_conf *gc)
+{
+	memset(gc, 0, sizeof(*gc));
+	gc->gc_shutdown_timeout = 30;
+	gc->gc_restart_policy = RESTART_ALWAYS;
+	gc->gc_max_restart_attempts = 3;
+	gc->gc_backoff_initial_ms = 5000;
+	gc->gc_backoff_max_ms = 60000;
+	gc->gc_log_format = LOG_FMT_JSON;
+	gc->gc_log_level = LOG_LVL_INFO;
+}
+
+struct phpeekd_conf *
+config_new(void)
+{
+	struct phpeekd_conf	*cf;
+
+	if ((cf = calloc(1, sizeof(*cf))) == NULL)
+		return (NULL);
+	config_defaults(&cf->cf_global);
+	TAILQ_INIT(&cf->cf_procs);
+	return (cf);
+}
+
+void
+config_free(struct phpeekd_conf *cf)
+{
+	struct proc_conf	*pc;
+
+	if (cf == NULL)
+		return;
+	while ((pc = TAILQ_FIRST(&cf->cf_procs)) != NULL) {
+		TAILQ_REMOVE(&cf->cf_procs, pc, pc_entry);
+		config_proc_free(pc);
+	}
+	free(cf);
+}
+
+struct proc_conf *
+config_proc_new(const char *name)
+{
+	struct proc_conf	*pc;
+
+	if ((pc = calloc(1, sizeof(*pc))) == NULL)
+		return (NULL);
+	if (strlcpy(pc->pc_name, name, sizeof(pc->pc_name)) >=
+	    sizeof(pc->pc_name)) {
+		free(pc);
+		errno = ENAMETOOLONG;
+		return (NULL);
+	}
+	pc->pc_enabled = 1;
+	pc->pc_type = PTYPE_LONGRUN;
+	pc->pc_restart = RESTART_ALWAYS;
+	pc->pc_scale = 1;
+	pc->pc_stop_signal = SIGTERM;
+	pc->pc_stop_timeout = 30;
+	pc->pc_umask = -1;
+	return (pc);
+}
+
+void
+config_proc_free(struct proc_conf *pc)
+{
+	if (pc == NULL)
+		return;
+	strlist_free(&pc->pc_command);
+	strlist_free(&pc->pc_env);
+	strlist_free(&pc->pc_depends);
+	free(pc->pc_workdir);
+	free(pc->pc_user);
+	free(pc->pc_group);
+	free(pc);
+}
+
+struct proc_conf *
+config_proc_find(struct phpeekd_conf *cf, const char *name)
+{
+	struct proc_conf	*pc;
+
+	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
+		if (strcmp(pc->pc_name, name) == 0)
+			return (pc);
+	return (NULL);
+}
+
+static int
+streq_null(const char *a, const char *b)
+{
+	if (a == NULL || b == NULL)
+		return (a == b);
+	return (strcmp(a, b) == 0);
+}
+
+/*
+ * Whether running instances of a must be restarted to become b.  The
+ * scale is left out: a scale change adds or removes instances only.
+ */
+int
+config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
+{
+	return (a->pc_enabled == b->pc_enabled &&
+	    a->pc_type == b->pc_type &&
+	    a->pc_umask == b->pc_umask &&
+	    strlist_equal(&a->pc_command, &b->pc_command) &&
+	    strlist_equal(&a->pc_env, &b->pc_env) &&
+	    streq_null(a->pc_workdir, b->pc_workdir) &&
+	    streq_null(a->pc_user, b->pc_user) &&
+	    streq_null(a->pc_group, b->pc_group));
+}
+
+static int
+config_add_strlist(struct ibuf *buf, const struct strlist *sl)
+{
+	size_t	i;
+
+	if (ibuf_add_u32(buf, (uint32_t)sl->sl_n) == -1)
+		return (-1);
+	for (i = 0; i < sl->sl_n; i++)
+		if (ibuf_add_str(buf, sl->sl_v[i]) == -1)
+			return (-1);
+	return (0);
+}
+
+static int
+config_get_strlist(struct ibuf *buf, struct strlist *sl)
+{
+	uint32_t	 n, i;
+	char		*s;
+
+	if (ibuf_get_u32(buf, &n) == -1)
+		return (-1);
+	/* each entry takes at least its 4 byte length */
+	if (n > ibuf_left(buf) / 4) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	for (i = 0; i < n; i++) {
+		if (ibuf_get_str(buf, &s) == -1)
+			return (-1);
+		if (strlist_add(sl, s) == -1) {
+			free(s);
+			return (-1);
+		}
+		free(s);
+	}
+	return (0);
+}
+
+static int
+config_add_optstr(struct ibuf *buf, const char *s)
+{
+	if (ibuf_add_u8(buf, s != NULL) == -1)
+		return (-1);
+	return (s != NULL ? ibuf_add_str(buf, s) : 0);
+}
+
+static int
+config_get_optstr(struct ibuf *buf, char **s)
+{
+	uint8_t	present;
+
+	*s = NULL;
+	if (ibuf_get_u8(buf, &present) == -1 || present > 1) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (present ? ibuf_get_str(buf, s) : 0);
+}
+
+static int
+config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
+    struct proc_conf *pc)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, dst, IMSG_CFG_PROC, gen, 256)) == NULL)
+		return (-1);
+	if (ibuf_add_str(buf, pc->pc_name) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_enabled) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_type) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_restart) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_scale) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_stop_signal) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_stop_timeout) == -1 ||
+	    ibuf_add_i64(buf, pc->pc_umask) == -1 ||
+	    config_add_strlist(buf, &pc->pc_command) == -1 ||
+	    config_add_strlist(buf, &pc->pc_env) == -1 ||
+	    config_add_strlist(buf, &pc->pc_depends) == -1 ||
+	    config_add_optstr(buf, pc->pc_workdir) == -1 ||
+	    config_add_optstr(buf, pc->pc_user) == -1 ||
+	    config_add_optstr(buf, pc->pc_group) == -1) {
+		log_warn("process %s does not fit in one message",
+		    pc->pc_name);
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, dst, buf));
+}
+
+/* Send one generation: the global block, each process, then DONE. */
+int
+config_send(struct privsep *ps, enum privsep_procid dst,
+    struct phpeekd_conf *cf)
+{
+	struct global_conf	*gc = &cf->cf_global;
+	struct proc_conf	*pc;
+	struct ibuf		*buf;
+	uint32_t		 gen = cf->cf_generation;
+
+	if ((buf = proc_create(ps, dst, IMSG_CFG_GLOBAL, gen, 64)) == NULL)
+		return (-1);
+	if (ibuf_add_u32(buf, (uint32_t)gc->gc_shutdown_timeout) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_restart_policy) == -1 ||
+	    ibuf_add_i64(buf, gc->gc_max_restart_attempts) == -1 ||
+	    ibuf_add_i64(buf, gc->gc_backoff_initial_ms) == -1 ||
+	    ibuf_add_i64(buf, gc->gc_backoff_max_ms) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_log_format) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_log_level) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	if (proc_close(ps, dst, buf) == -1)
+		return (-1);
+	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
+		if (config_send_proc(ps, dst, gen, pc) == -1)
+			return (-1);
+	return (proc_compose(ps, dst, IMSG_CFG_DONE, gen, -1, NULL, 0));
+}
+
+static int
+config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
+{
+	struct global_conf	*gc = &cf->cf_global;
+	struct ibuf		 buf;
+	uint32_t		 st, rp, fmt, lvl;
+	int64_t			 maxr;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_u32(&buf, &st) == -1 ||
+	    ibuf_get_u32(&buf, &rp) == -1 ||
+	    ibuf_get_i64(&buf, &maxr) == -1 ||
+	    ibuf_get_i64(&buf, &gc->gc_backoff_initial_ms) == -1 ||
+	    ibuf_get_i64(&buf, &gc->gc_backoff_max_ms) == -1 ||
+	    ibuf_get_u32(&buf, &fmt) == -1 ||
+	    ibuf_get_u32(&buf, &lvl) == -1 || ibuf_left(&buf) != 0)
+		return (-1);
+	if (st > 86400 || rp > RESTART_NEVER || fmt > LOG_FMT_JSON ||
+	    lvl > LOG_LVL_DEBUG || maxr < INT_MIN || maxr > INT_MAX ||
+	    gc->gc_backoff_initial_ms < 0 || gc->gc_backoff_max_ms < 0)
+		return (-1);
+	gc->gc_shutdown_timeout = (int)st;
+	gc->gc_restart_policy = (int)rp;
+	gc->gc_max_restart_attempts = (int)maxr;
+	gc->gc_log_format = (int)fmt;
+	gc->gc_log_level = (int)lvl;
+	return (0);
+}
+
+static int
+config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
+{
+	struct proc_conf	*pc = NULL;
+	struct ibuf		 buf;
+	char			 name[CONF_NAME_MAX];
+	uint8_t			 en, type, rs;
+	uint32_t		 scale, sig, tmo;
+	int64_t			 um;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
+	    name[0] == '\0' || config_proc_find(cf, name) != NULL)
+		return (-1);
+	if ((pc = config_proc_new(name)) == NULL)
+		return (-1);
+	if (ibuf_get_u8(&buf, &en) == -1 || ibuf_get_u8(&buf, &type) == -1 ||
+	    ibuf_get_u8(&buf, &rs) == -1 ||
+	    ibuf_get_u32(&buf, &scale) == -1 ||
+	    ibuf_get_u32(&buf, &sig) == -1 ||
+	    ibuf_get_u32(&buf, &tmo) == -1 ||
+	    ibuf_get_i64(&buf, &um) == -1 ||
+	    config_get_strlist(&buf, &pc->pc_command) == -1 ||
+	    config_get_strlist(&buf, &pc->pc_env) == -1 ||
+	    config_get_strlist(&buf, &pc->pc_depends) == -1 ||
+	    config_get_optstr(&buf, &pc->pc_workdir) == -1 ||
+	    config_get_optstr(&buf, &pc->pc_user) == -1 ||
+	    config_get_optstr(&buf, &pc->pc_group) == -1 ||
+	    ibuf_left(&buf) != 0)
+		goto bad;
+	if (en > 1 || type > PTYPE_ONESHOT || rs > RESTART_NEVER ||
+	    scale < 1 || scale > CONF_SCALE_MAX || sig < 1 || sig >= NSIG ||
+	    tmo > 86400 || um < -1 || um > 0777 || pc->pc_command.sl_n == 0)
+		goto bad;
+	pc->pc_enabled = en;
+	pc->pc_type = type;
+	pc->pc_restart = rs;
+	pc->pc_scale = (int)scale;
+	pc->pc_stop_signal = (int)sig;
+	pc->pc_stop_timeout = (int)tmo;
+	pc->pc_umask = (int)um;
+	TAILQ_INSERT_TAIL(&cf->cf_procs, pc, pc_entry);
+	cf->cf_nprocs++;
+	return (0);
+ bad:
+	config_proc_free(pc);
+	errno = EBADMSG;
+	return (-1);
+}
+
+/*
+ * Collect one generation from a stream of IMSG_CFG_* messages into
+ * *pending.  Returns 1 when DONE completed it, 0 while it is still
+ * arriving and -1 for a malformed or out-of-order message.
+ */
+int
+config_recv(struct phpeekd_conf **pending, struct imsg *imsg)
+{
+	uint32_t	gen = imsg_get_peerid(imsg);
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CFG_GLOBAL:
+		config_free(*pending);
+		if ((*pending = config_new()) == NULL)
+			fatal("%s", __func__);
+		(*pending)->cf_generation = gen;
+		return (config_recv_global(*pending, imsg));
+	case IMSG_CFG_PROC:
+		if (*pending == NULL || (*pending)->cf_generation != gen)
+			return (-1);
+		return (config_recv_proc(*pending, imsg));
+	case IMSG_CFG_DONE:
+		if (*pending == NULL || (*pending)->cf_generation != gen ||
+		    imsg_get_len(imsg) != 0)
+			return (-1);
+		return (1);
+	}
+	return (-1);
+}
+
+/*
+ * The config role: it never opens a file.  The parent hands it an fd;
+ * it reads the bytes, parses and validates them, and answers with the
+ * diagnostics and either the new generation or CFG_FAILED.
+ */
+void
+config_role(void)
+{
+	struct privsep	*ps = privsep;
+
+	event_init();
+	ps->ps_procs = config_procs;
+	ps->ps_nprocs = sizeof(config_procs) / sizeof(config_procs[0]);
+	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
+	    IMSG_CFG_MAXSIZE, 1);
+	sandbox_role(PROC_CONFIG);
+	event_dispatch();
+	exit(0);
+}
+
+static int
+config_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
+{
+	char	path[PATH_MAX];
+	int	fd;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CFG_FD:
+		if ((fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		if (imsg_get_len(imsg) >= sizeof(path)) {
+			close(fd);
+			return (-1);
+		}
+		memcpy(path, imsg->data, imsg_get_len(imsg));
+		path[imsg_get_len(imsg)] = '\0';
+		config_parse_fd(iev, imsg_get_peerid(imsg), fd, path);
+		close(fd);
+		return (0);
+	}
+	return (-1);
+}
+
+static int
+config_read_fd(int fd, char **out, size_t *outlen, char *err, size_t errlen)
+{
+	char	*buf = NULL, *p;
+	size_t	 len = 0, cap = 0;
+	ssize_t	 n;
+
+	for (;;) {
+		if (len == cap) {
+			if (cap > CONF_FILE_MAX) {
+				snprintf(err, errlen, "file larger than %d "
+				    "bytes", CONF_FILE_MAX);
+				free(buf);
+				return (-1);
+			}
+			cap = cap == 0 ? 65536 : cap * 2;
+			if ((p = realloc(buf, cap + 1)) == NULL) {
+				snprintf(err, errlen, "out of memory");
+				free(buf);
+				return (-1);
+			}
+			buf = p;
+		}
+		n = read(fd, buf + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			snprintf(err, errlen, "read: %s", strerror(errno));
+			free(buf);
+			return (-1);
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	buf[len] = '\0';
+	*out = buf;
+	*outlen = len;
+	return (0);
+}
+
+static void
+config_parse_fd(struct imsgev *iev, uint32_t gen, int fd, const char *path)
+{
+	struct privsep		*ps = iev->ps;
+	struct parse_result	 pr;
+	struct diag		*d;
+	struct ibuf		*buf;
+	char			*text, err[128];
+	size_t			 len;
+	int			 rv;
+
+	memset(&pr, 0, sizeof(pr));
+	TAILQ_INIT(&pr.pr_diags);
+	if (config_read_fd(fd, &text, &len, err, sizeof(err)) == -1) {
+		diag_add(&pr.pr_diags, DIAG_ERROR, 0, 0, "%s", err);
+		rv = -1;
+	} else {
+		rv = parse_config(path, text, len, &pr);
+		free(text);
+	}
+	TAILQ_FOREACH(d, &pr.pr_diags, d_entry) {
+		if ((buf = proc_create(ps, PROC_PARENT, IMSG_CFG_DIAG, gen,
+		    64)) == NULL)
+			fatalx("cannot send a diagnostic");
+		if (ibuf_add_u8(buf, (uint8_t)d->d_severity) == -1 ||
+		    ibuf_add_u32(buf, (uint32_t)d->d_line) == -1 ||
+		    ibuf_add_u32(buf, (uint32_t)d->d_col) == -1 ||
+		    ibuf_add_str(buf, d->d_msg) == -1)
+			fatalx("cannot build a diagnostic");
+		proc_close(ps, PROC_PARENT, buf);
+	}
+	if (rv == 0 && pr.pr_conf != NULL) {
+		pr.pr_conf->cf_generation = gen;
+		if (config_send(ps, PROC_PARENT, pr.pr_conf) == -1)
+			fatalx("cannot send the configuration");
+	} else
+		proc_compose(ps, PROC_PARENT, IMSG_CFG_FAILED, gen, -1,
+		    NULL, 0);
+	parse_result_clear(&pr);
+}

@@ -1,0 +1,172 @@
+/*
+ * Service output: the engine reads each instance's stdout and stderr,
+ * cuts the bytes into lines and writes every line as one record, text
+ * or JSON with phpeek-pm's field names, to the container's stdout.
+ *
+ * A partial line waits for the rest; a line longer than LOG_LINE_LIMIT
+ * is emitted in pieces of that size, so a service that never writes a
+ * newline cannot make the engine grow without bound.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "phpeekd.h"
+
+#define LOGPIPE_READ	65536
+
+static void	logpipe_read(int, short, void *);
+static void	logpipe_flush(struct logpipe *, int);
+static void	write_all(int, const char *, size_t);
+
+struct logpipe *
+logpipe_open(int fd, int stream, const char *proc, const char *inst)
+{
+	struct logpipe	*lp;
+	int		 fl;
+
+	if ((lp = calloc(1, sizeof(*lp))) == NULL ||
+	    (lp->lp_buf = malloc(LOG_LINE_LIMIT)) == NULL) {
+		free(lp);
+		close(fd);
+		log_warn("%s", __func__);
+		return (NULL);
+	}
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		log_warn("%s: O_NONBLOCK", inst);
+	lp->lp_fd = fd;
+	lp->lp_stream = stream;
+	strlcpy(lp->lp_proc, proc, sizeof(lp->lp_proc));
+	strlcpy(lp->lp_inst, inst, sizeof(lp->lp_inst));
+	event_set(&lp->lp_ev, fd, EV_READ | EV_PERSIST, logpipe_read, lp);
+	event_add(&lp->lp_ev, NULL);
+	TAILQ_INSERT_TAIL(&engine->en_logpipes, lp, lp_entry);
+	return (lp);
+}
+
+void
+logpipe_close(struct logpipe *lp)
+{
+	logpipe_flush(lp, 1);
+	event_del(&lp->lp_ev);
+	close(lp->lp_fd);
+	TAILQ_REMOVE(&engine->en_logpipes, lp, lp_entry);
+	free(lp->lp_buf);
+	free(lp);
+}
+
+static void
+write_all(int fd, const char *buf, size_t len)
+{
+	ssize_t	n;
+
+	while (len > 0) {
+		n = write(fd, buf, len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			return;		/* stdout gone: nothing to do */
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+}
+
+/* One record per line; the whole record goes out in one write. */
+void
+logpipe_emit(const char *proc, const char *inst, int stream,
+    const char *line, size_t len)
+{
+	static char	 out[LOG_LINE_LIMIT * 2 + 512];
+	static char	 esc[LOG_LINE_LIMIT * 2 + 8];
+	char		 ts[48], raw[LOG_LINE_LIMIT + 1];
+	const char	*sname = stream == STREAM_STDERR ? "stderr" : "stdout";
+	int		 n;
+
+	if (len > LOG_LINE_LIMIT)
+		len = LOG_LINE_LIMIT;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	memcpy(raw, line, len);
+	raw[len] = '\0';
+	log_timestamp(ts, sizeof(ts));
+	json_escape(esc, sizeof(esc), raw);
+	if (log_getformat() == LOG_FMT_JSON)
+		n = snprintf(out, sizeof(out), "{\"time\":\"%s\","
+		    "\"level\":\"INFO\",\"msg\":\"%s\",\"process\":\"%s\","
+		    "\"instance_id\":\"%s\",\"stream\":\"%s\"}\n",
+		    ts, esc, proc, inst, sname);
+	else
+		n = snprintf(out, sizeof(out), "time=%s level=INFO "
+		    "process=%s instance_id=%s stream=%s msg=\"%s\"\n",
+		    ts, proc, inst, sname, esc);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(out))
+		n = sizeof(out) - 1;
+	write_all(STDOUT_FILENO, out, (size_t)n);
+}
+
+/* Emit every complete line; with force, the partial rest as well. */
+static void
+logpipe_flush(struct logpipe *lp, int force)
+{
+	char	*nl, *p = lp->lp_buf;
+	size_t	 left = lp->lp_len;
+
+	while (left > 0 && (nl = memchr(p, '\n', left)) != NULL) {
+		logpipe_emit(lp->lp_proc, lp->lp_inst, lp->lp_stream, p,
+		    (size_t)(nl - p));
+		lp->lp_lines++;
+		left -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+	if (left == LOG_LINE_LIMIT || (force && left > 0)) {
+		logpipe_emit(lp->lp_proc, lp->lp_inst, lp->lp_stream, p,
+		    left);
+		lp->lp_lines++;
+		left = 0;
+	}
+	if (left > 0 && p != lp->lp_buf)
+		memmove(lp->lp_buf, p, left);
+	lp->lp_len = left;
+}
+
+static void
+logpipe_read(int fd, short event, void *arg)
+{
+	struct logpipe	*lp = arg;
+	ssize_t		 n;
+	int		 reads;
+
+	/* a bounded number of reads per wakeup keeps the loop fair */
+	for (reads = 0; reads < 16; reads++) {
+		n = read(fd, lp->lp_buf + lp->lp_len,
+		    LOG_LINE_LIMIT - lp->lp_len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			log_warn("%s: read %s", lp->lp_inst,
+			    lp->lp_stream == STREAM_STDERR ? "stderr" :
+			    "stdout");
+			logpipe_close(lp);
+			return;
+		}
+		if (n == 0) {
+			/* every writer is gone, grandchildren included */
+			logpipe_close(lp);
+			return;
+		}
+		lp->lp_len += (size_t)n;
+		logpipe_flush(lp, 0);
+	}
+}

@@ -1,0 +1,965 @@
+/*
+ * phpeekd: main and the parent role.
+ *
+ * The parent is PID 1 of the container (or a subreaper when it is
+ * not).  It reaps every child and orphan, turns signals into orderly
+ * shutdown and reload, starts the roles and restarts them when they
+ * die, opens the configuration file for the config role, and forks and
+ * execs services on the engine's request from the specs the config
+ * role produced.  It parses nothing a user or a service wrote.
+ */
+
+#include <sys/types.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "phpeekd.h"
+
+struct service {
+	TAILQ_ENTRY(service)	 sv_entry;
+	pid_t			 sv_pid;	/* also its process group */
+	char			 sv_name[CONF_NAME_MAX];
+	uint32_t		 sv_idx;
+	int			 sv_out;	/* dups of the log pipes */
+	int			 sv_err;
+	int			 sv_exited;	/* reaped, EXIT not acked */
+	int			 sv_status;
+};
+TAILQ_HEAD(services, service);
+
+/* An instance the engine said has ended for good. */
+struct final {
+	TAILQ_ENTRY(final)	 fi_entry;
+	char			 fi_name[CONF_NAME_MAX];
+	uint32_t		 fi_idx;
+	uint32_t		 fi_state;
+};
+TAILQ_HEAD(finals, final);
+
+struct parent {
+	struct phpeekd_conf	*pa_conf;
+	struct phpeekd_conf	*pa_pending;
+	char			 pa_path[PATH_MAX];
+	uint32_t		 pa_generation;
+	int			 pa_loading;	/* CFG_FD sent, no answer */
+	struct services		 pa_services;
+	struct finals		 pa_finals;
+	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
+	int			 pa_status;
+	uint32_t		 pa_adopt_token;
+	struct event		 pa_sigev[9];
+	struct event		 pa_timer;
+};
+
+static struct parent	*parent;
+static struct privsep	 parent_ps;
+
+static __dead void	usage(void);
+static int	check_config(const char *, int, int);
+static int	find_config(const char *, char *, size_t);
+static void	parent_main(const char *);
+static void	parent_sig_handler(int, short, void *);
+static void	parent_reap(void);
+static void	parent_load_config(void);
+static void	parent_install(struct phpeekd_conf *);
+static void	parent_link(void);
+static void	parent_adopt(void);
+static void	parent_role_lost(struct privsep *, enum privsep_procid);
+static void	parent_role_started(struct privsep *, enum privsep_procid);
+static void	parent_shutdown(const char *);
+static void	parent_stop_services(int);
+static void	parent_timeout_cb(int, short, void *);
+static void	parent_kill_all(int);
+static void	parent_emergency(void);
+static __dead void parent_finish(int);
+static void	parent_spawn(struct imsg *);
+static struct service *service_find(pid_t);
+static struct final *final_find(const char *, uint32_t);
+static int	parent_final(struct imsg *);
+static void	service_free(struct service *);
+static int	parent_dispatch_config(struct imsgev *, struct imsg *);
+static int	parent_dispatch_engine(struct imsgev *, struct imsg *);
+static int	parent_dispatch_api(struct imsgev *, struct imsg *);
+
+static struct privsep_proc parent_procs[] = {
+	{ "config",	PROC_CONFIG,	parent_dispatch_config },
+	{ "engine",	PROC_ENGINE,	parent_dispatch_engine },
+	{ "api",	PROC_API,	parent_dispatch_api },
+};
+
+static __dead void
+usage(void)
+{
+	fprintf(stderr, "usage: %s [-dnsv] [-D macro=value] [-f file]\n"
+	    "       %s check-config [--quiet] [--strict] [--json] "
+	    "[-f file]\n", getprogname(), getprogname());
+	exit(1);
+}
+
+int
+main(int argc, char *argv[], char *envp[])
+{
+	enum privsep_procid	 role = PROC_MAX;
+	const char		*file = NULL;
+	char			 path[PATH_MAX];
+	int			 ch, noaction = 0, strict = 0, json = 0;
+	int			 verbose = 0, quiet = 0;
+
+	setproctitle_init(argc, argv, envp);
+	if (argc > 1 && strcmp(argv[1], "check-config") == 0) {
+		noaction = 1;
+		argv++;
+		argc--;
+		for (ch = 1; ch < argc; ch++) {
+			if (strcmp(argv[ch], "--strict") == 0)
+				argv[ch] = (char *)"-s";
+			else if (strcmp(argv[ch], "--json") == 0)
+				argv[ch] = (char *)"-j";
+			else if (strcmp(argv[ch], "--quiet") == 0) {
+				quiet = 1;
+				argv[ch] = (char *)"-q";
+			}
+		}
+	}
+	while ((ch = getopt(argc, argv, "D:df:jnqR:sv")) != -1) {
+		switch (ch) {
+		case 'D':
+			if (strchr(optarg, '=') == NULL)
+				errx(1, "-D %s: expected macro=value", optarg);
+			if (putenv(optarg) == -1)
+				err(1, "-D %s", optarg);
+			break;
+		case 'd':
+			break;	/* always in the foreground */
+		case 'f':
+			file = optarg;
+			break;
+		case 'j':
+			json = 1;
+			break;
+		case 'n':
+			noaction = 1;
+			break;
+		case 'q':
+			quiet = 1;
+			break;
+		case 'R':
+			if ((role = proc_getid(optarg)) == PROC_MAX ||
+			    role == PROC_PARENT)
+				errx(1, "unknown role %s", optarg);
+			break;
+		case 's':
+			strict = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+
+	log_init(1, verbose);
+	if (role != PROC_MAX) {
+		static struct privsep	rps;
+
+		proc_role_main(&rps, role, role == PROC_CONFIG ? config_role :
+		    role == PROC_ENGINE ? engine_role : api_role);
+		/* NOTREACHED */
+	}
+	if (find_config(file, path, sizeof(path)) == -1)
+		errx(1, "no configuration file found; use -f or "
+		    "PHPEEK_PM_CONFIG");
+	if (noaction)
+		return (check_config(path, strict, json ? 2 : quiet ? 0 : 1));
+	parent_ps.ps_verbose = verbose;
+	parent_main(path);
+	return (1);
+}
+
+/* -f, then PHPEEK_PM_CONFIG, then phpeek-pm's list of paths. */
+static int
+find_config(const char *file, char *path, size_t len)
+{
+	static const char *const paths[] = {
+		"/etc/phpeek/pm/config.yaml", "/etc/phpeek/pm/config.yml",
+		"/etc/phpeek-pm/phpeek-pm.yaml", "/etc/phpeek-pm/phpeek-pm.yml",
+		"phpeek-pm.yaml", "phpeek-pm.yml"
+	};
+	struct stat	 st;
+	const char	*env, *home;
+	size_t		 i;
+
+	if (file == NULL)
+		file = getenv("PHPEEK_PM_CONFIG");
+	if (file != NULL && *file != '\0')
+		return (strlcpy(path, file, len) < len ? 0 : -1);
+	if ((home = getenv("HOME")) != NULL) {
+		snprintf(path, len, "%s/.phpeek/pm/config.yaml", home);
+		if (stat(path, &st) == 0)
+			return (0);
+		snprintf(path, len, "%s/.phpeek/pm/config.yml", home);
+		if (stat(path, &st) == 0)
+			return (0);
+	}
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		if (stat(paths[i], &st) == 0)
+			return (strlcpy(path, paths[i], len) < len ? 0 : -1);
+	}
+	env = "phpeek-pm.yaml";
+	return (strlcpy(path, env, len) < len ? 0 : -1);
+}
+
+static const char *
+diag_severity(int sev)
+{
+	switch (sev) {
+	case DIAG_ERROR:
+		return ("error");
+	case DIAG_WARNING:
+		return ("warning");
+	default:
+		return ("suggestion");
+	}
+}
+
+/*
+ * -n: parse and validate in this process and print the report.  This
+ * is a command-line tool run by the operator, not the daemon, so it
+ * needs no sandbox of its own.
+ */
+static int
+check_config(const char *path, int strict, int mode)
+{
+	struct parse_result	 pr;
+	struct diag		*d;
+	struct stat		 st;
+	char			*buf, esc[1024];
+	ssize_t			 n;
+	size_t			 len = 0;
+	int			 fd, rv, first = 1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		err(1, "%s", path);
+	if (fstat(fd, &st) == -1)
+		err(1, "%s", path);
+	if (!S_ISREG(st.st_mode))
+		errx(1, "%s: not a regular file", path);
+	if (st.st_size > CONF_FILE_MAX)
+		errx(1, "%s: larger than %d bytes", path, CONF_FILE_MAX);
+	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
+		err(1, NULL);
+	while ((n = read(fd, buf + len, (size_t)st.st_size - len)) > 0)
+		len += (size_t)n;
+	if (n == -1)
+		err(1, "%s", path);
+	close(fd);
+	rv = parse_config(path, buf, len, &pr);
+	free(buf);
+	if (mode == 2)
+		printf("{\"file\":\"%s\",\"valid\":%s,\"errors\":%d,"
+		    "\"warnings\":%d,\"diagnostics\":[", path,
+		    rv == 0 ? "true" : "false", pr.pr_errors, pr.pr_warnings);
+	TAILQ_FOREACH(d, &pr.pr_diags, d_entry) {
+		if (mode == 2) {
+			json_escape(esc, sizeof(esc), d->d_msg);
+			printf("%s{\"severity\":\"%s\",\"line\":%d,"
+			    "\"column\":%d,\"message\":\"%s\"}",
+			    first ? "" : ",", diag_severity(d->d_severity),
+			    d->d_line, d->d_col, esc);
+			first = 0;
+		} else if (mode == 1 || d->d_severity == DIAG_ERROR)
+			fprintf(stderr, "%s:%d:%d: %s: %s\n", path,
+			    d->d_line, d->d_col, diag_severity(d->d_severity),
+			    d->d_msg);
+	}
+	if (mode == 2)
+		printf("]}\n");
+	else if (mode == 1)
+		fprintf(stderr, "%s: %s (%d errors, %d warnings)\n", path,
+		    rv == 0 ? "configuration OK" : "configuration invalid",
+		    pr.pr_errors, pr.pr_warnings);
+	if (rv == 0 && strict && pr.pr_warnings > 0)
+		rv = -1;
+	parse_result_clear(&pr);
+	return (rv == 0 ? 0 : 1);
+}
+
+static void
+parent_main(const char *path)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP,
+				    SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD,
+				    SIGALRM };
+	struct privsep		*ps = &parent_ps;
+	const char		*exe = "/proc/self/exe";
+	size_t			 i;
+	int			 verbose = ps->ps_verbose;
+
+	if ((parent = calloc(1, sizeof(*parent))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INIT(&parent->pa_services);
+	TAILQ_INIT(&parent->pa_finals);
+	if (strlcpy(parent->pa_path, path, sizeof(parent->pa_path)) >=
+	    sizeof(parent->pa_path))
+		fatalx("%s: path too long", path);
+
+	event_init();
+	evtimer_set(&parent->pa_timer, parent_timeout_cb, NULL);
+	/*
+	 * As PID 1 the kernel drops every signal we have no handler
+	 * for, so handle all that matter before anything can fail.
+	 */
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		signal_set(&parent->pa_sigev[i], sigs[i], parent_sig_handler,
+		    NULL);
+		signal_add(&parent->pa_sigev[i], NULL);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1) == -1)
+		log_warn("prctl PR_SET_CHILD_SUBREAPER");
+	if (access(exe, X_OK) == -1)
+		fatal("%s: cannot re-execute myself for the roles", exe);
+
+	proc_init_parent(ps, exe, 1, verbose);
+	ps->ps_procs = parent_procs;
+	ps->ps_nprocs = sizeof(parent_procs) / sizeof(parent_procs[0]);
+	ps->ps_lost = parent_role_lost;
+	ps->ps_started = parent_role_started;
+	setproctitle("%s", "parent");
+	log_info("phpeekd %s starting, pid %d, configuration %s",
+	    PHPEEKD_VERSION, getpid(), path);
+
+	for (i = PROC_CONFIG; i < PROC_MAX; i++)
+		if (proc_start_role(ps, i) == -1)
+			fatalx("cannot start the %s role", proc_titles[i]);
+	parent_link();
+	parent_load_config();
+	event_dispatch();
+	fatalx("event loop ended");
+}
+
+static void
+parent_sig_handler(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGCHLD:
+		parent_reap();
+		break;
+	case SIGTERM:
+	case SIGINT:
+	case SIGQUIT:
+		parent_shutdown(signal_name(sig));
+		break;
+	case SIGHUP:
+		if (parent->pa_shutdown)
+			break;
+		if (parent->pa_loading) {
+			log_warnx("SIGHUP: a reload is already running");
+			break;
+		}
+		log_info("SIGHUP: reloading %s", parent->pa_path);
+		parent_load_config();
+		break;
+	default:
+		/* handled so PID 1 does not drop it, but not forwarded */
+		log_debug("%s ignored", signal_name(sig));
+		break;
+	}
+}
+
+/*
+ * Open the file and hand it to the config role.  Only regular files:
+ * a fifo or a device could block the parent or the config role.
+ */
+static void
+parent_load_config(void)
+{
+	struct stat	st;
+	int		fd;
+
+	if ((fd = open(parent->pa_path, O_RDONLY | O_CLOEXEC |
+	    O_NONBLOCK)) == -1 || fstat(fd, &st) == -1) {
+		log_warn("%s", parent->pa_path);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		log_warnx("%s: not a regular file", parent->pa_path);
+		goto fail;
+	}
+	parent->pa_loading = 1;
+	parent->pa_generation++;
+	if (proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_FD,
+	    parent->pa_generation, fd, parent->pa_path,
+	    strlen(parent->pa_path)) == -1)
+		log_warnx("config role unavailable; will retry when it is "
+		    "back");
+	return;
+ fail:
+	if (fd != -1)
+		close(fd);
+	if (parent->pa_conf == NULL)
+		parent_finish(1);
+	log_warnx("reload failed: keeping configuration generation %u",
+	    parent->pa_conf->cf_generation);
+}
+
+static void
+parent_install(struct phpeekd_conf *cf)
+{
+	struct phpeekd_conf	*old = parent->pa_conf;
+
+	parent->pa_loading = 0;
+	parent->pa_conf = cf;
+	log_setformat(cf->cf_global.gc_log_format);
+	if (log_getverbose() < LOG_LVL_DEBUG)
+		log_setverbose(cf->cf_global.gc_log_level);
+	log_info("configuration generation %u loaded: %zu processes",
+	    cf->cf_generation, cf->cf_nprocs);
+	config_send(&parent_ps, PROC_API, cf);
+	if (parent->pa_shutdown)
+		;
+	else if (config_send(&parent_ps, PROC_ENGINE, cf) == 0 &&
+	    old == NULL)
+		proc_compose(&parent_ps, PROC_ENGINE, IMSG_ENGINE_START, 0,
+		    -1, NULL, 0);
+	config_free(old);
+}
+
+/* A fresh socketpair between engine and api, one end to each. */
+static void
+parent_link(void)
+{
+	struct privsep	*ps = &parent_ps;
+	int		 sp[2];
+
+	if (ps->ps_iev[PROC_ENGINE] == NULL || ps->ps_iev[PROC_API] == NULL)
+		return;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    PF_UNSPEC, sp) == -1) {
+		log_warn("engine-api socketpair");
+		return;
+	}
+	proc_compose(ps, PROC_ENGINE, IMSG_CTL_PROCFD, 0, sp[0], NULL, 0);
+	proc_compose(ps, PROC_API, IMSG_CTL_PROCFD, 0, sp[1], NULL, 0);
+}
+
+/* Tell a new engine about every service that runs or ended unseen. */
+static void
+parent_adopt(void)
+{
+	struct privsep	*ps = &parent_ps;
+	struct service	*sv;
+	struct final	*fi;
+	struct ibuf	*buf;
+	uint32_t	 token;
+	int32_t		 ex[2];
+	int		 fd;
+
+	TAILQ_FOREACH(fi, &parent->pa_finals, fi_entry) {
+		if ((buf = proc_create(ps, PROC_ENGINE, IMSG_INSTANCE_FINAL, 0,
+		    CONF_NAME_MAX + 16)) == NULL)
+			return;
+		if (ibuf_add_str(buf, fi->fi_name) == -1 ||
+		    ibuf_add_u32(buf, fi->fi_idx) == -1 ||
+		    ibuf_add_u32(buf, fi->fi_state) == -1) {
+			imsg_abort(buf);
+			return;
+		}
+		if (proc_close(ps, PROC_ENGINE, buf) == -1)
+			return;
+	}
+	TAILQ_FOREACH(sv, &parent->pa_services, sv_entry) {
+		token = 0x80000000U | ++parent->pa_adopt_token;
+		if ((buf = proc_create(ps, PROC_ENGINE, IMSG_ADOPT, token,
+		    CONF_NAME_MAX + 16)) == NULL)
+			return;
+		if (ibuf_add_str(buf, sv->sv_name) == -1 ||
+		    ibuf_add_u32(buf, sv->sv_idx) == -1 ||
+		    ibuf_add_u32(buf, (uint32_t)sv->sv_pid) == -1) {
+			imsg_abort(buf);
+			return;
+		}
+		if (proc_close(ps, PROC_ENGINE, buf) == -1)
+			return;
+		if (sv->sv_out != -1 && (fd = dup(sv->sv_out)) != -1)
+			proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token, fd,
+			    &(uint8_t){ STREAM_STDOUT }, 1);
+		if (sv->sv_err != -1 && (fd = dup(sv->sv_err)) != -1)
+			proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token, fd,
+			    &(uint8_t){ STREAM_STDERR }, 1);
+		if (sv->sv_exited) {
+			ex[0] = sv->sv_pid;
+			ex[1] = sv->sv_status;
+			proc_compose(ps, PROC_ENGINE, IMSG_EXIT, 0, -1, ex,
+			    sizeof(ex));
+		}
+	}
+}
+
+static void
+parent_role_lost(struct privsep *ps, enum privsep_procid id)
+{
+	/* an engine lost during shutdown leaves the stopping to us */
+	if (id == PROC_ENGINE && parent->pa_shutdown == 1) {
+		log_warnx("engine lost during shutdown: stopping services "
+		    "from the parent");
+		parent->pa_shutdown = 2;
+		parent_stop_services(1);
+	}
+}
+
+static void
+parent_role_started(struct privsep *ps, enum privsep_procid id)
+{
+	switch (id) {
+	case PROC_CONFIG:
+		if (parent->pa_loading) {
+			parent->pa_generation--;
+			parent_load_config();
+		}
+		break;
+	case PROC_ENGINE:
+		if (parent->pa_conf == NULL)
+			break;
+		config_send(ps, PROC_ENGINE, parent->pa_conf);
+		parent_adopt();
+		proc_compose(ps, PROC_ENGINE, IMSG_ENGINE_START, 0, -1,
+		    NULL, 0);
+		parent_link();
+		break;
+	case PROC_API:
+		if (parent->pa_conf != NULL)
+			config_send(ps, PROC_API, parent->pa_conf);
+		parent_link();
+		break;
+	default:
+		break;
+	}
+}
+
+static struct service *
+service_find(pid_t pid)
+{
+	struct service	*sv;
+
+	TAILQ_FOREACH(sv, &parent->pa_services, sv_entry)
+		if (sv->sv_pid == pid)
+			return (sv);
+	return (NULL);
+}
+
+static struct final *
+final_find(const char *name, uint32_t idx)
+{
+	struct final	*fi;
+
+	TAILQ_FOREACH(fi, &parent->pa_finals, fi_entry)
+		if (fi->fi_idx == idx && strcmp(fi->fi_name, name) == 0)
+			return (fi);
+	return (NULL);
+}
+
+static int
+parent_final(struct imsg *imsg)
+{
+	struct final	*fi;
+	struct ibuf	 buf;
+	char		 name[CONF_NAME_MAX];
+	uint32_t	 idx, st;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
+	    ibuf_get_u32(&buf, &idx) == -1 || ibuf_get_u32(&buf, &st) == -1 ||
+	    ibuf_left(&buf) != 0 || idx >= CONF_SCALE_MAX)
+		return (-1);
+	if ((fi = final_find(name, idx)) == NULL) {
+		if ((fi = calloc(1, sizeof(*fi))) == NULL)
+			fatal("%s", __func__);
+		strlcpy(fi->fi_name, name, sizeof(fi->fi_name));
+		fi->fi_idx = idx;
+		TAILQ_INSERT_TAIL(&parent->pa_finals, fi, fi_entry);
+	}
+	fi->fi_state = st;
+	return (0);
+}
+
+static void
+service_free(struct service *sv)
+{
+	TAILQ_REMOVE(&parent->pa_services, sv, sv_entry);
+	if (sv->sv_out != -1)
+		close(sv->sv_out);
+	if (sv->sv_err != -1)
+		close(sv->sv_err);
+	free(sv);
+}
+
+/* Reap everything: roles, services and orphans of services. */
+static void
+parent_reap(void)
+{
+	struct service	*sv;
+	struct rusage	 ru;
+	char		 why[64];
+	int32_t		 ex[2];
+	int		 status, rv;
+	pid_t		 pid;
+
+	for (;;) {
+		pid = wait4(-1, &status, WNOHANG, &ru);
+		if (pid == -1 && errno == EINTR)
+			continue;
+		if (pid <= 0)
+			break;
+		if ((rv = proc_role_died(&parent_ps, pid, status)) == -1) {
+			parent_emergency();
+			continue;
+		}
+		if (rv == 1)
+			continue;
+		if ((sv = service_find(pid)) == NULL) {
+			log_debug("reaped orphan pid %d", pid);
+			continue;
+		}
+		wait_status_str(status, why, sizeof(why));
+		log_debug("%s-%u (pid %d): %s", sv->sv_name, sv->sv_idx, pid,
+		    why);
+		/* the engine has its own copies of the pipes */
+		if (sv->sv_out != -1)
+			close(sv->sv_out);
+		if (sv->sv_err != -1)
+			close(sv->sv_err);
+		sv->sv_out = sv->sv_err = -1;
+		sv->sv_exited = 1;
+		sv->sv_status = status;
+		if (parent->pa_shutdown == 2) {
+			service_free(sv);
+			continue;
+		}
+		ex[0] = pid;
+		ex[1] = status;
+		proc_compose(&parent_ps, PROC_ENGINE, IMSG_EXIT, 0, -1, ex,
+		    sizeof(ex));
+	}
+	if (parent->pa_shutdown == 2) {
+		TAILQ_FOREACH(sv, &parent->pa_services, sv_entry)
+			if (!sv->sv_exited)
+				return;
+		evtimer_del(&parent->pa_timer);
+		parent_finish(parent->pa_status);
+	}
+}
+
+static void
+parent_spawn(struct imsg *imsg)
+{
+	struct privsep		*ps = &parent_ps;
+	struct spawn_result	 sr;
+	struct proc_conf	*pc;
+	struct service		*sv;
+	struct final		*fi;
+	struct ibuf		 buf, *reply;
+	char			 name[CONF_NAME_MAX];
+	uint32_t		 idx, token = imsg_get_peerid(imsg), pid;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
+	    ibuf_get_u32(&buf, &idx) == -1 || ibuf_left(&buf) != 0 ||
+	    idx >= CONF_SCALE_MAX) {
+		log_warnx("engine: malformed spawn request");
+		kill(ps->ps_roles[PROC_ENGINE].rs_pid, SIGKILL);
+		return;
+	}
+	memset(&sr, 0, sizeof(sr));
+	if ((fi = final_find(name, idx)) != NULL) {
+		TAILQ_REMOVE(&parent->pa_finals, fi, fi_entry);
+		free(fi);
+	}
+	if (parent->pa_shutdown)
+		sr.sr_errno = ESHUTDOWN;
+	else if ((pc = config_proc_find(parent->pa_conf, name)) == NULL ||
+	    !pc->pc_enabled)
+		sr.sr_errno = ENOENT;
+	else if (spawn_instance(pc, (int)idx, &sr) == 0) {
+		if ((sv = calloc(1, sizeof(*sv))) == NULL)
+			fatal("%s", __func__);
+		sv->sv_pid = sr.sr_pid;
+		strlcpy(sv->sv_name, name, sizeof(sv->sv_name));
+		sv->sv_idx = idx;
+		sv->sv_out = fcntl(sr.sr_out, F_DUPFD_CLOEXEC, 3);
+		sv->sv_err = fcntl(sr.sr_err, F_DUPFD_CLOEXEC, 3);
+		TAILQ_INSERT_TAIL(&parent->pa_services, sv, sv_entry);
+		log_debug("%s-%u: spawned, pid %d", name, idx, sr.sr_pid);
+		pid = (uint32_t)sr.sr_pid;
+		proc_compose(ps, PROC_ENGINE, IMSG_SPAWNED, token, -1, &pid,
+		    sizeof(pid));
+		proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token, sr.sr_out,
+		    &(uint8_t){ STREAM_STDOUT }, 1);
+		proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token, sr.sr_err,
+		    &(uint8_t){ STREAM_STDERR }, 1);
+		return;
+	}
+	if (sr.sr_what[0] == '\0')
+		strlcpy(sr.sr_what, "not in the configuration",
+		    sizeof(sr.sr_what));
+	if ((reply = proc_create(ps, PROC_ENGINE, IMSG_SPAWN_FAILED, token,
+	    80)) == NULL)
+		return;
+	if (ibuf_add_u32(reply, (uint32_t)sr.sr_errno) == -1 ||
+	    ibuf_add_str(reply, sr.sr_what) == -1) {
+		imsg_abort(reply);
+		return;
+	}
+	proc_close(ps, PROC_ENGINE, reply);
+}
+
+static int
+parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
+{
+	struct ibuf	 buf;
+	uint8_t		 sev;
+	uint32_t	 line, col;
+	char		*msg;
+	int		 rv;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CFG_DIAG:
+		imsg_get_ibuf(imsg, &buf);
+		if (ibuf_get_u8(&buf, &sev) == -1 ||
+		    ibuf_get_u32(&buf, &line) == -1 ||
+		    ibuf_get_u32(&buf, &col) == -1 ||
+		    ibuf_get_str(&buf, &msg) == -1 || sev > DIAG_SUGGESTION)
+			return (-1);
+		logit(sev == DIAG_ERROR ? LOG_LVL_ERROR : sev == DIAG_WARNING ?
+		    LOG_LVL_WARN : LOG_LVL_INFO, "%s:%u:%u: %s: %s",
+		    parent->pa_path, line, col, diag_severity(sev), msg);
+		free(msg);
+		return (0);
+	case IMSG_CFG_FAILED:
+		if (imsg_get_peerid(imsg) != parent->pa_generation)
+			return (-1);
+		parent->pa_loading = 0;
+		config_free(parent->pa_pending);
+		parent->pa_pending = NULL;
+		if (parent->pa_conf == NULL) {
+			log_warnx("%s: configuration invalid", parent->pa_path);
+			parent_finish(1);
+		}
+		log_warnx("reload failed: keeping configuration generation %u",
+		    parent->pa_conf->cf_generation);
+		return (0);
+	case IMSG_CFG_GLOBAL:
+	case IMSG_CFG_PROC:
+	case IMSG_CFG_DONE:
+		if (imsg_get_peerid(imsg) != parent->pa_generation)
+			return (-1);
+		if ((rv = config_recv(&parent->pa_pending, imsg)) == -1)
+			return (-1);
+		if (rv == 1) {
+			parent_install(parent->pa_pending);
+			parent->pa_pending = NULL;
+		}
+		return (0);
+	}
+	return (-1);
+}
+
+static int
+parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
+{
+	struct service	*sv;
+	uint32_t	 msg[2];
+	int32_t		 status;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_SPAWN:
+		parent_spawn(imsg);
+		return (0);
+	case IMSG_KILL:
+		if (imsg_get_data(imsg, msg, sizeof(msg)) == -1 ||
+		    msg[1] < 1 || msg[1] >= NSIG)
+			return (-1);
+		/* only services we started, never a reused pid */
+		if ((sv = service_find((pid_t)msg[0])) == NULL ||
+		    sv->sv_exited)
+			return (0);
+		if (kill(-sv->sv_pid, (int)msg[1]) == -1 &&
+		    kill(sv->sv_pid, (int)msg[1]) == -1)
+			log_warn("kill %s-%u", sv->sv_name, sv->sv_idx);
+		return (0);
+	case IMSG_INSTANCE_FINAL:
+		return (parent_final(imsg));
+	case IMSG_EXIT_ACK:
+		if (imsg_get_data(imsg, msg, sizeof(msg[0])) == -1)
+			return (-1);
+		if ((sv = service_find((pid_t)msg[0])) != NULL &&
+		    sv->sv_exited)
+			service_free(sv);
+		return (0);
+	case IMSG_SHUTDOWN_DONE:
+		if (imsg_get_data(imsg, &status, sizeof(status)) == -1)
+			return (-1);
+		if (!parent->pa_shutdown)
+			log_info("engine finished: every process has ended");
+		parent_finish(status != 0 ? 1 : parent->pa_status);
+	}
+	return (-1);
+}
+
+static int
+parent_dispatch_api(struct imsgev *iev, struct imsg *imsg)
+{
+	return (-1);
+}
+
+static void
+parent_shutdown(const char *why)
+{
+	struct global_conf	*gc;
+	struct timeval		 tv;
+
+	if (parent->pa_shutdown) {
+		log_warnx("%s again: killing every process now", why);
+		parent_kill_all(SIGKILL);
+		parent_finish(1);
+	}
+	log_info("%s: shutting down", why);
+	parent->pa_shutdown = 1;
+	if (parent->pa_conf == NULL)
+		parent_finish(0);
+	if (parent_ps.ps_iev[PROC_ENGINE] == NULL ||
+	    proc_compose(&parent_ps, PROC_ENGINE, IMSG_SHUTDOWN, 0, -1,
+	    NULL, 0) == -1) {
+		parent->pa_shutdown = 2;
+		parent_stop_services(0);
+		return;
+	}
+	/* the engine has shutdown_timeout; this is the hard bound */
+	gc = &parent->pa_conf->cf_global;
+	evtimer_set(&parent->pa_timer, parent_timeout_cb, NULL);
+	ms_to_tv((int64_t)gc->gc_shutdown_timeout * 1000 + SHUTDOWN_GRACE_MS,
+	    &tv);
+	evtimer_add(&parent->pa_timer, &tv);
+}
+
+/*
+ * The parent stops services itself: when the engine is gone, or when
+ * roles crash in a loop.  SIGTERM to each group, SIGKILL after
+ * shutdown_timeout.
+ */
+static void
+parent_stop_services(int status)
+{
+	struct timeval	tv;
+	int		timeout = 30;
+
+	parent->pa_status = status;
+	if (parent->pa_conf != NULL)
+		timeout = parent->pa_conf->cf_global.gc_shutdown_timeout;
+	parent_kill_all(SIGTERM);
+	evtimer_del(&parent->pa_timer);
+	evtimer_set(&parent->pa_timer, parent_timeout_cb, NULL);
+	ms_to_tv((int64_t)timeout * 1000, &tv);
+	evtimer_add(&parent->pa_timer, &tv);
+	parent_reap();
+}
+
+/*
+ * A role keeps crashing: trust none of them any more.  Stop the roles,
+ * stop every service from here, and exit non-zero.
+ */
+static void
+parent_emergency(void)
+{
+	int	id;
+
+	if (parent->pa_shutdown == 2)
+		return;
+	log_warnx("giving up on the roles: stopping every service");
+	for (id = PROC_PARENT + 1; id < PROC_MAX; id++) {
+		parent_ps.ps_roles[id].rs_stopping = 1;
+		if (parent_ps.ps_roles[id].rs_pid > 0)
+			kill(parent_ps.ps_roles[id].rs_pid, SIGKILL);
+	}
+	parent->pa_shutdown = 2;
+	parent_stop_services(1);
+}
+
+static void
+parent_timeout_cb(int fd, short event, void *arg)
+{
+	log_warnx("shutdown timeout: killing every remaining process");
+	parent_kill_all(SIGKILL);
+	parent_finish(1);
+}
+
+static void
+parent_kill_all(int sig)
+{
+	struct service	*sv;
+
+	TAILQ_FOREACH(sv, &parent->pa_services, sv_entry)
+		if (!sv->sv_exited && kill(-sv->sv_pid, sig) == -1)
+			(void)kill(sv->sv_pid, sig);
+}
+
+static void
+parent_alarm(int sig)
+{
+	(void)sig;	/* interrupts the final waitpid */
+}
+
+/*
+ * Stop the roles and reap until nothing is left (bounded), then exit.
+ * As PID 1 our exit also ends whatever is still in the namespace.
+ */
+static __dead void
+parent_finish(int status)
+{
+	struct sigaction	 sa;
+	struct service		*sv;
+	int			 id, st;
+	pid_t			 pid;
+
+	for (id = PROC_PARENT + 1; id < PROC_MAX; id++) {
+		parent_ps.ps_roles[id].rs_stopping = 1;
+		if (parent_ps.ps_iev[id] != NULL) {
+			imsgbuf_flush(&parent_ps.ps_iev[id]->ibuf);
+			proc_channel_close(parent_ps.ps_iev[id]);
+		}
+	}
+	TAILQ_FOREACH(sv, &parent->pa_services, sv_entry)
+		if (!sv->sv_exited)
+			(void)kill(-sv->sv_pid, SIGKILL);
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = parent_alarm;
+	sigaction(SIGALRM, &sa, NULL);
+	signal(SIGCHLD, SIG_DFL);
+	alarm(2);
+	/* ECHILD: all reaped; EINTR: the alarm, roles took too long */
+	do {
+		pid = waitpid(-1, &st, 0);
+	} while (pid > 0);
+	alarm(0);
+	for (id = PROC_PARENT + 1; id < PROC_MAX; id++)
+		if (parent_ps.ps_roles[id].rs_pid > 0)
+			kill(parent_ps.ps_roles[id].rs_pid, SIGKILL);
+	log_info("exiting with status %d", status);
+	exit(status);
+}

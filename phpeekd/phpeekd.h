@@ -1,0 +1,371 @@
+/*
+ * phpeekd: shared structures, message types and prototypes.
+ */
+
+#ifndef PHPEEKD_H
+#define PHPEEKD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
+
+#include <event.h>
+#include <limits.h>
+#include <stdint.h>
+
+#include "imsg.h"
+#include "log.h"
+
+#ifndef __dead
+#define __dead		__attribute__((__noreturn__))
+#endif
+
+#define PHPEEKD_VERSION		"0.1.0"
+#define PHPEEKD_CONF		"/etc/phpeek-pm/phpeek-pm.yaml"
+
+#define PROC_PARENT_SOCK_FILENO	3	/* a role's channel to the parent */
+#define ROLE_CRASH_MAX		5	/* crashes allowed ... */
+#define ROLE_CRASH_WINDOW	30	/* ... within this many seconds */
+#define ROLE_RESTART_DELAY_MS	100	/* pause before a role restarts */
+#define SHUTDOWN_GRACE_MS	500	/* parent's margin over the engine */
+
+/*
+ * Payload limits per channel.  Configuration travels one process per
+ * message, and a process with a long environment can be large, so the
+ * channels that carry it get 256 KiB; engine <-> api deltas are small.
+ */
+#define IMSG_CFG_MAXSIZE	(256 * 1024)
+#define IMSG_LINK_MAXSIZE	(64 * 1024)
+
+#define CONF_FILE_MAX		(16 * 1024 * 1024)
+#define CONF_NAME_MAX		128
+#define CONF_SCALE_MAX		1000
+#define LOG_LINE_LIMIT		(64 * 1024)	/* longer lines are split */
+
+enum privsep_procid {
+	PROC_PARENT = 0,
+	PROC_CONFIG,
+	PROC_ENGINE,
+	PROC_API,
+	PROC_MAX
+};
+
+/*
+ * Every message in the protocol.  The comment names sender -> receiver;
+ * a receiver treats any other type, or a payload of the wrong shape,
+ * as a protocol error of the sender.
+ */
+enum imsg_type {
+	IMSG_NONE = 0,
+	IMSG_CTL_PROCFD,	/* parent -> engine, api: the peer link */
+	IMSG_CTL_VERBOSE,	/* parent -> roles: new log level */
+	IMSG_CFG_FD,		/* parent -> config: the file to parse */
+	IMSG_CFG_DIAG,		/* config -> parent: one diagnostic */
+	IMSG_CFG_FAILED,	/* config -> parent: generation rejected */
+	IMSG_CFG_GLOBAL,	/* config -> parent -> engine, api */
+	IMSG_CFG_PROC,		/* config -> parent -> engine, api */
+	IMSG_CFG_DONE,		/* config -> parent -> engine, api */
+	IMSG_ENGINE_START,	/* parent -> engine: adoption finished */
+	IMSG_ADOPT,		/* parent -> engine: a running instance */
+	IMSG_LOGFD,		/* parent -> engine: a log pipe's read end */
+	IMSG_SPAWN,		/* engine -> parent: start an instance */
+	IMSG_SPAWNED,		/* parent -> engine: it runs */
+	IMSG_SPAWN_FAILED,	/* parent -> engine: it could not start */
+	IMSG_KILL,		/* engine -> parent: signal an instance */
+	IMSG_EXIT,		/* parent -> engine: an instance ended */
+	IMSG_EXIT_ACK,		/* engine -> parent: EXIT handled */
+	IMSG_INSTANCE_FINAL,	/* engine <-> parent: ended for good */
+	IMSG_SHUTDOWN,		/* parent -> engine: stop everything */
+	IMSG_SHUTDOWN_DONE,	/* engine -> parent: everything stopped */
+	IMSG_STATE_INSTANCE,	/* engine -> api: an instance changed */
+	IMSG_MAX
+};
+
+enum restart_policy {
+	RESTART_ALWAYS = 0,
+	RESTART_ON_FAILURE,
+	RESTART_NEVER
+};
+
+enum proc_type {
+	PTYPE_LONGRUN = 0,
+	PTYPE_ONESHOT
+};
+
+enum log_stream {
+	STREAM_STDOUT = 1,
+	STREAM_STDERR = 2
+};
+
+/*
+ * The configuration, as every role holds it.  Only plain values and
+ * strings: it crosses role boundaries through config_send/config_recv,
+ * never as memory.
+ */
+struct strlist {
+	char		**sl_v;
+	size_t		  sl_n;
+};
+
+struct proc_conf {
+	TAILQ_ENTRY(proc_conf)	 pc_entry;
+	char			 pc_name[CONF_NAME_MAX];
+	int			 pc_enabled;
+	int			 pc_type;
+	int			 pc_restart;
+	int			 pc_scale;
+	int			 pc_stop_signal;
+	int			 pc_stop_timeout;	/* seconds */
+	int			 pc_umask;		/* -1: inherit */
+	struct strlist		 pc_command;
+	struct strlist		 pc_env;		/* KEY=VALUE */
+	struct strlist		 pc_depends;
+	char			*pc_workdir;
+	char			*pc_user;
+	char			*pc_group;
+};
+TAILQ_HEAD(proc_confs, proc_conf);
+
+struct global_conf {
+	int		 gc_shutdown_timeout;		/* seconds */
+	int		 gc_restart_policy;
+	int		 gc_max_restart_attempts;
+	int64_t		 gc_backoff_initial_ms;
+	int64_t		 gc_backoff_max_ms;
+	int		 gc_log_format;
+	int		 gc_log_level;
+};
+
+struct phpeekd_conf {
+	uint32_t		 cf_generation;
+	struct global_conf	 cf_global;
+	struct proc_confs	 cf_procs;
+	size_t			 cf_nprocs;
+};
+
+/* One channel: an imsgbuf and its libevent event. */
+struct imsgev {
+	struct imsgbuf		 ibuf;
+	struct event		 ev;
+	short			 events;
+	int			 alive;
+	enum privsep_procid	 peer;
+	struct privsep		*ps;
+};
+
+/*
+ * One row of a role's peer table.  The dispatch function returns 0
+ * when it handled the message and -1 for a message it does not accept,
+ * which proc.c treats as a protocol violation of the sender.
+ */
+struct privsep_proc {
+	const char		*p_title;
+	enum privsep_procid	 p_id;
+	int			(*p_cb)(struct imsgev *, struct imsg *);
+};
+
+struct role_state {
+	pid_t			 rs_pid;
+	struct imsgev		*rs_iev;
+	time_t			 rs_crashes[ROLE_CRASH_MAX + 1];
+	int			 rs_ncrashes;
+	struct event		 rs_restart;
+	int			 rs_stopping;
+};
+
+struct privsep {
+	enum privsep_procid	 ps_id;		/* who am I */
+	struct imsgev		*ps_iev[PROC_MAX];	/* my channels */
+	struct privsep_proc	*ps_procs;	/* my peers' table */
+	size_t			 ps_nprocs;
+	struct role_state	 ps_roles[PROC_MAX];	/* parent only */
+	int			 ps_verbose;
+	int			 ps_debug;
+	const char		*ps_exe;
+	void			(*ps_lost)(struct privsep *,
+				    enum privsep_procid);
+	void			(*ps_started)(struct privsep *,
+				    enum privsep_procid);
+};
+
+extern struct privsep	*privsep;
+extern const char	*proc_titles[PROC_MAX];
+
+/* proc.c */
+void	 proc_init_parent(struct privsep *, const char *, int, int);
+int	 proc_start_role(struct privsep *, enum privsep_procid);
+void	 proc_role_main(struct privsep *, enum privsep_procid, void (*)(void));
+struct imsgev *proc_channel(struct privsep *, enum privsep_procid, int,
+	    size_t, int);
+void	 proc_channel_close(struct imsgev *);
+int	 proc_compose(struct privsep *, enum privsep_procid, uint32_t,
+	    uint32_t, int, const void *, size_t);
+struct ibuf *proc_create(struct privsep *, enum privsep_procid, uint32_t,
+	    uint32_t, size_t);
+int	 proc_close(struct privsep *, enum privsep_procid, struct ibuf *);
+void	 imsg_event_add(struct imsgev *);
+enum privsep_procid proc_getid(const char *);
+int	 proc_role_died(struct privsep *, pid_t, int);
+const char *imsg_type_name(uint32_t);
+
+/* config.c */
+void	 config_role(void);
+struct phpeekd_conf *config_new(void);
+void	 config_free(struct phpeekd_conf *);
+void	 config_defaults(struct global_conf *);
+struct proc_conf *config_proc_new(const char *);
+void	 config_proc_free(struct proc_conf *);
+struct proc_conf *config_proc_find(struct phpeekd_conf *, const char *);
+int	 config_send(struct privsep *, enum privsep_procid,
+	    struct phpeekd_conf *);
+int	 config_recv(struct phpeekd_conf **, struct imsg *);
+int	 config_proc_equal(const struct proc_conf *, const struct proc_conf *);
+
+/* parse.c */
+struct diag {
+	TAILQ_ENTRY(diag)	 d_entry;
+	int			 d_severity;
+#define DIAG_ERROR		 0
+#define DIAG_WARNING		 1
+#define DIAG_SUGGESTION		 2
+	int			 d_line;
+	int			 d_col;
+	char			*d_msg;
+};
+TAILQ_HEAD(diags, diag);
+
+struct parse_result {
+	struct phpeekd_conf	*pr_conf;
+	struct diags		 pr_diags;
+	int			 pr_errors;
+	int			 pr_warnings;
+};
+int	 parse_config(const char *, const char *, size_t,
+	    struct parse_result *);
+void	 parse_result_clear(struct parse_result *);
+void	 diag_add(struct diags *, int, int, int, const char *, ...)
+	    __attribute__((__format__(printf, 5, 6)));
+
+/* engine.c, process.c, logpipe.c */
+enum inst_state {
+	IST_STOPPED = 0,
+	IST_STARTING,
+	IST_RUNNING,
+	IST_STOPPING,
+	IST_BACKOFF,
+	IST_EXITED,
+	IST_FAILED,
+	IST_COMPLETED
+};
+
+struct eproc;
+
+struct logpipe {
+	struct event		 lp_ev;
+	int			 lp_fd;
+	int			 lp_stream;
+	char			 lp_proc[CONF_NAME_MAX];
+	char			 lp_inst[CONF_NAME_MAX + 16];
+	char			*lp_buf;
+	size_t			 lp_len;
+	uint64_t		 lp_lines;
+	TAILQ_ENTRY(logpipe)	 lp_entry;
+};
+TAILQ_HEAD(logpipes, logpipe);
+
+struct instance {
+	RB_ENTRY(instance)	 in_node;	/* by pid */
+	struct eproc		*in_proc;
+	int			 in_idx;
+	char			 in_id[CONF_NAME_MAX + 16];
+	pid_t			 in_pid;
+	enum inst_state		 in_state;
+	uint32_t		 in_token;	/* SPAWN request id */
+	int			 in_restarts;
+	int64_t			 in_started;	/* monotonic ms */
+	int			 in_status;	/* last wait status */
+	int			 in_respawn;	/* start again on exit */
+	int			 in_remove;	/* scaled away: free on exit */
+	struct event		 in_timer;	/* backoff or stop timeout */
+};
+RB_HEAD(instance_pids, instance);
+RB_PROTOTYPE(instance_pids, instance, in_node, instance_cmp)
+
+struct eproc {
+	TAILQ_ENTRY(eproc)	 ep_entry;
+	struct proc_conf	*ep_conf;
+	struct instance		**ep_inst;
+	int			 ep_ninst;
+	int			 ep_removed;	/* gone from the config */
+};
+TAILQ_HEAD(eprocs, eproc);
+
+struct engine {
+	struct phpeekd_conf	*en_conf;
+	struct phpeekd_conf	*en_pending;
+	struct eprocs		 en_procs;
+	struct instance_pids	 en_pids;
+	struct logpipes		 en_logpipes;
+	uint32_t		 en_token;
+	int			 en_started;
+	int			 en_shutdown;
+	int			 en_forced;
+	struct event		 en_shutdown_timer;
+};
+
+extern struct engine	*engine;
+
+void	 engine_role(void);
+void	 engine_check_done(void);
+struct eproc *engine_find(const char *);
+const char *inst_state_name(enum inst_state);
+int	 instance_cmp(struct instance *, struct instance *);
+struct instance *instance_new(struct eproc *, int);
+void	 instance_free(struct instance *);
+void	 instance_spawn(struct instance *);
+void	 instance_spawned(struct instance *, pid_t);
+void	 instance_spawn_failed(struct instance *, int, const char *);
+void	 instance_exited(struct instance *, int);
+void	 instance_stop(struct instance *);
+void	 instance_signal(struct instance *, int);
+int	 instance_restore_final(struct imsg *);
+int	 instance_alive(struct instance *);
+struct instance *instance_by_pid(pid_t);
+struct instance *instance_by_token(uint32_t);
+void	 eproc_resize(struct eproc *, int);
+void	 eproc_scale(struct eproc *, int);
+struct logpipe *logpipe_open(int, int, const char *, const char *);
+void	 logpipe_close(struct logpipe *);
+void	 logpipe_emit(const char *, const char *, int, const char *,
+	    size_t);
+
+/* sandbox.c */
+void	 sandbox_role(enum privsep_procid);
+
+/* api.c */
+void	 api_role(void);
+
+/* spawn.c */
+struct spawn_result {
+	pid_t		 sr_pid;
+	int		 sr_out;	/* read ends, -1 if none */
+	int		 sr_err;
+	int		 sr_errno;	/* 0 on success */
+	char		 sr_what[64];	/* which step failed */
+};
+int	 spawn_instance(const struct proc_conf *, int, struct spawn_result *);
+
+/* util.c */
+int	 strlist_add(struct strlist *, const char *);
+void	 strlist_free(struct strlist *);
+int	 strlist_equal(const struct strlist *, const struct strlist *);
+int	 strlist_copy(struct strlist *, const struct strlist *);
+int	 signal_byname(const char *);
+const char *signal_name(int);
+int	 parse_duration_ms(const char *, int64_t *);
+int64_t	 now_ms(void);
+void	 ms_to_tv(int64_t, struct timeval *);
+const char *restart_name(int);
+void	 wait_status_str(int, char *, size_t);
+
+#endif /* PHPEEKD_H */

@@ -1,0 +1,284 @@
+/*
+ * Starting one service instance: the parent's fork and exec.
+ *
+ * The child gets a clean slate: its own session and process group,
+ * default signal dispositions and an empty mask, stdin on /dev/null,
+ * stdout and stderr on pipes the engine reads, and no other fd.  A
+ * failure before or at exec travels back on a close-on-exec pipe, so
+ * the engine learns "no such file" instead of seeing exit 127.
+ */
+
+#include <sys/types.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "phpeekd.h"
+
+extern char	**environ;
+
+struct spawn_err {
+	int	se_errno;
+	char	se_what[64];
+};
+
+static void	spawn_child(const struct proc_conf *, int, int, int, int)
+		    __attribute__((__noreturn__));
+static void	spawn_fail(int, const char *) __attribute__((__noreturn__));
+static char	**spawn_env(const struct proc_conf *, int);
+static int	spawn_creds(const struct proc_conf *, uid_t *, gid_t *,
+		    const char **);
+
+static void
+spawn_fail(int errfd, const char *what)
+{
+	struct spawn_err	se;
+
+	memset(&se, 0, sizeof(se));
+	se.se_errno = errno;
+	strlcpy(se.se_what, what, sizeof(se.se_what));
+	(void)write(errfd, &se, sizeof(se));
+	_exit(127);
+}
+
+/* Later entries win: daemon env, then env:, then phpeek-pm's own. */
+static char **
+spawn_env(const struct proc_conf *pc, int idx)
+{
+	struct strlist	 sl;
+	char		 buf[CONF_NAME_MAX + 64], inst[CONF_NAME_MAX + 16];
+	char		**e;
+	size_t		 i, j, klen;
+	const char	*extra[5];
+
+	memset(&sl, 0, sizeof(sl));
+	snprintf(inst, sizeof(inst), "%s-%d", pc->pc_name, idx);
+	extra[0] = "PHPEEK_PM_PROCESS_NAME";
+	extra[1] = "PHPEEK_PM_INSTANCE_ID";
+	extra[2] = "PHPEEK_SERVICE";
+	extra[3] = "PHPEEK_INSTANCE";
+	extra[4] = "PHPEEK_PROCESS";
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		klen = strcspn(*e, "=");
+		for (i = 0; i < pc->pc_env.sl_n; i++)
+			if (strncmp(pc->pc_env.sl_v[i], *e, klen + 1) == 0)
+				break;
+		if (i < pc->pc_env.sl_n)
+			continue;
+		for (j = 0; j < 5; j++)
+			if (strlen(extra[j]) == klen &&
+			    strncmp(extra[j], *e, klen) == 0)
+				break;
+		if (j < 5)
+			continue;
+		if (strlist_add(&sl, *e) == -1)
+			goto fail;
+	}
+	if (strlist_copy(&sl, &pc->pc_env) == -1)
+		goto fail;
+	for (j = 0; j < 5; j++) {
+		snprintf(buf, sizeof(buf), "%s=%s", extra[j],
+		    j == 1 || j == 3 ? inst : pc->pc_name);
+		if (strlist_add(&sl, buf) == -1)
+			goto fail;
+	}
+	if (sl.sl_v == NULL)
+		goto fail;
+	return (sl.sl_v);
+ fail:
+	strlist_free(&sl);
+	return (NULL);
+}
+
+/* Resolve user and group in the parent, where errors can be reported. */
+static int
+spawn_creds(const struct proc_conf *pc, uid_t *uid, gid_t *gid,
+    const char **what)
+{
+	struct passwd	*pw;
+	struct group	*gr;
+	const char	*errstr;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (pc->pc_user != NULL) {
+		*uid = (uid_t)strtonum(pc->pc_user, 0, UINT32_MAX - 1,
+		    &errstr);
+		if (errstr != NULL) {
+			errno = 0;
+			if ((pw = getpwnam(pc->pc_user)) == NULL) {
+				*what = "unknown user";
+				if (errno == 0)
+					errno = ENOENT;
+				return (-1);
+			}
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+		} else if ((pw = getpwuid(*uid)) != NULL)
+			*gid = pw->pw_gid;
+		else
+			*gid = (gid_t)*uid;
+	}
+	if (pc->pc_group != NULL) {
+		*gid = (gid_t)strtonum(pc->pc_group, 0, UINT32_MAX - 1,
+		    &errstr);
+		if (errstr != NULL) {
+			errno = 0;
+			if ((gr = getgrnam(pc->pc_group)) == NULL) {
+				*what = "unknown group";
+				if (errno == 0)
+					errno = ENOENT;
+				return (-1);
+			}
+			*gid = gr->gr_gid;
+		}
+	}
+	return (0);
+}
+
+static void
+spawn_child(const struct proc_conf *pc, int idx, int outfd, int errfd,
+    int errpipe)
+{
+	struct sigaction	 sa;
+	sigset_t		 set;
+	char			**env;
+	uid_t			 uid;
+	gid_t			 gid;
+	const char		*what = "credentials";
+	int			 i, nullfd;
+
+	if (setsid() == -1)
+		spawn_fail(errpipe, "setsid");
+
+	/* ignored signals and the mask survive exec: reset both */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (i = 1; i < NSIG; i++)
+		(void)sigaction(i, &sa, NULL);
+	sigemptyset(&set);
+	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
+		spawn_fail(errpipe, "sigprocmask");
+
+	if ((nullfd = open("/dev/null", O_RDWR)) == -1)
+		spawn_fail(errpipe, "open /dev/null");
+	if (dup2(nullfd, STDIN_FILENO) == -1 ||
+	    dup2(outfd != -1 ? outfd : nullfd, STDOUT_FILENO) == -1 ||
+	    dup2(errfd != -1 ? errfd : nullfd, STDERR_FILENO) == -1)
+		spawn_fail(errpipe, "dup2");
+
+	if (pc->pc_workdir != NULL && chdir(pc->pc_workdir) == -1)
+		spawn_fail(errpipe, "working_dir");
+	if (pc->pc_umask != -1)
+		umask((mode_t)pc->pc_umask);
+	if (spawn_creds(pc, &uid, &gid, &what) == -1)
+		spawn_fail(errpipe, what);
+	if (gid != (gid_t)-1) {
+		/* a named user gets its supplementary groups, else none */
+		if (pc->pc_user != NULL && getpwnam(pc->pc_user) != NULL) {
+			if (initgroups(pc->pc_user, gid) == -1)
+				spawn_fail(errpipe, "initgroups");
+		} else if (setgroups(1, &gid) == -1)
+			spawn_fail(errpipe, "setgroups");
+		if (setresgid(gid, gid, gid) == -1)
+			spawn_fail(errpipe, "setgid");
+	}
+	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) == -1)
+		spawn_fail(errpipe, "setuid");
+	if ((env = spawn_env(pc, idx)) == NULL)
+		spawn_fail(errpipe, "environment");
+
+	/* nothing but 0, 1, 2 may reach the service */
+	if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+		for (i = STDERR_FILENO + 1; i < 4096; i++)
+			if (i != errpipe)
+				close(i);
+	(void)fcntl(errpipe, F_SETFD, FD_CLOEXEC);
+	execvpe(pc->pc_command.sl_v[0], pc->pc_command.sl_v, env);
+	spawn_fail(errpipe, "exec");
+}
+
+/*
+ * Start instance idx of pc.  On success sr has the pid and the read
+ * ends of the output pipes (close-on-exec); on failure sr_errno and
+ * sr_what say what went wrong and no child is left behind.
+ */
+int
+spawn_instance(const struct proc_conf *pc, int idx, struct spawn_result *sr)
+{
+	struct spawn_err	 se;
+	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int			 ep[2] = { -1, -1 }, status;
+	ssize_t			 n;
+	pid_t			 pid;
+
+	memset(sr, 0, sizeof(*sr));
+	sr->sr_out = sr->sr_err = -1;
+	if (pc->pc_command.sl_n == 0) {
+		sr->sr_errno = EINVAL;
+		strlcpy(sr->sr_what, "empty command", sizeof(sr->sr_what));
+		return (-1);
+	}
+	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
+	    pipe2(ep, O_CLOEXEC) == -1) {
+		sr->sr_errno = errno;
+		strlcpy(sr->sr_what, "pipe", sizeof(sr->sr_what));
+		goto fail;
+	}
+	switch (pid = fork()) {
+	case -1:
+		sr->sr_errno = errno;
+		strlcpy(sr->sr_what, "fork", sizeof(sr->sr_what));
+		goto fail;
+	case 0:
+		close(ep[0]);
+		spawn_child(pc, idx, out[1], err[1], ep[1]);
+		/* NOTREACHED */
+	}
+	close(out[1]);
+	close(err[1]);
+	close(ep[1]);
+	out[1] = err[1] = ep[1] = -1;
+
+	/* EOF: exec happened and closed the pipe; data: it failed */
+	do {
+		n = read(ep[0], &se, sizeof(se));
+	} while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	ep[0] = -1;
+	if (n == (ssize_t)sizeof(se)) {
+		while (waitpid(pid, &status, 0) == -1 && errno == EINTR)
+			;
+		sr->sr_errno = se.se_errno;
+		se.se_what[sizeof(se.se_what) - 1] = '\0';
+		strlcpy(sr->sr_what, se.se_what, sizeof(sr->sr_what));
+		goto fail;
+	}
+	sr->sr_pid = pid;
+	sr->sr_out = out[0];
+	sr->sr_err = err[0];
+	return (0);
+ fail:
+	if (out[0] != -1)
+		close(out[0]);
+	if (out[1] != -1)
+		close(out[1]);
+	if (err[0] != -1)
+		close(err[0]);
+	if (err[1] != -1)
+		close(err[1]);
+	if (ep[0] != -1)
+		close(ep[0]);
+	if (ep[1] != -1)
+		close(ep[1]);
+	return (-1);
+}
