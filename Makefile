@@ -40,7 +40,7 @@ imsg_test_OBJS = phpeekd/imsg.o
 parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
 
-MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5 man/phpeekctl.8
+MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5
 
 .PHONY: all clean deps test unit regress lint demo
 

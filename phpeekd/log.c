@@ -32,7 +32,8 @@ void
 log_init(int debug, int verbose)
 {
 	(void)debug;		/* always stderr: a container has no syslog */
-	log_verbose = verbose > 0 ? LOG_LVL_DEBUG : LOG_LVL_INFO;
+	/* -v shows debug records, -vv also makes roles trap violations */
+	log_verbose = LOG_LVL_INFO + (verbose > 2 ? 2 : verbose);
 	tzset();		/* reads the zone file before any sandbox */
 }
 

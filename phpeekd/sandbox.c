@@ -1,15 +1,60 @@
 /*
  * Restrictions every role puts on itself before it reads its first
- * message.
+ * message: resource limits, no_new_privs, and a seccomp allow-list
+ * whose default action kills the whole process.
+ *
+ * With -vv a role traps violations instead and logs the name of the
+ * syscall before it dies, so a missing entry shows in one run.
  */
 
 #include <sys/types.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "phpeekd.h"
+
+/* Every role: the event loop, imsg, memory, time, exit. */
+static const char *const sandbox_base[] = {
+	"epoll_wait", "epoll_pwait", "epoll_pwait2", "epoll_ctl",
+	"read", "readv", "write", "writev", "recvmsg", "sendmsg",
+	"recvfrom", "sendto", "close", "fstat", "newfstatat", "lseek",
+	"rt_sigreturn", "rt_sigprocmask", "restart_syscall",
+	"clock_gettime", "clock_gettime64", "gettimeofday",
+	"clock_nanosleep", "clock_nanosleep_time64", "nanosleep",
+	"brk", "munmap", "mremap", "madvise",
+	"exit_group", "exit", "getpid", "gettid", "getppid", "getuid",
+	"geteuid", "getgid", "getegid", "getrandom",
+	"futex", "futex_time64", "tgkill",
+};
+
+/* The engine also reads /proc and sets its log pipes non-blocking. */
+static const char *const sandbox_engine[] = {
+	"fcntl", "openat", "getdents64", "pipe2",
+};
+
+static const char *const *sandbox_extra[PROC_MAX] = {
+	NULL, NULL, sandbox_engine, NULL
+};
+static const size_t sandbox_nextra[PROC_MAX] = {
+	0, 0, sizeof(sandbox_engine) / sizeof(sandbox_engine[0]), 0
+};
+
+static void	sandbox_rlimit(int, rlim_t);
+static void	sandbox_allow(scmp_filter_ctx, const char *);
+static void	sandbox_sigsys(int, siginfo_t *, void *);
 
 static void
 sandbox_rlimit(int resource, rlim_t value)
@@ -21,23 +66,85 @@ sandbox_rlimit(int resource, rlim_t value)
 		fatal("setrlimit %d", resource);
 }
 
+static void
+sandbox_allow(scmp_filter_ctx ctx, const char *name)
+{
+	int	nr, rv;
+
+	/* names unknown on this arch resolve negative and are skipped */
+	if ((nr = seccomp_syscall_resolve_name(name)) == __NR_SCMP_ERROR)
+		fatalx("seccomp: unknown syscall %s", name);
+	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0)) < 0)
+		fatalx("seccomp: %s: %s", name, strerror(-rv));
+}
+
+/* Debug only: say which syscall was refused, then die of it. */
+static void
+sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+	char	 buf[160], *name;
+	int	 n;
+
+	name = seccomp_syscall_resolve_num_arch(si->si_arch, si->si_syscall);
+	n = snprintf(buf, sizeof(buf), "phpeekd: sandbox violation in %s: "
+	    "syscall %d (%s)\n", proc_titles[privsep->ps_id], si->si_syscall,
+	    name != NULL ? name : "?");
+	if (n > 0)
+		(void)write(STDERR_FILENO, buf, (size_t)n);
+	signal(SIGSYS, SIG_DFL);
+	raise(SIGSYS);
+	_exit(128 + SIGSYS);
+}
+
 void
 sandbox_role(enum privsep_procid id)
 {
+	struct sigaction	 sa;
+	scmp_filter_ctx		 ctx;
+	uint32_t		 action = SCMP_ACT_KILL_PROCESS;
+	size_t			 i;
+	int			 rv;
+
+	sandbox_rlimit(RLIMIT_CORE, 0);
+	/*
+	 * No RLIMIT_FSIZE: stderr, where every role logs, may be a
+	 * regular file, and writing past the limit would kill the role.
+	 * seccomp keeps roles from opening files instead.
+	 */
+	if (id == PROC_CONFIG)
+		sandbox_rlimit(RLIMIT_NPROC, 0);
 	/* nothing a role runs may gain privileges through exec */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("prctl PR_SET_NO_NEW_PRIVS");
-	sandbox_rlimit(RLIMIT_CORE, 0);
-	switch (id) {
-	case PROC_CONFIG:
-		/* it only computes: no files written, no children */
-		sandbox_rlimit(RLIMIT_FSIZE, 0);
-		sandbox_rlimit(RLIMIT_NPROC, 0);
-		break;
-	case PROC_API:
-		sandbox_rlimit(RLIMIT_FSIZE, 0);
-		break;
-	default:
-		break;
+
+	if (log_getverbose() >= LOG_LVL_DEBUG + 1) {
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_sigaction = sandbox_sigsys;
+		sa.sa_flags = SA_SIGINFO;
+		if (sigaction(SIGSYS, &sa, NULL) == -1)
+			fatal("sigaction SIGSYS");
+		action = SCMP_ACT_TRAP;
 	}
+	if ((ctx = seccomp_init(action)) == NULL)
+		fatalx("seccomp_init");
+	for (i = 0; i < sizeof(sandbox_base) / sizeof(sandbox_base[0]); i++)
+		sandbox_allow(ctx, sandbox_base[i]);
+	for (i = 0; i < sandbox_nextra[id]; i++)
+		sandbox_allow(ctx, sandbox_extra[id][i]);
+
+	/* memory may never become executable */
+	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0 ||
+	    (rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0)
+		fatalx("seccomp: mmap: %s", strerror(-rv));
+	/* stdio's first write asks whether stderr is a terminal */
+	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0)
+		fatalx("seccomp: ioctl: %s", strerror(-rv));
+	if ((rv = seccomp_load(ctx)) < 0)
+		fatalx("seccomp_load: %s", strerror(-rv));
+	seccomp_release(ctx);
+	log_debug("sandboxed: seccomp %s", action == SCMP_ACT_TRAP ?
+	    "trap (debug)" : "kill");
 }
