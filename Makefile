@@ -30,7 +30,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/log.c phpeekd/config.c phpeekd/parse.c \
 		phpeekd/engine.c phpeekd/process.c phpeekd/logpipe.c \
 		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
-		phpeekd/sandbox.c
+		phpeekd/sandbox.c phpeekd/order.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
 PHPEEKCTL_OBJS = $(PHPEEKCTL_SRCS:.c=.o)
@@ -42,7 +42,16 @@ parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o \
 
 MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5
 
-.PHONY: all clean deps test unit regress lint demo
+.PHONY: all clean deps test unit regress lint demo fuzz
+
+# libFuzzer targets, built with clang; each runs FUZZ_SECONDS in `make test`
+FUZZ_CC ?=	clang
+FUZZ_SECONDS ?=	10
+FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
+FUZZERS =	regress/fuzz/imsg_fuzz
+imsg_fuzz_SRCS = phpeekd/imsg.c
+imsg_fuzz_SEEDS =
 
 all: phpeekd/phpeekd phpeekctl/phpeekctl
 
@@ -64,6 +73,22 @@ regress/unit/%_test: regress/unit/%_test.c $$(%_test_OBJS)
 	$(Q)$(CC) $(CFLAGS) $(CHECK_CFLAGS) -Iphpeekd -o $@ $< \
 	    $($*_test_OBJS) $(LDLIBS) $(CHECK_LIBS)
 
+.SECONDEXPANSION:
+regress/fuzz/%_fuzz: regress/fuzz/%_fuzz.c $$(%_fuzz_SRCS) phpeekd/phpeekd.h
+	@echo "  FUZZ    $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $($*_fuzz_SRCS) $(LDLIBS)
+
+fuzz: $(FUZZERS)
+	$(Q)set -e; for f in $(FUZZERS); do \
+	    n=$${f##*/}; n=$${n%_fuzz}; c=regress/fuzz/corpus-$$n; \
+	    mkdir -p $$c; \
+	    echo "== $$f ($(FUZZ_SECONDS)s)"; \
+	    ./$$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=0 \
+	        $$c regress/fuzz/seeds-$$n 2>$$c.log || \
+	        { tail -n 30 $$c.log; exit 1; }; \
+	    tail -n 1 $$c.log; \
+	done
+
 deps:
 	$(Q)sh regress/deps.sh
 
@@ -82,6 +107,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory unit
 	$(Q)$(MAKE) --no-print-directory lint
 	$(Q)$(MAKE) --no-print-directory regress
+	$(Q)$(MAKE) --no-print-directory fuzz
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -89,4 +115,4 @@ demo: deps
 
 clean:
 	rm -f $(PHPEEKD_OBJS) $(PHPEEKCTL_OBJS) phpeekd/phpeekd \
-	    phpeekctl/phpeekctl $(UNIT_TESTS) regress/unit/*.o
+	    phpeekctl/phpeekctl $(UNIT_TESTS) regress/unit/*.o $(FUZZERS)

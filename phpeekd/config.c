@@ -130,6 +130,7 @@ int
 config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
 {
 	return (a->pc_enabled == b->pc_enabled &&
+	    a->pc_priority == b->pc_priority &&
 	    a->pc_type == b->pc_type &&
 	    a->pc_umask == b->pc_umask &&
 	    strlist_equal(&a->pc_command, &b->pc_command) &&
@@ -211,6 +212,7 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_type) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_restart) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_scale) == -1 ||
+	    ibuf_add_i64(buf, pc->pc_priority) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_stop_signal) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_stop_timeout) == -1 ||
 	    ibuf_add_i64(buf, pc->pc_umask) == -1 ||
@@ -295,7 +297,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	char			 name[CONF_NAME_MAX];
 	uint8_t			 en, type, rs;
 	uint32_t		 scale, sig, tmo;
-	int64_t			 um;
+	int64_t			 um, prio;
 
 	imsg_get_ibuf(imsg, &buf);
 	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
@@ -306,6 +308,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	if (ibuf_get_u8(&buf, &en) == -1 || ibuf_get_u8(&buf, &type) == -1 ||
 	    ibuf_get_u8(&buf, &rs) == -1 ||
 	    ibuf_get_u32(&buf, &scale) == -1 ||
+	    ibuf_get_i64(&buf, &prio) == -1 ||
 	    ibuf_get_u32(&buf, &sig) == -1 ||
 	    ibuf_get_u32(&buf, &tmo) == -1 ||
 	    ibuf_get_i64(&buf, &um) == -1 ||
@@ -319,8 +322,10 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 		goto bad;
 	if (en > 1 || type > PTYPE_ONESHOT || rs > RESTART_NEVER ||
 	    scale < 1 || scale > CONF_SCALE_MAX || sig < 1 || sig >= NSIG ||
-	    tmo > 86400 || um < -1 || um > 0777 || pc->pc_command.sl_n == 0)
+	    tmo > 86400 || um < -1 || um > 0777 || pc->pc_command.sl_n == 0 ||
+	    prio < INT_MIN || prio > INT_MAX)
 		goto bad;
+	pc->pc_priority = (int)prio;
 	pc->pc_enabled = en;
 	pc->pc_type = type;
 	pc->pc_restart = rs;

@@ -27,6 +27,7 @@ static void	engine_start(void);
 static void	engine_shutdown(void);
 static void	engine_shutdown_cb(int, short, void *);
 static void	engine_sweep(void);
+static void	engine_count(int *, int *);
 static int	engine_adopt(struct imsg *);
 static int	engine_logfd(struct imsg *);
 static int	engine_exit(struct imsg *);
@@ -164,19 +165,21 @@ engine_reload(struct phpeekd_conf *cf)
 				}
 			}
 		}
-		if (engine->en_started)
+		if (engine->en_started && ep->ep_launched)
 			eproc_scale(ep, pc->pc_enabled ? pc->pc_scale : 0);
+		if (!pc->pc_enabled)
+			ep->ep_launched = 0;
 	}
 	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry) {
 		if (engine_find(pc->pc_name) != NULL)
 			continue;
 		log_info("%s: added to the configuration", pc->pc_name);
-		ep = eproc_new(pc);
-		if (engine->en_started)
-			eproc_scale(ep, pc->pc_enabled ? pc->pc_scale : 0);
+		eproc_new(pc);
 	}
 	engine->en_conf = cf;
 	config_free(old);
+	if (engine->en_started)
+		order_start();
 	log_info("configuration generation %u applied", cf->cf_generation);
 }
 
@@ -184,12 +187,14 @@ static void
 engine_start(void)
 {
 	struct eproc	*ep;
+	int		 i;
 
 	engine->en_started = 1;
+	/* instances adopted from a previous engine count as launched */
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
-		if (!ep->ep_removed)
-			eproc_scale(ep, ep->ep_conf->pc_enabled ?
-			    ep->ep_conf->pc_scale : 0);
+		for (i = 0; i < ep->ep_ninst; i++)
+			if (ep->ep_inst[i] != NULL)
+				ep->ep_launched = 1;
 	engine_check_done();
 }
 
@@ -225,25 +230,36 @@ engine_sweep(void)
  * other times, shut down when nothing runs or will run again, as
  * phpeek-pm does.
  */
-void
-engine_check_done(void)
+/* Instances running or about to run again, and instances failed. */
+static void
+engine_count(int *live, int *failed)
 {
 	struct eproc	*ep;
 	struct instance	*in;
-	int		 i, live = 0, failed = 0;
-	int32_t		 status;
+	int		 i;
 
-	engine_sweep();
+	*live = *failed = 0;
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
 		for (i = 0; i < ep->ep_ninst; i++) {
 			if ((in = ep->ep_inst[i]) == NULL)
 				continue;
 			if (instance_alive(in) || in->in_state == IST_BACKOFF)
-				live++;
+				(*live)++;
 			if (in->in_state == IST_FAILED)
-				failed++;
+				(*failed)++;
 		}
+}
+
+void
+engine_check_done(void)
+{
+	int	live, failed;
+	int32_t	status;
+
+	engine_sweep();
 	if (engine->en_shutdown) {
+		order_stop();
+		engine_count(&live, &failed);
 		if (live > 0 || engine->en_shutdown == 2)
 			return;
 		engine->en_shutdown = 2;
@@ -255,7 +271,11 @@ engine_check_done(void)
 		    &status, sizeof(status));
 		return;
 	}
-	if (engine->en_started && live == 0) {
+	if (!engine->en_started)
+		return;
+	order_start();
+	engine_count(&live, &failed);
+	if (live == 0) {
 		log_info("no process is running or will restart: "
 		    "shutting down");
 		if (failed > 0)
@@ -277,9 +297,11 @@ engine_shutdown(void)
 	engine->en_shutdown = 1;
 	log_info("stopping all processes (shutdown_timeout %ds)",
 	    gc->gc_shutdown_timeout);
+	/* nothing waits to restart during shutdown */
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
 		for (i = 0; i < ep->ep_ninst; i++)
-			if (ep->ep_inst[i] != NULL)
+			if (ep->ep_inst[i] != NULL &&
+			    ep->ep_inst[i]->in_state == IST_BACKOFF)
 				instance_stop(ep->ep_inst[i]);
 	evtimer_set(&engine->en_shutdown_timer, engine_shutdown_cb, NULL);
 	ms_to_tv((int64_t)gc->gc_shutdown_timeout * 1000, &tv);

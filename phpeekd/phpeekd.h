@@ -114,6 +114,7 @@ struct proc_conf {
 	int			 pc_type;
 	int			 pc_restart;
 	int			 pc_scale;
+	int			 pc_priority;
 	int			 pc_stop_signal;
 	int			 pc_stop_timeout;	/* seconds */
 	int			 pc_umask;		/* -1: inherit */
@@ -297,6 +298,9 @@ struct eproc {
 	struct instance		**ep_inst;
 	int			 ep_ninst;
 	int			 ep_removed;	/* gone from the config */
+	int			 ep_launched;	/* its instances were started */
+	int			 ep_blocked;	/* a dependency failed */
+	int			 ep_stopping;	/* shutdown reached it */
 };
 TAILQ_HEAD(eprocs, eproc);
 
@@ -338,6 +342,10 @@ struct logpipe *logpipe_open(int, int, const char *, const char *);
 void	 logpipe_close(struct logpipe *);
 void	 logpipe_emit(const char *, const char *, int, const char *,
 	    size_t);
+
+/* order.c */
+void	 order_start(void);
+void	 order_stop(void);
 
 /* sandbox.c */
 void	 sandbox_role(enum privsep_procid);

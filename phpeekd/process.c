@@ -200,8 +200,10 @@ instance_spawned(struct instance *in, pid_t pid)
 	snprintf(why, sizeof(why), "pid %d", pid);
 	instance_set_state(in, IST_RUNNING, why);
 	/* a stop that came while it was starting applies now */
-	if (engine->en_shutdown || in->in_remove || in->in_respawn)
+	if ((engine->en_shutdown && in->in_proc->ep_stopping) ||
+	    in->in_remove || in->in_respawn)
 		instance_stop(in);
+	engine_check_done();
 }
 
 /*
