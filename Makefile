@@ -30,7 +30,9 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/log.c phpeekd/config.c phpeekd/parse.c \
 		phpeekd/engine.c phpeekd/process.c phpeekd/logpipe.c \
 		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
-		phpeekd/sandbox.c phpeekd/order.c
+		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
+		phpeekd/control.c phpeekd/listen.c \
+		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
 PHPEEKCTL_OBJS = $(PHPEEKCTL_SRCS:.c=.o)

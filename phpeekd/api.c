@@ -1,20 +1,35 @@
 /*
- * The api role: it will serve the REST API, the control socket and the
- * metrics on listeners the parent hands it.  Here it keeps the current
- * configuration and its link to the engine.
+ * The api role: it serves the control socket, the REST API and the
+ * metrics on listeners the parent hands it (apihttp.c, metrics.c).
+ *
+ * Everything it answers comes from a read model kept here and fed by
+ * the engine's state messages, so a status call or a scrape never
+ * waits on the engine.  Requests that change something go to the
+ * engine (start, stop, ...) or the parent (reload) and are answered
+ * when the reply arrives.
  */
 
 #include <sys/types.h>
 
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "phpeekd.h"
 
 static int	api_dispatch_parent(struct imsgev *, struct imsg *);
 static int	api_dispatch_engine(struct imsgev *, struct imsg *);
+static int	api_state(struct imsg *);
+static int	api_reply(struct imsg *);
+static struct api_proc *api_proc_get(const char *, int);
+static void	api_proc_free(struct api_proc *);
+static void	api_model_clear(void);
+static void	api_fail_waits(enum privsep_procid);
+static void	api_lost(struct privsep *, enum privsep_procid);
 
-static struct phpeekd_conf	*api_conf, *api_pending;
+struct api	*api;
 
 static struct privsep_proc api_procs[] = {
 	{ "parent",	PROC_PARENT,	api_dispatch_parent },
@@ -26,9 +41,15 @@ api_role(void)
 {
 	struct privsep	*ps = privsep;
 
+	if ((api = calloc(1, sizeof(*api))) == NULL)
+		fatal("%s", __func__);
+	TAILQ_INIT(&api->a_procs);
+	TAILQ_INIT(&api->a_waits);
+	api->a_start_time = time(NULL);
 	event_init();
 	ps->ps_procs = api_procs;
 	ps->ps_nprocs = sizeof(api_procs) / sizeof(api_procs[0]);
+	ps->ps_lost = api_lost;
 	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
 	    IMSG_CFG_MAXSIZE, 1);
 	sandbox_role(PROC_API);
@@ -36,32 +57,255 @@ api_role(void)
 	exit(0);
 }
 
+struct api_proc *
+api_proc_find(const char *name)
+{
+	struct api_proc	*ap;
+
+	TAILQ_FOREACH(ap, &api->a_procs, ap_entry)
+		if (strcmp(ap->ap_state.sp_name, name) == 0)
+			return (ap);
+	return (NULL);
+}
+
+static struct api_proc *
+api_proc_get(const char *name, int create)
+{
+	struct api_proc	*ap, *at;
+
+	if ((ap = api_proc_find(name)) != NULL || !create)
+		return (ap);
+	if ((ap = calloc(1, sizeof(*ap))) == NULL)
+		fatal("%s", __func__);
+	strlcpy(ap->ap_state.sp_name, name, sizeof(ap->ap_state.sp_name));
+	/* keep the list sorted by name: listings are stable */
+	TAILQ_FOREACH(at, &api->a_procs, ap_entry)
+		if (strcmp(at->ap_state.sp_name, name) > 0)
+			break;
+	if (at != NULL)
+		TAILQ_INSERT_BEFORE(at, ap, ap_entry);
+	else
+		TAILQ_INSERT_TAIL(&api->a_procs, ap, ap_entry);
+	return (ap);
+}
+
+static void
+api_proc_free(struct api_proc *ap)
+{
+	TAILQ_REMOVE(&api->a_procs, ap, ap_entry);
+	free(ap->ap_inst);
+	free(ap);
+}
+
+static void
+api_model_clear(void)
+{
+	struct api_proc	*ap;
+
+	while ((ap = TAILQ_FIRST(&api->a_procs)) != NULL)
+		api_proc_free(ap);
+}
+
+/* The configuration entry of a process, NULL if unknown. */
+struct proc_conf *
+api_proc_conf(const char *name)
+{
+	if (api->a_conf == NULL)
+		return (NULL);
+	return (config_proc_find(api->a_conf, name));
+}
+
+static int
+api_state(struct imsg *imsg)
+{
+	struct state_proc	 sp;
+	struct state_instance	 sti, *v;
+	struct api_proc		*ap;
+	char			 name[CONF_NAME_MAX];
+	uint32_t		 idx;
+
+	switch (imsg_get_type(imsg)) {
+	case IMSG_STATE_BEGIN:
+		api_model_clear();
+		api->a_synced = 0;
+		return (0);
+	case IMSG_STATE_END:
+		api->a_synced = 1;
+		return (0);
+	case IMSG_STATE_PROC:
+		if (state_recv_proc(imsg, &sp) == -1)
+			return (-1);
+		ap = api_proc_get(sp.sp_name, 1);
+		ap->ap_state = sp;
+		return (0);
+	case IMSG_STATE_INSTANCE:
+		if (state_recv_instance(imsg, &sti) == -1)
+			return (-1);
+		ap = api_proc_get(sti.sti_proc, 1);
+		if (sti.sti_idx >= ap->ap_ninst) {
+			if ((v = reallocarray(ap->ap_inst, sti.sti_idx + 1,
+			    sizeof(*v))) == NULL)
+				fatal("%s", __func__);
+			memset(v + ap->ap_ninst, 0, (sti.sti_idx + 1 -
+			    ap->ap_ninst) * sizeof(*v));
+			ap->ap_inst = v;
+			ap->ap_ninst = sti.sti_idx + 1;
+		}
+		ap->ap_inst[sti.sti_idx] = sti;
+		ap->ap_present[sti.sti_idx / 64] |= 1ULL << (sti.sti_idx % 64);
+		return (0);
+	case IMSG_STATE_GONE:
+		if (state_recv_gone(imsg, name, sizeof(name), &idx) == -1)
+			return (-1);
+		if ((ap = api_proc_find(name)) == NULL)
+			return (0);
+		if (idx == UINT32_MAX) {
+			api_proc_free(ap);
+			return (0);
+		}
+		ap->ap_present[idx / 64] &= ~(1ULL << (idx % 64));
+		while (ap->ap_ninst > 0 && !api_inst_present(ap,
+		    ap->ap_ninst - 1))
+			ap->ap_ninst--;
+		return (0);
+	}
+	return (-1);
+}
+
+int
+api_inst_present(struct api_proc *ap, uint32_t idx)
+{
+	return (idx < ap->ap_ninst &&
+	    (ap->ap_present[idx / 64] & (1ULL << (idx % 64))) != 0);
+}
+
+/*
+ * Send a request to the engine (op) or the parent (reload) and call cb
+ * with the answer.  Returns -1 when the peer is not there to ask.
+ */
+int
+api_request(uint32_t op, const char *name, int64_t arg,
+    void (*cb)(void *, uint32_t, const char *), void *cbarg)
+{
+	struct api_wait	*w;
+	int		 rv;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return (-1);
+	if (++api->a_next_id == 0)
+		++api->a_next_id;
+	w->w_id = api->a_next_id;
+	w->w_cb = cb;
+	w->w_arg = cbarg;
+	if (op == 0)
+		rv = proc_compose(privsep, PROC_PARENT, IMSG_CTL_RELOAD,
+		    w->w_id, -1, NULL, 0);
+	else
+		rv = ctl_send_request(privsep, w->w_id, op, name, arg);
+	if (rv == -1) {
+		free(w);
+		return (-1);
+	}
+	w->w_peer = op == 0 ? PROC_PARENT : PROC_ENGINE;
+	TAILQ_INSERT_TAIL(&api->a_waits, w, w_entry);
+	return (0);
+}
+
+/* The caller's connection went away: its answer goes nowhere. */
+void
+api_request_cancel(void *cbarg)
+{
+	struct api_wait	*w;
+
+	TAILQ_FOREACH(w, &api->a_waits, w_entry)
+		if (w->w_arg == cbarg)
+			w->w_cb = NULL;
+}
+
+static int
+api_reply(struct imsg *imsg)
+{
+	struct api_wait	*w;
+	char		 msg[1024];
+	uint32_t	 status;
+
+	if (ctl_recv_reply(imsg, &status, msg, sizeof(msg)) == -1)
+		return (-1);
+	TAILQ_FOREACH(w, &api->a_waits, w_entry)
+		if (w->w_id == imsg_get_peerid(imsg))
+			break;
+	if (w == NULL)
+		return (0);	/* answered after a timeout: drop */
+	TAILQ_REMOVE(&api->a_waits, w, w_entry);
+	if (w->w_cb != NULL)
+		w->w_cb(w->w_arg, status, msg);
+	free(w);
+	return (0);
+}
+
+/* A peer is gone: fail what waits on it. */
+static void
+api_fail_waits(enum privsep_procid peer)
+{
+	struct api_wait	*w, *next;
+
+	TAILQ_FOREACH_SAFE(w, &api->a_waits, w_entry, next) {
+		if (w->w_peer != peer)
+			continue;
+		TAILQ_REMOVE(&api->a_waits, w, w_entry);
+		if (w->w_cb != NULL)
+			w->w_cb(w->w_arg, 503, "the engine restarted; "
+			    "try again");
+		free(w);
+	}
+}
+
+static void
+api_lost(struct privsep *ps, enum privsep_procid peer)
+{
+	api_fail_waits(peer);
+}
+
 static int
 api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct privsep	*ps = iev->ps;
+	uint8_t		 kind;
 	int		 rv, fd;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:
 	case IMSG_CFG_DONE:
-		if ((rv = config_recv(&api_pending, imsg)) == -1)
+		if ((rv = config_recv(&api->a_pending, imsg)) == -1)
 			return (-1);
 		if (rv == 1) {
-			config_free(api_conf);
-			api_conf = api_pending;
-			api_pending = NULL;
-			log_setformat(api_conf->cf_global.gc_log_format);
+			config_free(api->a_conf);
+			api->a_conf = api->a_pending;
+			api->a_pending = NULL;
+			log_setformat(api->a_conf->cf_global.gc_log_format);
+			api->a_reloads++;
+			api->a_last_reload = time(NULL);
 		}
 		return (0);
 	case IMSG_CTL_PROCFD:
 		if ((fd = imsg_get_fd(imsg)) == -1)
 			return (-1);
-		if (ps->ps_iev[PROC_ENGINE] != NULL)
+		if (ps->ps_iev[PROC_ENGINE] != NULL) {
 			proc_channel_close(ps->ps_iev[PROC_ENGINE]);
+			api_fail_waits(PROC_ENGINE);
+		}
 		proc_channel(ps, PROC_ENGINE, fd, IMSG_LINK_MAXSIZE, 0);
 		return (0);
+	case IMSG_API_LISTENER:
+		if (imsg_get_data(imsg, &kind, sizeof(kind)) == -1 ||
+		    kind < LISTEN_CONTROL || kind > LISTEN_METRICS ||
+		    (fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		apihttp_listen(kind, fd);
+		return (0);
+	case IMSG_CTL_RELOAD_REPLY:
+		return (api_reply(imsg));
 	}
 	return (-1);
 }
@@ -69,6 +313,15 @@ api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 static int
 api_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 {
-	/* state deltas arrive with the api issue's IMSG_STATE_* */
+	switch (imsg_get_type(imsg)) {
+	case IMSG_STATE_BEGIN:
+	case IMSG_STATE_END:
+	case IMSG_STATE_PROC:
+	case IMSG_STATE_INSTANCE:
+	case IMSG_STATE_GONE:
+		return (api_state(imsg));
+	case IMSG_CTL_REPLY:
+		return (api_reply(imsg));
+	}
 	return (-1);
 }

@@ -38,6 +38,13 @@ config_defaults(struct global_conf *gc)
 	gc->gc_backoff_max_ms = 60000;
 	gc->gc_log_format = LOG_FMT_JSON;
 	gc->gc_log_level = LOG_LVL_INFO;
+	gc->gc_api_enabled = 1;
+	gc->gc_api_port = 9180;
+	strlcpy(gc->gc_api_socket, PHPEEKD_SOCKET, sizeof(gc->gc_api_socket));
+	gc->gc_api_max_body = 8 * 1024 * 1024;
+	gc->gc_metrics_enabled = 1;
+	gc->gc_metrics_port = 9090;
+	strlcpy(gc->gc_metrics_path, "/metrics", sizeof(gc->gc_metrics_path));
 }
 
 struct phpeekd_conf *
@@ -240,7 +247,7 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	struct ibuf		*buf;
 	uint32_t		 gen = cf->cf_generation;
 
-	if ((buf = proc_create(ps, dst, IMSG_CFG_GLOBAL, gen, 64)) == NULL)
+	if ((buf = proc_create(ps, dst, IMSG_CFG_GLOBAL, gen, 1024)) == NULL)
 		return (-1);
 	if (ibuf_add_u32(buf, (uint32_t)gc->gc_shutdown_timeout) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_restart_policy) == -1 ||
@@ -248,7 +255,16 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_i64(buf, gc->gc_backoff_initial_ms) == -1 ||
 	    ibuf_add_i64(buf, gc->gc_backoff_max_ms) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_log_format) == -1 ||
-	    ibuf_add_u32(buf, (uint32_t)gc->gc_log_level) == -1) {
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_log_level) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)gc->gc_api_enabled) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_api_port) == -1 ||
+	    ibuf_add_str(buf, gc->gc_api_socket) == -1 ||
+	    /* the token goes to the api only, which checks it */
+	    ibuf_add_str(buf, dst == PROC_API ? gc->gc_api_auth : "") == -1 ||
+	    ibuf_add_i64(buf, gc->gc_api_max_body) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)gc->gc_metrics_enabled) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_metrics_port) == -1 ||
+	    ibuf_add_str(buf, gc->gc_metrics_path) == -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -265,7 +281,8 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 {
 	struct global_conf	*gc = &cf->cf_global;
 	struct ibuf		 buf;
-	uint32_t		 st, rp, fmt, lvl;
+	uint32_t		 st, rp, fmt, lvl, aport, mport;
+	uint8_t			 aen, men;
 	int64_t			 maxr;
 
 	imsg_get_ibuf(imsg, &buf);
@@ -275,8 +292,26 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_i64(&buf, &gc->gc_backoff_initial_ms) == -1 ||
 	    ibuf_get_i64(&buf, &gc->gc_backoff_max_ms) == -1 ||
 	    ibuf_get_u32(&buf, &fmt) == -1 ||
-	    ibuf_get_u32(&buf, &lvl) == -1 || ibuf_left(&buf) != 0)
+	    ibuf_get_u32(&buf, &lvl) == -1 ||
+	    ibuf_get_u8(&buf, &aen) == -1 ||
+	    ibuf_get_u32(&buf, &aport) == -1 ||
+	    ibuf_get_strbuf(&buf, gc->gc_api_socket,
+	    sizeof(gc->gc_api_socket)) == -1 ||
+	    ibuf_get_strbuf(&buf, gc->gc_api_auth,
+	    sizeof(gc->gc_api_auth)) == -1 ||
+	    ibuf_get_i64(&buf, &gc->gc_api_max_body) == -1 ||
+	    ibuf_get_u8(&buf, &men) == -1 ||
+	    ibuf_get_u32(&buf, &mport) == -1 ||
+	    ibuf_get_strbuf(&buf, gc->gc_metrics_path,
+	    sizeof(gc->gc_metrics_path)) == -1 || ibuf_left(&buf) != 0)
 		return (-1);
+	if (aen > 1 || men > 1 || aport > 65535 || mport > 65535 ||
+	    gc->gc_api_max_body < 0)
+		return (-1);
+	gc->gc_api_enabled = aen;
+	gc->gc_api_port = (int)aport;
+	gc->gc_metrics_enabled = men;
+	gc->gc_metrics_port = (int)mport;
 	if (st > 86400 || rp > RESTART_NEVER || fmt > LOG_FMT_JSON ||
 	    lvl > LOG_LVL_DEBUG || maxr < INT_MIN || maxr > INT_MAX ||
 	    gc->gc_backoff_initial_ms < 0 || gc->gc_backoff_max_ms < 0)

@@ -47,6 +47,7 @@ engine_role(void)
 	TAILQ_INIT(&engine->en_procs);
 	RB_INIT(&engine->en_pids);
 	TAILQ_INIT(&engine->en_logpipes);
+	TAILQ_INIT(&engine->en_ctl);
 	event_init();
 	ps->ps_procs = engine_procs;
 	ps->ps_nprocs = sizeof(engine_procs) / sizeof(engine_procs[0]);
@@ -90,6 +91,8 @@ eproc_free(struct eproc *ep)
 		if (ep->ep_inst[i] != NULL)
 			instance_free(ep->ep_inst[i]);
 	free(ep->ep_inst);
+	control_forget(ep);
+	state_send_gone(privsep, ep->ep_conf->pc_name, UINT32_MAX);
 	TAILQ_REMOVE(&engine->en_procs, ep, ep_entry);
 	/* a removed process owns the spec it was detached with */
 	if (ep->ep_removed)
@@ -165,7 +168,8 @@ engine_reload(struct phpeekd_conf *cf)
 				}
 			}
 		}
-		if (engine->en_started && ep->ep_launched)
+		if (engine->en_started && ep->ep_launched &&
+		    (opc->pc_scale != pc->pc_scale || !pc->pc_enabled))
 			eproc_scale(ep, pc->pc_enabled ? pc->pc_scale : 0);
 		if (!pc->pc_enabled)
 			ep->ep_launched = 0;
@@ -180,6 +184,7 @@ engine_reload(struct phpeekd_conf *cf)
 	config_free(old);
 	if (engine->en_started)
 		order_start();
+	engine_state_snapshot();
 	log_info("configuration generation %u applied", cf->cf_generation);
 }
 
@@ -212,6 +217,8 @@ engine_sweep(void)
 			if ((in = ep->ep_inst[i]) == NULL)
 				continue;
 			if (in->in_remove && !instance_alive(in)) {
+				state_send_gone(privsep, ep->ep_conf->pc_name,
+				    (uint32_t)i);
 				instance_free(in);
 				ep->ep_inst[i] = NULL;
 			} else
@@ -253,10 +260,12 @@ engine_count(int *live, int *failed)
 void
 engine_check_done(void)
 {
-	int	live, failed;
-	int32_t	status;
+	struct eproc	*ep;
+	int		 live, failed;
+	int32_t		 status;
 
 	engine_sweep();
+	control_check();
 	if (engine->en_shutdown) {
 		order_stop();
 		engine_count(&live, &failed);
@@ -275,6 +284,9 @@ engine_check_done(void)
 		return;
 	order_start();
 	engine_count(&live, &failed);
+	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
+		if (ep->ep_held)
+			live++;		/* stopped on request: wait for start */
 	if (live == 0) {
 		log_info("no process is running or will restart: "
 		    "shutting down");
@@ -337,11 +349,12 @@ engine_adopt(struct imsg *imsg)
 	struct instance	*in;
 	char		 name[CONF_NAME_MAX];
 	uint32_t	 idx, pid;
+	int64_t		 started;
 
 	imsg_get_ibuf(imsg, &buf);
 	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
 	    ibuf_get_u32(&buf, &idx) == -1 || ibuf_get_u32(&buf, &pid) == -1 ||
-	    ibuf_left(&buf) != 0 || idx >= CONF_SCALE_MAX || pid < 2)
+	    ibuf_get_i64(&buf, &started) == -1 || ibuf_left(&buf) != 0 || idx >= CONF_SCALE_MAX || pid < 2)
 		return (-1);
 	if ((ep = engine_find(name)) == NULL) {
 		log_warnx("%s-%u (pid %u): not in the configuration, "
@@ -360,6 +373,7 @@ engine_adopt(struct imsg *imsg)
 	if (RB_INSERT(instance_pids, &engine->en_pids, in) != NULL)
 		return (-1);
 	in->in_state = IST_RUNNING;
+	in->in_started_wall = started;
 	log_info("%s: adopted running instance, pid %u", in->in_id, pid);
 	return (0);
 }
@@ -466,6 +480,7 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if (ps->ps_iev[PROC_API] != NULL)
 			proc_channel_close(ps->ps_iev[PROC_API]);
 		proc_channel(ps, PROC_API, fd, IMSG_LINK_MAXSIZE, 0);
+		engine_state_snapshot();
 		return (0);
 	}
 	return (-1);
@@ -474,6 +489,9 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 static int
 engine_dispatch_api(struct imsgev *iev, struct imsg *imsg)
 {
-	/* control requests arrive with the api issue's IMSG_CTL_* */
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_REQUEST:
+		return (control_request(imsg));
+	}
 	return (-1);
 }

@@ -42,7 +42,9 @@ eproc_ready(struct eproc *ep)
 
 	if (!ep->ep_launched)
 		return (0);
-	for (i = 0; i < pc->pc_scale && i < ep->ep_ninst; i++) {
+	if (ep->ep_held)
+		return (pc->pc_type == PTYPE_LONGRUN);
+	for (i = 0; i < ep->ep_desired && i < ep->ep_ninst; i++) {
 		if ((in = ep->ep_inst[i]) == NULL)
 			return (0);
 		if (pc->pc_type == PTYPE_ONESHOT ?
@@ -110,7 +112,8 @@ order_start(void)
 		progress = 0;
 		TAILQ_FOREACH(ep, &engine->en_procs, ep_entry) {
 			if (ep->ep_launched || ep->ep_removed ||
-			    ep->ep_blocked || !ep->ep_conf->pc_enabled)
+			    ep->ep_blocked || ep->ep_held ||
+			    !ep->ep_conf->pc_enabled)
 				continue;
 			wait = 0;
 			for (i = 0; i < ep->ep_conf->pc_depends.sl_n; i++) {
@@ -123,6 +126,7 @@ order_start(void)
 					    ep->ep_conf->pc_name,
 					    dep->ep_conf->pc_name);
 					ep->ep_blocked = 1;
+					engine_state_proc(ep);
 					progress = 1;
 					break;
 				}

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "phpeekd.h"
@@ -36,6 +37,7 @@ struct service {
 	int			 sv_err;
 	int			 sv_exited;	/* reaped, EXIT not acked */
 	int			 sv_status;
+	int64_t			 sv_started;	/* unix time */
 };
 TAILQ_HEAD(services, service);
 
@@ -54,6 +56,8 @@ struct parent {
 	char			 pa_path[PATH_MAX];
 	uint32_t		 pa_generation;
 	int			 pa_loading;	/* CFG_FD sent, no answer */
+	uint32_t		 pa_reload_id;	/* api request waiting */
+	char			 pa_reload_msg[PATH_MAX + 1024];
 	struct services		 pa_services;
 	struct finals		 pa_finals;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
@@ -74,6 +78,7 @@ static void	parent_sig_handler(int, short, void *);
 static void	parent_reap(void);
 static void	parent_load_config(void);
 static void	parent_install(struct phpeekd_conf *);
+static void	parent_reload_reply(uint32_t, const char *);
 static void	parent_link(void);
 static void	parent_adopt(void);
 static void	parent_role_lost(struct privsep *, enum privsep_procid);
@@ -390,19 +395,21 @@ static void
 parent_load_config(void)
 {
 	struct stat	st;
+	char		why[128];
 	int		fd;
 
 	if ((fd = open(parent->pa_path, O_RDONLY | O_CLOEXEC |
 	    O_NONBLOCK)) == -1 || fstat(fd, &st) == -1) {
-		log_warn("%s", parent->pa_path);
+		strlcpy(why, strerror(errno), sizeof(why));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		log_warnx("%s: not a regular file", parent->pa_path);
+		strlcpy(why, "not a regular file", sizeof(why));
 		goto fail;
 	}
 	parent->pa_loading = 1;
 	parent->pa_generation++;
+	parent->pa_reload_msg[0] = '\0';
 	if (proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_FD,
 	    parent->pa_generation, fd, parent->pa_path,
 	    strlen(parent->pa_path)) == -1)
@@ -412,10 +419,44 @@ parent_load_config(void)
  fail:
 	if (fd != -1)
 		close(fd);
+	log_warnx("%s: %s", parent->pa_path, why);
 	if (parent->pa_conf == NULL)
 		parent_finish(1);
 	log_warnx("reload failed: keeping configuration generation %u",
 	    parent->pa_conf->cf_generation);
+	snprintf(parent->pa_reload_msg, sizeof(parent->pa_reload_msg),
+	    "%s: %s", parent->pa_path, why);
+	parent_reload_reply(422, parent->pa_reload_msg);
+}
+
+/* Answer the api's reload request, if one is waiting. */
+static void
+parent_reload_reply(uint32_t status, const char *msg)
+{
+	struct ibuf	*buf;
+
+	if (parent->pa_reload_id == 0)
+		return;
+	if ((buf = proc_create(&parent_ps, PROC_API, IMSG_CTL_RELOAD_REPLY,
+	    parent->pa_reload_id, strlen(msg) + 8)) != NULL) {
+		if (ibuf_add_u32(buf, status) == -1 ||
+		    ibuf_add_str(buf, msg) == -1)
+			imsg_abort(buf);
+		else
+			proc_close(&parent_ps, PROC_API, buf);
+	}
+	parent->pa_reload_id = 0;
+}
+
+static int
+listen_changed(struct global_conf *a, struct global_conf *b)
+{
+	return (a->gc_api_enabled != b->gc_api_enabled ||
+	    a->gc_api_port != b->gc_api_port ||
+	    strcmp(a->gc_api_socket, b->gc_api_socket) != 0 ||
+	    (a->gc_api_auth[0] == '\0') != (b->gc_api_auth[0] == '\0') ||
+	    a->gc_metrics_enabled != b->gc_metrics_enabled ||
+	    a->gc_metrics_port != b->gc_metrics_port);
 }
 
 static void
@@ -431,6 +472,11 @@ parent_install(struct phpeekd_conf *cf)
 	log_info("configuration generation %u loaded: %zu processes",
 	    cf->cf_generation, cf->cf_nprocs);
 	config_send(&parent_ps, PROC_API, cf);
+	if (old == NULL || listen_changed(&old->cf_global, &cf->cf_global)) {
+		listen_open(&cf->cf_global);
+		listen_send(&parent_ps);
+	}
+	parent_reload_reply(200, "configuration reloaded");
 	if (parent->pa_shutdown)
 		;
 	else if (config_send(&parent_ps, PROC_ENGINE, cf) == 0 &&
@@ -490,7 +536,8 @@ parent_adopt(void)
 			return;
 		if (ibuf_add_str(buf, sv->sv_name) == -1 ||
 		    ibuf_add_u32(buf, sv->sv_idx) == -1 ||
-		    ibuf_add_u32(buf, (uint32_t)sv->sv_pid) == -1) {
+		    ibuf_add_u32(buf, (uint32_t)sv->sv_pid) == -1 ||
+		    ibuf_add_i64(buf, sv->sv_started) == -1) {
 			imsg_abort(buf);
 			return;
 		}
@@ -543,8 +590,10 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 		parent_link();
 		break;
 	case PROC_API:
-		if (parent->pa_conf != NULL)
+		if (parent->pa_conf != NULL) {
 			config_send(ps, PROC_API, parent->pa_conf);
+			listen_send(ps);
+		}
 		parent_link();
 		break;
 	default:
@@ -701,6 +750,7 @@ parent_spawn(struct imsg *imsg)
 		sv->sv_pid = sr.sr_pid;
 		strlcpy(sv->sv_name, name, sizeof(sv->sv_name));
 		sv->sv_idx = idx;
+		sv->sv_started = time(NULL);
 		sv->sv_out = fcntl(sr.sr_out, F_DUPFD_CLOEXEC, 3);
 		sv->sv_err = fcntl(sr.sr_err, F_DUPFD_CLOEXEC, 3);
 		TAILQ_INSERT_TAIL(&parent->pa_services, sv, sv_entry);
@@ -748,6 +798,11 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 		logit(sev == DIAG_ERROR ? LOG_LVL_ERROR : sev == DIAG_WARNING ?
 		    LOG_LVL_WARN : LOG_LVL_INFO, "%s:%u:%u: %s: %s",
 		    parent->pa_path, line, col, diag_severity(sev), msg);
+		/* the first error is what a reload request is told */
+		if (sev == DIAG_ERROR && parent->pa_reload_msg[0] == '\0')
+			snprintf(parent->pa_reload_msg,
+			    sizeof(parent->pa_reload_msg), "%s:%u:%u: %s",
+			    parent->pa_path, line, col, msg);
 		free(msg);
 		return (0);
 	case IMSG_CFG_FAILED:
@@ -762,6 +817,7 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 		}
 		log_warnx("reload failed: keeping configuration generation %u",
 		    parent->pa_conf->cf_generation);
+		parent_reload_reply(422, parent->pa_reload_msg);
 		return (0);
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:
@@ -824,6 +880,22 @@ parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 static int
 parent_dispatch_api(struct imsgev *iev, struct imsg *imsg)
 {
+	switch (imsg_get_type(imsg)) {
+	case IMSG_CTL_RELOAD:
+		if (imsg_get_len(imsg) != 0 || imsg_get_peerid(imsg) == 0)
+			return (-1);
+		if (parent->pa_loading || parent->pa_reload_id != 0 ||
+		    parent->pa_shutdown) {
+			parent->pa_reload_id = imsg_get_peerid(imsg);
+			parent_reload_reply(409, parent->pa_shutdown ?
+			    "shutting down" : "a reload is already running");
+			return (0);
+		}
+		log_info("reload requested through the api");
+		parent->pa_reload_id = imsg_get_peerid(imsg);
+		parent_load_config();
+		return (0);
+	}
 	return (-1);
 }
 
@@ -960,6 +1032,7 @@ parent_finish(int status)
 	for (id = PROC_PARENT + 1; id < PROC_MAX; id++)
 		if (parent_ps.ps_roles[id].rs_pid > 0)
 			kill(parent_ps.ps_roles[id].rs_pid, SIGKILL);
+	listen_close();
 	log_info("exiting with status %d", status);
 	exit(status);
 }

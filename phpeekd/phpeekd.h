@@ -12,6 +12,7 @@
 #include <event.h>
 #include <limits.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "imsg.h"
 #include "log.h"
@@ -22,6 +23,7 @@
 
 #define PHPEEKD_VERSION		"0.1.0"
 #define PHPEEKD_CONF		"/etc/phpeek-pm/phpeek-pm.yaml"
+#define PHPEEKD_SOCKET		"/run/phpeekd.sock"
 
 #define PROC_PARENT_SOCK_FILENO	3	/* a role's channel to the parent */
 #define ROLE_CRASH_MAX		5	/* crashes allowed ... */
@@ -77,8 +79,59 @@ enum imsg_type {
 	IMSG_INSTANCE_FINAL,	/* engine <-> parent: ended for good */
 	IMSG_SHUTDOWN,		/* parent -> engine: stop everything */
 	IMSG_SHUTDOWN_DONE,	/* engine -> parent: everything stopped */
+	IMSG_STATE_BEGIN,	/* engine -> api: a full snapshot follows */
+	IMSG_STATE_PROC,	/* engine -> api: a process changed */
 	IMSG_STATE_INSTANCE,	/* engine -> api: an instance changed */
+	IMSG_STATE_GONE,	/* engine -> api: an instance was removed */
+	IMSG_STATE_END,		/* engine -> api: the snapshot is complete */
+	IMSG_CTL_REQUEST,	/* api -> engine: start, stop, scale... */
+	IMSG_CTL_REPLY,		/* engine -> api: the outcome */
+	IMSG_API_LISTENER,	/* parent -> api: a listening socket */
+	IMSG_CTL_RELOAD,	/* api -> parent: reload the config file */
+	IMSG_CTL_RELOAD_REPLY,	/* parent -> api: how the reload went */
 	IMSG_MAX
+};
+
+/* IMSG_API_LISTENER kinds */
+enum listener_kind {
+	LISTEN_CONTROL = 1,	/* the Unix control socket */
+	LISTEN_API,		/* the TCP REST API */
+	LISTEN_METRICS		/* the TCP metrics endpoint */
+};
+
+/* IMSG_CTL_REQUEST operations */
+enum ctl_op {
+	CTL_START = 1,
+	CTL_STOP,
+	CTL_RESTART,
+	CTL_SCALE,		/* arg: desired instances */
+	CTL_SIGNAL		/* arg: signal number */
+};
+
+/*
+ * Engine -> api state, the api's read model.  Each is one message;
+ * strings are length-prefixed, numbers host order (see state.c).
+ */
+struct state_proc {
+	char		sp_name[CONF_NAME_MAX];
+	uint32_t	sp_desired;		/* instances wanted */
+	uint32_t	sp_flags;
+#define SPF_LAUNCHED	0x01
+#define SPF_BLOCKED	0x02
+	uint64_t	sp_restarts_crash;
+	uint64_t	sp_restarts_normal;
+	uint64_t	sp_restarts_health;
+};
+
+struct state_instance {
+	char		sti_proc[CONF_NAME_MAX];
+	uint32_t	sti_idx;
+	uint32_t	sti_state;		/* enum inst_state */
+	int64_t		sti_pid;			/* -1 when not running */
+	uint32_t	sti_restarts;
+	int64_t		sti_started;		/* unix time, 0 if never */
+	int32_t		sti_exit_code;		/* -1: signal or none yet */
+	int32_t		sti_exited;		/* has ended at least once */
 };
 
 enum restart_policy {
@@ -135,6 +188,14 @@ struct global_conf {
 	int64_t		 gc_backoff_max_ms;
 	int		 gc_log_format;
 	int		 gc_log_level;
+	int		 gc_api_enabled;
+	int		 gc_api_port;
+	char		 gc_api_socket[PATH_MAX];	/* "" = none */
+	char		 gc_api_auth[256];		/* bearer token */
+	int64_t		 gc_api_max_body;
+	int		 gc_metrics_enabled;
+	int		 gc_metrics_port;
+	char		 gc_metrics_path[256];
 };
 
 struct phpeekd_conf {
@@ -285,6 +346,9 @@ struct instance {
 	int			 in_restarts;
 	int64_t			 in_started;	/* monotonic ms */
 	int			 in_status;	/* last wait status */
+	int64_t			 in_started_wall; /* unix time */
+	int			 in_exit_code;	/* -1: signal or none */
+	int			 in_exited;	/* ended at least once */
 	int			 in_respawn;	/* start again on exit */
 	int			 in_remove;	/* scaled away: free on exit */
 	struct event		 in_timer;	/* backoff or stop timeout */
@@ -301,11 +365,27 @@ struct eproc {
 	int			 ep_launched;	/* its instances were started */
 	int			 ep_blocked;	/* a dependency failed */
 	int			 ep_stopping;	/* shutdown reached it */
+	int			 ep_held;	/* stopped on request */
+	int			 ep_desired;	/* instances wanted */
+	uint64_t		 ep_restarts_crash;
+	uint64_t		 ep_restarts_normal;
+	uint64_t		 ep_restarts_health;
 };
 TAILQ_HEAD(eprocs, eproc);
 
+/* A control request that is answered when its effect is complete. */
+struct ctl_pending {
+	TAILQ_ENTRY(ctl_pending) cp_entry;
+	uint32_t		 cp_id;
+	uint32_t		 cp_op;
+	struct eproc		*cp_proc;
+	struct event		 cp_timer;
+};
+TAILQ_HEAD(ctl_pendings, ctl_pending);
+
 struct engine {
 	struct phpeekd_conf	*en_conf;
+	struct ctl_pendings	 en_ctl;
 	struct phpeekd_conf	*en_pending;
 	struct eprocs		 en_procs;
 	struct instance_pids	 en_pids;
@@ -343,15 +423,83 @@ void	 logpipe_close(struct logpipe *);
 void	 logpipe_emit(const char *, const char *, int, const char *,
 	    size_t);
 
+/* state.c */
+int	 state_send_proc(struct privsep *, const struct state_proc *);
+int	 state_recv_proc(struct imsg *, struct state_proc *);
+int	 state_send_instance(struct privsep *, const struct state_instance *);
+int	 state_recv_instance(struct imsg *, struct state_instance *);
+int	 state_send_gone(struct privsep *, const char *, uint32_t);
+int	 state_recv_gone(struct imsg *, char *, size_t, uint32_t *);
+int	 ctl_send_request(struct privsep *, uint32_t, uint32_t, const char *,
+	    int64_t);
+int	 ctl_recv_request(struct imsg *, uint32_t *, char *, size_t,
+	    int64_t *);
+int	 ctl_send_reply(struct privsep *, uint32_t, uint32_t, const char *);
+int	 ctl_recv_reply(struct imsg *, uint32_t *, char *, size_t);
+
 /* order.c */
 void	 order_start(void);
 void	 order_stop(void);
 
+/* control.c */
+int	 control_request(struct imsg *);
+void	 control_check(void);
+void	 control_forget(struct eproc *);
+void	 engine_state_proc(struct eproc *);
+void	 engine_state_instance(struct instance *);
+void	 engine_state_snapshot(void);
+
+/* listen.c */
+void	 listen_open(struct global_conf *);
+void	 listen_send(struct privsep *);
+void	 listen_close(void);
+
 /* sandbox.c */
 void	 sandbox_role(enum privsep_procid);
 
-/* api.c */
+/* api.c: the read model */
+struct api_proc {
+	TAILQ_ENTRY(api_proc)	 ap_entry;
+	struct state_proc	 ap_state;
+	struct state_instance	*ap_inst;
+	uint32_t		 ap_ninst;
+	uint64_t		 ap_present[(CONF_SCALE_MAX + 63) / 64];
+};
+TAILQ_HEAD(api_procs, api_proc);
+
+struct api_wait {
+	TAILQ_ENTRY(api_wait)	 w_entry;
+	uint32_t		 w_id;
+	enum privsep_procid	 w_peer;
+	void			(*w_cb)(void *, uint32_t, const char *);
+	void			*w_arg;
+};
+TAILQ_HEAD(api_waits, api_wait);
+
+struct api {
+	struct phpeekd_conf	*a_conf;
+	struct phpeekd_conf	*a_pending;
+	struct api_procs	 a_procs;
+	struct api_waits	 a_waits;
+	uint32_t		 a_next_id;
+	int			 a_synced;
+	time_t			 a_start_time;
+	uint64_t		 a_reloads;
+	time_t			 a_last_reload;
+};
+
+extern struct api	*api;
+
 void	 api_role(void);
+struct api_proc *api_proc_find(const char *);
+struct proc_conf *api_proc_conf(const char *);
+int	 api_inst_present(struct api_proc *, uint32_t);
+int	 api_request(uint32_t, const char *, int64_t,
+	    void (*)(void *, uint32_t, const char *), void *);
+void	 api_request_cancel(void *);
+
+/* apihttp.c */
+void	 apihttp_listen(int, int);
 
 /* spawn.c */
 struct spawn_result {

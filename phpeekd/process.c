@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "phpeekd.h"
 
@@ -55,6 +56,7 @@ instance_new(struct eproc *ep, int idx)
 	in->in_proc = ep;
 	in->in_idx = idx;
 	in->in_pid = -1;
+	in->in_exit_code = -1;
 	in->in_state = IST_STOPPED;
 	snprintf(in->in_id, sizeof(in->in_id), "%s-%d", ep->ep_conf->pc_name,
 	    idx);
@@ -114,6 +116,7 @@ instance_set_state(struct instance *in, enum inst_state st, const char *why)
 		    inst_state_name(in->in_state), inst_state_name(st));
 	in->in_state = st;
 	instance_report_final(in);
+	engine_state_instance(in);
 }
 
 /*
@@ -195,6 +198,7 @@ instance_spawned(struct instance *in, pid_t pid)
 
 	in->in_pid = pid;
 	in->in_started = now_ms();
+	in->in_started_wall = time(NULL);
 	if (RB_INSERT(instance_pids, &engine->en_pids, in) != NULL)
 		fatalx("%s: pid %d already known", in->in_id, pid);
 	snprintf(why, sizeof(why), "pid %d", pid);
@@ -278,6 +282,8 @@ instance_exited(struct instance *in, int status)
 	RB_REMOVE(instance_pids, &engine->en_pids, in);
 	in->in_pid = -1;
 	in->in_status = status;
+	in->in_exited = 1;
+	in->in_exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	wait_status_str(status, why, sizeof(why));
 	ran = now_ms() - in->in_started;
 
@@ -299,6 +305,11 @@ instance_exited(struct instance *in, int status)
 	if (rv == 1) {
 		delay = instance_backoff_ms(in);
 		in->in_restarts++;
+		if (in->in_exit_code == 0)
+			in->in_proc->ep_restarts_normal++;
+		else
+			in->in_proc->ep_restarts_crash++;
+		engine_state_proc(in->in_proc);
 		snprintf(why + strlen(why), sizeof(why) - strlen(why),
 		    "; restart %d in %lldms", in->in_restarts,
 		    (long long)delay);
@@ -412,9 +423,11 @@ eproc_scale(struct eproc *ep, int n)
 {
 	int	i;
 
+	ep->ep_desired = n;
+	engine_state_proc(ep);
 	eproc_resize(ep, n);
 	for (i = 0; i < ep->ep_ninst; i++) {
-		if (i < n && ep->ep_conf->pc_enabled) {
+		if (i < n) {
 			if (ep->ep_inst[i] == NULL)
 				ep->ep_inst[i] = instance_new(ep, i);
 			ep->ep_inst[i]->in_remove = 0;

@@ -45,11 +45,18 @@ static const char *const sandbox_engine[] = {
 	"fcntl", "openat", "getdents64", "pipe2",
 };
 
+/* The api serves HTTP on sockets the parent bound for it. */
+static const char *const sandbox_api[] = {
+	"accept", "accept4", "getsockname", "getpeername", "setsockopt",
+	"getsockopt", "shutdown", "fcntl",
+};
+
 static const char *const *sandbox_extra[PROC_MAX] = {
-	NULL, NULL, sandbox_engine, NULL
+	NULL, NULL, sandbox_engine, sandbox_api
 };
 static const size_t sandbox_nextra[PROC_MAX] = {
-	0, 0, sizeof(sandbox_engine) / sizeof(sandbox_engine[0]), 0
+	0, 0, sizeof(sandbox_engine) / sizeof(sandbox_engine[0]),
+	sizeof(sandbox_api) / sizeof(sandbox_api[0])
 };
 
 static void	sandbox_rlimit(int, rlim_t);

@@ -1,0 +1,196 @@
+/*
+ * The engine's state as the api sees it: typed messages, written and
+ * read field by field so that nothing with a pointer crosses roles.
+ */
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <string.h>
+
+#include "phpeekd.h"
+
+int
+state_send_proc(struct privsep *ps, const struct state_proc *sp)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, PROC_API, IMSG_STATE_PROC, 0,
+	    sizeof(*sp))) == NULL)
+		return (-1);
+	if (ibuf_add_str(buf, sp->sp_name) == -1 ||
+	    ibuf_add_u32(buf, sp->sp_desired) == -1 ||
+	    ibuf_add_u32(buf, sp->sp_flags) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_restarts_crash) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_restarts_normal) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_restarts_health) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, PROC_API, buf));
+}
+
+int
+state_recv_proc(struct imsg *imsg, struct state_proc *sp)
+{
+	struct ibuf	buf;
+
+	memset(sp, 0, sizeof(*sp));
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, sp->sp_name, sizeof(sp->sp_name)) == -1 ||
+	    ibuf_get_u32(&buf, &sp->sp_desired) == -1 ||
+	    ibuf_get_u32(&buf, &sp->sp_flags) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_restarts_crash) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_restarts_normal) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_restarts_health) == -1 ||
+	    ibuf_left(&buf) != 0 || sp->sp_desired > CONF_SCALE_MAX) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
+}
+
+int
+state_send_instance(struct privsep *ps, const struct state_instance *sti)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, PROC_API, IMSG_STATE_INSTANCE, 0,
+	    sizeof(*sti))) == NULL)
+		return (-1);
+	if (ibuf_add_str(buf, sti->sti_proc) == -1 ||
+	    ibuf_add_u32(buf, sti->sti_idx) == -1 ||
+	    ibuf_add_u32(buf, sti->sti_state) == -1 ||
+	    ibuf_add_i64(buf, sti->sti_pid) == -1 ||
+	    ibuf_add_u32(buf, sti->sti_restarts) == -1 ||
+	    ibuf_add_i64(buf, sti->sti_started) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)sti->sti_exit_code) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)sti->sti_exited) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, PROC_API, buf));
+}
+
+int
+state_recv_instance(struct imsg *imsg, struct state_instance *sti)
+{
+	struct ibuf	buf;
+	uint32_t	code, exited;
+
+	memset(sti, 0, sizeof(*sti));
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, sti->sti_proc, sizeof(sti->sti_proc)) == -1 ||
+	    ibuf_get_u32(&buf, &sti->sti_idx) == -1 ||
+	    ibuf_get_u32(&buf, &sti->sti_state) == -1 ||
+	    ibuf_get_i64(&buf, &sti->sti_pid) == -1 ||
+	    ibuf_get_u32(&buf, &sti->sti_restarts) == -1 ||
+	    ibuf_get_i64(&buf, &sti->sti_started) == -1 ||
+	    ibuf_get_u32(&buf, &code) == -1 ||
+	    ibuf_get_u32(&buf, &exited) == -1 ||
+	    ibuf_left(&buf) != 0 || sti->sti_idx >= CONF_SCALE_MAX ||
+	    sti->sti_state > IST_COMPLETED || exited > 1) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	sti->sti_exit_code = (int32_t)code;
+	sti->sti_exited = (int32_t)exited;
+	return (0);
+}
+
+/* An instance slot is gone; idx UINT32_MAX means the whole process. */
+int
+state_send_gone(struct privsep *ps, const char *proc, uint32_t idx)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, PROC_API, IMSG_STATE_GONE, 0,
+	    CONF_NAME_MAX + 8)) == NULL)
+		return (-1);
+	if (ibuf_add_str(buf, proc) == -1 || ibuf_add_u32(buf, idx) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, PROC_API, buf));
+}
+
+int
+state_recv_gone(struct imsg *imsg, char *proc, size_t len, uint32_t *idx)
+{
+	struct ibuf	buf;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, proc, len) == -1 ||
+	    ibuf_get_u32(&buf, idx) == -1 || ibuf_left(&buf) != 0 ||
+	    (*idx >= CONF_SCALE_MAX && *idx != UINT32_MAX)) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
+}
+
+/* api -> engine: a control request, answered by IMSG_CTL_REPLY. */
+int
+ctl_send_request(struct privsep *ps, uint32_t id, uint32_t op,
+    const char *name, int64_t arg)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, PROC_ENGINE, IMSG_CTL_REQUEST, id,
+	    CONF_NAME_MAX + 16)) == NULL)
+		return (-1);
+	if (ibuf_add_u32(buf, op) == -1 || ibuf_add_str(buf, name) == -1 ||
+	    ibuf_add_i64(buf, arg) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, PROC_ENGINE, buf));
+}
+
+int
+ctl_recv_request(struct imsg *imsg, uint32_t *op, char *name, size_t len,
+    int64_t *arg)
+{
+	struct ibuf	buf;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_u32(&buf, op) == -1 ||
+	    ibuf_get_strbuf(&buf, name, len) == -1 ||
+	    ibuf_get_i64(&buf, arg) == -1 || ibuf_left(&buf) != 0 ||
+	    *op < CTL_START || *op > CTL_SIGNAL) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
+}
+
+int
+ctl_send_reply(struct privsep *ps, uint32_t id, uint32_t status,
+    const char *msg)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, PROC_API, IMSG_CTL_REPLY, id,
+	    strlen(msg) + 8)) == NULL)
+		return (-1);
+	if (ibuf_add_u32(buf, status) == -1 || ibuf_add_str(buf, msg) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, PROC_API, buf));
+}
+
+int
+ctl_recv_reply(struct imsg *imsg, uint32_t *status, char *msg, size_t len)
+{
+	struct ibuf	buf;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_u32(&buf, status) == -1 ||
+	    ibuf_get_strbuf(&buf, msg, len) == -1 || ibuf_left(&buf) != 0 ||
+	    *status < 100 || *status > 599) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
+}
