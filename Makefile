@@ -31,7 +31,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/engine.c phpeekd/process.c phpeekd/logpipe.c \
 		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
-		phpeekd/control.c phpeekd/listen.c \
+		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
@@ -51,9 +51,10 @@ FUZZ_CC ?=	clang
 FUZZ_SECONDS ?=	10
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
-FUZZERS =	regress/fuzz/imsg_fuzz
+FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz
 imsg_fuzz_SRCS = phpeekd/imsg.c
-imsg_fuzz_SEEDS =
+parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c \
+		phpeekd/log.c phpeekd/imsg.c phpeekd/proc.c phpeekd/sandbox.c
 
 all: phpeekd/phpeekd phpeekctl/phpeekctl
 

@@ -46,6 +46,7 @@ api_role(void)
 	TAILQ_INIT(&api->a_procs);
 	TAILQ_INIT(&api->a_waits);
 	api->a_start_time = time(NULL);
+	api->a_last_reload_ok = 1;
 	event_init();
 	ps->ps_procs = api_procs;
 	ps->ps_nprocs = sizeof(api_procs) / sizeof(api_procs[0]);
@@ -285,7 +286,6 @@ api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 			api->a_pending = NULL;
 			log_setformat(api->a_conf->cf_global.gc_log_format);
 			api->a_reloads++;
-			api->a_last_reload = time(NULL);
 		}
 		return (0);
 	case IMSG_CTL_PROCFD:
@@ -306,6 +306,14 @@ api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		return (0);
 	case IMSG_CTL_RELOAD_REPLY:
 		return (api_reply(imsg));
+	case IMSG_CFG_RESULT:
+		if (imsg_get_data(imsg, &kind, sizeof(kind)) == -1 || kind > 1)
+			return (-1);
+		api->a_last_reload_ok = kind;
+		if (!kind)
+			api->a_reload_failures++;
+		api->a_last_reload = time(NULL);
+		return (0);
 	}
 	return (-1);
 }

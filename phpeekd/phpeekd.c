@@ -73,7 +73,8 @@ static struct privsep	 parent_ps;
 static __dead void	usage(void);
 static int	check_config(const char *, int, int);
 static int	find_config(const char *, char *, size_t);
-static void	parent_main(const char *);
+static void	parent_main(const char *, int);
+static void	parent_watch_reload(void);
 static void	parent_sig_handler(int, short, void *);
 static void	parent_reap(void);
 static void	parent_load_config(void);
@@ -107,7 +108,7 @@ static struct privsep_proc parent_procs[] = {
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-dnsv] [-D macro=value] [-f file]\n"
+	fprintf(stderr, "usage: %s [-dnsvw] [-D macro=value] [-f file]\n"
 	    "       %s check-config [--quiet] [--strict] [--json] "
 	    "[-f file]\n", getprogname(), getprogname());
 	exit(1);
@@ -120,7 +121,7 @@ main(int argc, char *argv[], char *envp[])
 	const char		*file = NULL;
 	char			 path[PATH_MAX];
 	int			 ch, noaction = 0, strict = 0, json = 0;
-	int			 verbose = 0, quiet = 0;
+	int			 verbose = 0, quiet = 0, watch = 0;
 
 	setproctitle_init(argc, argv, envp);
 	if (argc > 1 && strcmp(argv[1], "check-config") == 0) {
@@ -138,7 +139,7 @@ main(int argc, char *argv[], char *envp[])
 			}
 		}
 	}
-	while ((ch = getopt(argc, argv, "D:df:jnqR:sv")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:jnqR:svw")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (strchr(optarg, '=') == NULL)
@@ -171,6 +172,9 @@ main(int argc, char *argv[], char *envp[])
 		case 'v':
 			verbose++;
 			break;
+		case 'w':
+			watch = 1;
+			break;
 		default:
 			usage();
 		}
@@ -192,7 +196,7 @@ main(int argc, char *argv[], char *envp[])
 	if (noaction)
 		return (check_config(path, strict, json ? 2 : quiet ? 0 : 1));
 	parent_ps.ps_verbose = verbose;
-	parent_main(path);
+	parent_main(path, watch);
 	return (1);
 }
 
@@ -305,7 +309,7 @@ check_config(const char *path, int strict, int mode)
 }
 
 static void
-parent_main(const char *path)
+parent_main(const char *path, int watch)
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGQUIT, SIGHUP,
 				    SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD,
@@ -354,8 +358,18 @@ parent_main(const char *path)
 			fatalx("cannot start the %s role", proc_titles[i]);
 	parent_link();
 	parent_load_config();
+	if (watch && watch_start(path, parent_watch_reload) == -1)
+		log_warn("-w: cannot watch %s", path);
 	event_dispatch();
 	fatalx("event loop ended");
+}
+
+static void
+parent_watch_reload(void)
+{
+	if (parent->pa_shutdown || parent->pa_loading)
+		return;
+	parent_load_config();
 }
 
 static void
@@ -427,6 +441,8 @@ parent_load_config(void)
 	snprintf(parent->pa_reload_msg, sizeof(parent->pa_reload_msg),
 	    "%s: %s", parent->pa_path, why);
 	parent_reload_reply(422, parent->pa_reload_msg);
+	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
+	    &(uint8_t){ 0 }, 1);
 }
 
 /* Answer the api's reload request, if one is waiting. */
@@ -477,6 +493,8 @@ parent_install(struct phpeekd_conf *cf)
 		listen_send(&parent_ps);
 	}
 	parent_reload_reply(200, "configuration reloaded");
+	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
+	    &(uint8_t){ 1 }, 1);
 	if (parent->pa_shutdown)
 		;
 	else if (config_send(&parent_ps, PROC_ENGINE, cf) == 0 &&
@@ -818,6 +836,8 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 		log_warnx("reload failed: keeping configuration generation %u",
 		    parent->pa_conf->cf_generation);
 		parent_reload_reply(422, parent->pa_reload_msg);
+		proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
+		    &(uint8_t){ 0 }, 1);
 		return (0);
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:

@@ -89,6 +89,7 @@ enum imsg_type {
 	IMSG_API_LISTENER,	/* parent -> api: a listening socket */
 	IMSG_CTL_RELOAD,	/* api -> parent: reload the config file */
 	IMSG_CTL_RELOAD_REPLY,	/* parent -> api: how the reload went */
+	IMSG_CFG_RESULT,	/* parent -> api: a load succeeded/failed */
 	IMSG_MAX
 };
 
@@ -449,6 +450,9 @@ void	 engine_state_proc(struct eproc *);
 void	 engine_state_instance(struct instance *);
 void	 engine_state_snapshot(void);
 
+/* watch.c */
+int	 watch_start(const char *, void (*)(void));
+
 /* listen.c */
 void	 listen_open(struct global_conf *);
 void	 listen_send(struct privsep *);
@@ -484,7 +488,9 @@ struct api {
 	uint32_t		 a_next_id;
 	int			 a_synced;
 	time_t			 a_start_time;
-	uint64_t		 a_reloads;
+	uint64_t		 a_reloads;	/* generations received */
+	uint64_t		 a_reload_failures;
+	int			 a_last_reload_ok;
 	time_t			 a_last_reload;
 };
 

@@ -37,7 +37,7 @@ static const char *const imsg_names[IMSG_MAX] = {
 	"EXIT_ACK", "INSTANCE_FINAL", "SHUTDOWN", "SHUTDOWN_DONE", "STATE_BEGIN",
 	"STATE_PROC", "STATE_INSTANCE", "STATE_GONE", "STATE_END",
 	"CTL_REQUEST", "CTL_REPLY", "API_LISTENER", "CTL_RELOAD",
-	"CTL_RELOAD_REPLY"
+	"CTL_RELOAD_REPLY", "CFG_RESULT"
 };
 
 static void	proc_dispatch(int, short, void *);
