@@ -26,6 +26,9 @@ static int	api_reply(struct imsg *);
 static struct api_proc *api_proc_get(const char *, int);
 static void	api_proc_free(struct api_proc *);
 static void	api_model_clear(void);
+static void	api_proc_grow(struct api_proc *, uint32_t);
+static void	api_sample_add(struct api_proc *, uint32_t,
+		    const struct sample *);
 static void	api_fail_waits(enum privsep_procid);
 static void	api_lost(struct privsep *, enum privsep_procid);
 
@@ -93,9 +96,80 @@ api_proc_get(const char *name, int create)
 static void
 api_proc_free(struct api_proc *ap)
 {
+	uint32_t	i;
+
 	TAILQ_REMOVE(&api->a_procs, ap, ap_entry);
+	for (i = 0; i < ap->ap_ninst; i++)
+		free(ap->ap_rings[i].r_v);
+	free(ap->ap_rings);
 	free(ap->ap_inst);
 	free(ap);
+}
+
+/* Make room for instance slot idx. */
+static void
+api_proc_grow(struct api_proc *ap, uint32_t idx)
+{
+	struct state_instance	*v;
+	struct api_ring		*r;
+
+	if (idx < ap->ap_ninst)
+		return;
+	if ((v = reallocarray(ap->ap_inst, idx + 1, sizeof(*v))) == NULL)
+		fatal("%s", __func__);
+	memset(v + ap->ap_ninst, 0, (idx + 1 - ap->ap_ninst) * sizeof(*v));
+	ap->ap_inst = v;
+	if ((r = reallocarray(ap->ap_rings, idx + 1, sizeof(*r))) == NULL)
+		fatal("%s", __func__);
+	memset(r + ap->ap_ninst, 0, (idx + 1 - ap->ap_ninst) * sizeof(*r));
+	ap->ap_rings = r;
+	ap->ap_ninst = idx + 1;
+}
+
+static void
+api_sample_add(struct api_proc *ap, uint32_t idx, const struct sample *sa)
+{
+	struct api_ring	*r;
+	uint32_t	 cap = 720;
+
+	if (api->a_conf != NULL)
+		cap = (uint32_t)api->a_conf->cf_global.gc_resource_max_samples;
+	api_proc_grow(ap, idx);
+	r = &ap->ap_rings[idx];
+	if (r->r_cap != cap) {
+		free(r->r_v);
+		if ((r->r_v = calloc(cap, sizeof(*r->r_v))) == NULL)
+			fatal("%s", __func__);
+		r->r_cap = cap;
+		r->r_len = r->r_head = 0;
+	}
+	r->r_v[(r->r_head + r->r_len) % r->r_cap] = *sa;
+	if (r->r_len < r->r_cap)
+		r->r_len++;
+	else
+		r->r_head = (r->r_head + 1) % r->r_cap;
+}
+
+/* Sample i (0 = oldest) of an instance, NULL past the end. */
+const struct sample *
+api_sample_at(struct api_proc *ap, uint32_t idx, uint32_t i)
+{
+	struct api_ring	*r;
+
+	if (idx >= ap->ap_ninst)
+		return (NULL);
+	r = &ap->ap_rings[idx];
+	if (i >= r->r_len)
+		return (NULL);
+	return (&r->r_v[(r->r_head + i) % r->r_cap]);
+}
+
+const struct sample *
+api_sample_last(struct api_proc *ap, uint32_t idx)
+{
+	if (idx >= ap->ap_ninst || ap->ap_rings[idx].r_len == 0)
+		return (NULL);
+	return (api_sample_at(ap, idx, ap->ap_rings[idx].r_len - 1));
 }
 
 static void
@@ -120,8 +194,9 @@ static int
 api_state(struct imsg *imsg)
 {
 	struct state_proc	 sp;
-	struct state_instance	 sti, *v;
+	struct state_instance	 sti;
 	struct api_proc		*ap;
+	struct sample		 sa;
 	char			 name[CONF_NAME_MAX];
 	uint32_t		 idx;
 
@@ -143,15 +218,11 @@ api_state(struct imsg *imsg)
 		if (state_recv_instance(imsg, &sti) == -1)
 			return (-1);
 		ap = api_proc_get(sti.sti_proc, 1);
-		if (sti.sti_idx >= ap->ap_ninst) {
-			if ((v = reallocarray(ap->ap_inst, sti.sti_idx + 1,
-			    sizeof(*v))) == NULL)
-				fatal("%s", __func__);
-			memset(v + ap->ap_ninst, 0, (sti.sti_idx + 1 -
-			    ap->ap_ninst) * sizeof(*v));
-			ap->ap_inst = v;
-			ap->ap_ninst = sti.sti_idx + 1;
-		}
+		api_proc_grow(ap, sti.sti_idx);
+		/* a new run of the instance starts a new history */
+		if (ap->ap_inst[sti.sti_idx].sti_pid != sti.sti_pid &&
+		    sti.sti_pid > 0)
+			ap->ap_rings[sti.sti_idx].r_len = 0;
 		ap->ap_inst[sti.sti_idx] = sti;
 		ap->ap_present[sti.sti_idx / 64] |= 1ULL << (sti.sti_idx % 64);
 		return (0);
@@ -165,9 +236,16 @@ api_state(struct imsg *imsg)
 			return (0);
 		}
 		ap->ap_present[idx / 64] &= ~(1ULL << (idx % 64));
-		while (ap->ap_ninst > 0 && !api_inst_present(ap,
-		    ap->ap_ninst - 1))
-			ap->ap_ninst--;
+		if (idx < ap->ap_ninst) {
+			free(ap->ap_rings[idx].r_v);
+			memset(&ap->ap_rings[idx], 0, sizeof(ap->ap_rings[idx]));
+		}
+		return (0);
+	case IMSG_STATE_SAMPLE:
+		if (sample_recv(imsg, name, sizeof(name), &idx, &sa) == -1)
+			return (-1);
+		if ((ap = api_proc_find(name)) != NULL)
+			api_sample_add(ap, idx, &sa);
 		return (0);
 	}
 	return (-1);
@@ -327,6 +405,7 @@ api_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_STATE_PROC:
 	case IMSG_STATE_INSTANCE:
 	case IMSG_STATE_GONE:
+	case IMSG_STATE_SAMPLE:
 		return (api_state(imsg));
 	case IMSG_CTL_REPLY:
 		return (api_reply(imsg));

@@ -45,6 +45,9 @@ config_defaults(struct global_conf *gc)
 	gc->gc_metrics_enabled = 1;
 	gc->gc_metrics_port = 9090;
 	strlcpy(gc->gc_metrics_path, "/metrics", sizeof(gc->gc_metrics_path));
+	gc->gc_resource_enabled = 1;
+	gc->gc_resource_interval = 5;
+	gc->gc_resource_max_samples = 720;
 }
 
 struct phpeekd_conf *
@@ -264,7 +267,10 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_i64(buf, gc->gc_api_max_body) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)gc->gc_metrics_enabled) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_metrics_port) == -1 ||
-	    ibuf_add_str(buf, gc->gc_metrics_path) == -1) {
+	    ibuf_add_str(buf, gc->gc_metrics_path) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)gc->gc_resource_enabled) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_interval) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_max_samples) == -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -281,8 +287,8 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 {
 	struct global_conf	*gc = &cf->cf_global;
 	struct ibuf		 buf;
-	uint32_t		 st, rp, fmt, lvl, aport, mport;
-	uint8_t			 aen, men;
+	uint32_t		 st, rp, fmt, lvl, aport, mport, rint, rmax;
+	uint8_t			 aen, men, ren;
 	int64_t			 maxr;
 
 	imsg_get_ibuf(imsg, &buf);
@@ -303,8 +309,16 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_u8(&buf, &men) == -1 ||
 	    ibuf_get_u32(&buf, &mport) == -1 ||
 	    ibuf_get_strbuf(&buf, gc->gc_metrics_path,
-	    sizeof(gc->gc_metrics_path)) == -1 || ibuf_left(&buf) != 0)
+	    sizeof(gc->gc_metrics_path)) == -1 ||
+	    ibuf_get_u8(&buf, &ren) == -1 ||
+	    ibuf_get_u32(&buf, &rint) == -1 ||
+	    ibuf_get_u32(&buf, &rmax) == -1 || ibuf_left(&buf) != 0)
 		return (-1);
+	if (ren > 1 || rint < 1 || rint > 3600 || rmax < 1 || rmax > 100000)
+		return (-1);
+	gc->gc_resource_enabled = ren;
+	gc->gc_resource_interval = (int)rint;
+	gc->gc_resource_max_samples = (int)rmax;
 	if (aen > 1 || men > 1 || aport > 65535 || mport > 65535 ||
 	    gc->gc_api_max_body < 0)
 		return (-1);

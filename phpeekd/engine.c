@@ -53,6 +53,7 @@ engine_role(void)
 	ps->ps_nprocs = sizeof(engine_procs) / sizeof(engine_procs[0]);
 	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
 	    IMSG_CFG_MAXSIZE, 1);
+	sample_init();
 	sandbox_role(PROC_ENGINE);
 	event_dispatch();
 	exit(0);
@@ -103,6 +104,7 @@ eproc_free(struct eproc *ep)
 static void
 engine_apply_global(struct global_conf *gc)
 {
+	sample_configure(gc);
 	log_setformat(gc->gc_log_format);
 	if (log_getverbose() < LOG_LVL_DEBUG)
 		log_setverbose(gc->gc_log_level);

@@ -83,6 +83,7 @@ enum imsg_type {
 	IMSG_STATE_PROC,	/* engine -> api: a process changed */
 	IMSG_STATE_INSTANCE,	/* engine -> api: an instance changed */
 	IMSG_STATE_GONE,	/* engine -> api: an instance was removed */
+	IMSG_STATE_SAMPLE,	/* engine -> api: a resource sample */
 	IMSG_STATE_END,		/* engine -> api: the snapshot is complete */
 	IMSG_CTL_REQUEST,	/* api -> engine: start, stop, scale... */
 	IMSG_CTL_REPLY,		/* engine -> api: the outcome */
@@ -91,6 +92,17 @@ enum imsg_type {
 	IMSG_CTL_RELOAD_REPLY,	/* parent -> api: how the reload went */
 	IMSG_CFG_RESULT,	/* parent -> api: a load succeeded/failed */
 	IMSG_MAX
+};
+
+/* One resource sample of an instance's main process (sample.c). */
+struct sample {
+	int64_t		sa_time;		/* unix ms */
+	double		sa_cpu;			/* percent of one CPU */
+	uint64_t	sa_rss;			/* bytes */
+	uint64_t	sa_vms;
+	double		sa_mem_percent;		/* of MemTotal */
+	uint32_t	sa_threads;
+	uint32_t	sa_fds;
 };
 
 /* IMSG_API_LISTENER kinds */
@@ -197,6 +209,9 @@ struct global_conf {
 	int		 gc_metrics_enabled;
 	int		 gc_metrics_port;
 	char		 gc_metrics_path[256];
+	int		 gc_resource_enabled;
+	int		 gc_resource_interval;		/* seconds */
+	int		 gc_resource_max_samples;
 };
 
 struct phpeekd_conf {
@@ -351,6 +366,8 @@ struct instance {
 	int			 in_exit_code;	/* -1: signal or none */
 	int			 in_exited;	/* ended at least once */
 	int			 in_respawn;	/* start again on exit */
+	uint64_t		 in_cpu_ticks;	/* last sample's utime+stime */
+	int64_t			 in_cpu_when;	/* and when, monotonic ms */
 	int			 in_remove;	/* scaled away: free on exit */
 	struct event		 in_timer;	/* backoff or stop timeout */
 };
@@ -450,6 +467,14 @@ void	 engine_state_proc(struct eproc *);
 void	 engine_state_instance(struct instance *);
 void	 engine_state_snapshot(void);
 
+/* sample.c */
+void	 sample_init(void);
+void	 sample_configure(struct global_conf *);
+int	 sample_send(struct privsep *, const char *, uint32_t,
+	    const struct sample *);
+int	 sample_recv(struct imsg *, char *, size_t, uint32_t *,
+	    struct sample *);
+
 /* watch.c */
 int	 watch_start(const char *, void (*)(void));
 
@@ -462,10 +487,19 @@ void	 listen_close(void);
 void	 sandbox_role(enum privsep_procid);
 
 /* api.c: the read model */
+/* Resource samples of one instance, oldest first from r_head. */
+struct api_ring {
+	struct sample		*r_v;
+	uint32_t		 r_cap;
+	uint32_t		 r_len;
+	uint32_t		 r_head;
+};
+
 struct api_proc {
 	TAILQ_ENTRY(api_proc)	 ap_entry;
 	struct state_proc	 ap_state;
 	struct state_instance	*ap_inst;
+	struct api_ring		*ap_rings;	/* one per instance slot */
 	uint32_t		 ap_ninst;
 	uint64_t		 ap_present[(CONF_SCALE_MAX + 63) / 64];
 };
@@ -500,6 +534,8 @@ void	 api_role(void);
 struct api_proc *api_proc_find(const char *);
 struct proc_conf *api_proc_conf(const char *);
 int	 api_inst_present(struct api_proc *, uint32_t);
+const struct sample *api_sample_last(struct api_proc *, uint32_t);
+const struct sample *api_sample_at(struct api_proc *, uint32_t, uint32_t);
 int	 api_request(uint32_t, const char *, int64_t,
 	    void (*)(void *, uint32_t, const char *), void *);
 void	 api_request_cancel(void *);
