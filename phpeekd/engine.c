@@ -54,6 +54,7 @@ engine_role(void)
 	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
 	    IMSG_CFG_MAXSIZE, 1);
 	sample_init();
+	logpipe_init();
 	sandbox_role(PROC_ENGINE);
 	event_dispatch();
 	exit(0);

@@ -6,9 +6,17 @@
  * A partial line waits for the rest; a line longer than LOG_LINE_LIMIT
  * is emitted in pieces of that size, so a service that never writes a
  * newline cannot make the engine grow without bound.
+ *
+ * Records queue in memory until stdout can take them.  When more than
+ * LOGOUT_HIGH bytes wait, the engine stops reading the services'
+ * pipes: a service that writes faster than the container's stdout
+ * drains blocks in write(2), as it would on a slow terminal, and no
+ * line is lost.  Reading resumes below LOGOUT_LOW.  Each pause is
+ * counted (logpipe_pauses).
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -17,13 +25,25 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+
 #include "phpeekd.h"
 
-#define LOGPIPE_READ	65536
+#define LOGOUT_HIGH	(1024 * 1024)
+#define LOGOUT_LOW	(256 * 1024)
+#define LOGOUT_CHUNK	4096		/* PIPE_BUF: never blocks once writable */
+
+static struct evbuffer	*logout;
+static struct event	 logout_ev;
+static int		 logout_paused;
+static int		 logout_direct;	/* a file or tty: write at once */
+uint64_t		 logpipe_pauses;
 
 static void	logpipe_read(int, short, void *);
 static void	logpipe_flush(struct logpipe *, int);
-static void	write_all(int, const char *, size_t);
+static void	logout_write(int, short, void *);
+static void	logout_pause(int);
+static void	logout_drain(void);
 
 struct logpipe *
 logpipe_open(int fd, int stream, const char *proc, const char *inst)
@@ -46,7 +66,8 @@ logpipe_open(int fd, int stream, const char *proc, const char *inst)
 	strlcpy(lp->lp_proc, proc, sizeof(lp->lp_proc));
 	strlcpy(lp->lp_inst, inst, sizeof(lp->lp_inst));
 	event_set(&lp->lp_ev, fd, EV_READ | EV_PERSIST, logpipe_read, lp);
-	event_add(&lp->lp_ev, NULL);
+	if (!logout_paused)
+		event_add(&lp->lp_ev, NULL);
 	TAILQ_INSERT_TAIL(&engine->en_logpipes, lp, lp_entry);
 	return (lp);
 }
@@ -62,21 +83,84 @@ logpipe_close(struct logpipe *lp)
 	free(lp);
 }
 
-static void
-write_all(int fd, const char *buf, size_t len)
+void
+logpipe_init(void)
 {
+	struct stat	st;
+
+	if ((logout = evbuffer_new()) == NULL)
+		fatal("%s", __func__);
+	/*
+	 * Only pipes and sockets can be full and can be polled; files,
+	 * terminals and /dev/null take every write (epoll refuses them).
+	 */
+	logout_direct = fstat(STDOUT_FILENO, &st) == -1 ||
+	    !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+	event_set(&logout_ev, STDOUT_FILENO, EV_WRITE | EV_PERSIST,
+	    logout_write, NULL);
+	if (atexit(logout_drain) != 0)
+		fatalx("atexit");
+}
+
+/* On exit: what is still queued goes out, blocking if it must. */
+static void
+logout_drain(void)
+{
+	struct logpipe	*lp;
+	size_t		 len;
+	ssize_t		 n;
+
+	TAILQ_FOREACH(lp, &engine->en_logpipes, lp_entry)
+		logpipe_flush(lp, 1);
+	while ((len = evbuffer_get_length(logout)) > 0) {
+		n = write(STDOUT_FILENO, evbuffer_pullup(logout, -1), len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		evbuffer_drain(logout, (size_t)n);
+	}
+}
+
+/* Stop or resume reading every service pipe. */
+static void
+logout_pause(int pause)
+{
+	struct logpipe	*lp;
+
+	if (pause == logout_paused)
+		return;
+	logout_paused = pause;
+	if (pause)
+		logpipe_pauses++;
+	TAILQ_FOREACH(lp, &engine->en_logpipes, lp_entry) {
+		if (pause)
+			event_del(&lp->lp_ev);
+		else
+			event_add(&lp->lp_ev, NULL);
+	}
+}
+
+static void
+logout_write(int fd, short event, void *arg)
+{
+	size_t	len = evbuffer_get_length(logout);
 	ssize_t	n;
 
-	while (len > 0) {
-		n = write(fd, buf, len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			return;		/* stdout gone: nothing to do */
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
+	if (len > LOGOUT_CHUNK)
+		len = LOGOUT_CHUNK;
+	n = write(STDOUT_FILENO, evbuffer_pullup(logout, (ssize_t)len), len);
+	if (n == -1 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n == -1) {
+		/* stdout is gone: nobody can read these lines */
+		evbuffer_drain(logout, evbuffer_get_length(logout));
+	} else
+		evbuffer_drain(logout, (size_t)n);
+	if (evbuffer_get_length(logout) == 0)
+		event_del(&logout_ev);
+	if (evbuffer_get_length(logout) < LOGOUT_LOW)
+		logout_pause(0);
 }
 
 /* One record per line; the whole record goes out in one write. */
@@ -111,7 +195,17 @@ logpipe_emit(const char *proc, const char *inst, int stream,
 		return;
 	if ((size_t)n >= sizeof(out))
 		n = sizeof(out) - 1;
-	write_all(STDOUT_FILENO, out, (size_t)n);
+	if (logout_direct) {
+		while (write(STDOUT_FILENO, out, (size_t)n) == -1 &&
+		    errno == EINTR)
+			;
+		return;
+	}
+	if (evbuffer_get_length(logout) == 0)
+		event_add(&logout_ev, NULL);
+	evbuffer_add(logout, out, (size_t)n);
+	if (evbuffer_get_length(logout) > LOGOUT_HIGH)
+		logout_pause(1);
 }
 
 /* Emit every complete line; with force, the partial rest as well. */

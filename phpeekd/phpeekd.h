@@ -436,6 +436,8 @@ struct instance *instance_by_pid(pid_t);
 struct instance *instance_by_token(uint32_t);
 void	 eproc_resize(struct eproc *, int);
 void	 eproc_scale(struct eproc *, int);
+extern uint64_t	 logpipe_pauses;
+void	 logpipe_init(void);
 struct logpipe *logpipe_open(int, int, const char *, const char *);
 void	 logpipe_close(struct logpipe *);
 void	 logpipe_emit(const char *, const char *, int, const char *,
