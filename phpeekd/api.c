@@ -25,8 +25,9 @@ static int	api_state(struct imsg *);
 static int	api_reply(struct imsg *);
 static struct api_proc *api_proc_get(const char *, int);
 static void	api_proc_free(struct api_proc *);
-static void	api_model_clear(void);
+static void	api_model_sweep(void);
 static void	api_proc_grow(struct api_proc *, uint32_t);
+static int	api_log_add(struct imsg *);
 static void	api_sample_add(struct api_proc *, uint32_t,
 		    const struct sample *);
 static void	api_fail_waits(enum privsep_procid);
@@ -99,6 +100,8 @@ api_proc_free(struct api_proc *ap)
 	uint32_t	i;
 
 	TAILQ_REMOVE(&api->a_procs, ap, ap_entry);
+	for (i = 0; i < LOG_RING_SIZE; i++)
+		free(ap->ap_logs[i].le_msg);
 	for (i = 0; i < ap->ap_ninst; i++)
 		free(ap->ap_rings[i].r_v);
 	free(ap->ap_rings);
@@ -150,6 +153,60 @@ api_sample_add(struct api_proc *ap, uint32_t idx, const struct sample *sa)
 		r->r_head = (r->r_head + 1) % r->r_cap;
 }
 
+static int
+api_log_add(struct imsg *imsg)
+{
+	struct api_proc		*ap;
+	struct log_entry	*le;
+	struct ibuf		 buf;
+	char			 name[CONF_NAME_MAX], *msg;
+	uint32_t		 idx;
+	uint8_t			 stream, level;
+	int64_t			 when;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
+	    ibuf_get_u32(&buf, &idx) == -1 ||
+	    ibuf_get_u8(&buf, &stream) == -1 ||
+	    ibuf_get_u8(&buf, &level) == -1 ||
+	    ibuf_get_i64(&buf, &when) == -1 ||
+	    ibuf_get_str(&buf, &msg) == -1)
+		return (-1);
+	if (ibuf_left(&buf) != 0 || idx >= CONF_SCALE_MAX ||
+	    (stream != STREAM_STDOUT && stream != STREAM_STDERR) ||
+	    level > LOG_LVL_DEBUG || strlen(msg) >= LOG_RING_LINE_MAX) {
+		free(msg);
+		return (-1);
+	}
+	if ((ap = api_proc_find(name)) == NULL) {
+		free(msg);
+		return (0);
+	}
+	if (ap->ap_log_len == LOG_RING_SIZE) {
+		le = &ap->ap_logs[ap->ap_log_head];
+		ap->ap_log_head = (ap->ap_log_head + 1) % LOG_RING_SIZE;
+	} else
+		le = &ap->ap_logs[(ap->ap_log_head + ap->ap_log_len++) %
+		    LOG_RING_SIZE];
+	free(le->le_msg);
+	le->le_time = when;
+	le->le_idx = idx;
+	le->le_stream = stream;
+	le->le_level = level;
+	le->le_msg = msg;
+	ap->ap_log_seq++;
+	return (0);
+}
+
+/* Line i of a process's ring, 0 = oldest; NULL past the end. */
+const struct log_entry *
+api_log_at(struct api_proc *ap, uint32_t i)
+{
+	if (i >= ap->ap_log_len)
+		return (NULL);
+	return (&ap->ap_logs[(ap->ap_log_head + i) % LOG_RING_SIZE]);
+}
+
 /* Sample i (0 = oldest) of an instance, NULL past the end. */
 const struct sample *
 api_sample_at(struct api_proc *ap, uint32_t idx, uint32_t i)
@@ -172,13 +229,15 @@ api_sample_last(struct api_proc *ap, uint32_t idx)
 	return (api_sample_at(ap, idx, ap->ap_rings[idx].r_len - 1));
 }
 
+/* After a snapshot: forget processes it did not mention. */
 static void
-api_model_clear(void)
+api_model_sweep(void)
 {
-	struct api_proc	*ap;
+	struct api_proc	*ap, *next;
 
-	while ((ap = TAILQ_FIRST(&api->a_procs)) != NULL)
-		api_proc_free(ap);
+	TAILQ_FOREACH_SAFE(ap, &api->a_procs, ap_entry, next)
+		if (ap->ap_gen != api->a_gen)
+			api_proc_free(ap);
 }
 
 /* The configuration entry of a process, NULL if unknown. */
@@ -202,10 +261,14 @@ api_state(struct imsg *imsg)
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_STATE_BEGIN:
-		api_model_clear();
+		/* keep what survives (log rings, samples), drop the rest */
+		api->a_gen++;
 		api->a_synced = 0;
+		TAILQ_FOREACH(ap, &api->a_procs, ap_entry)
+			memset(ap->ap_present, 0, sizeof(ap->ap_present));
 		return (0);
 	case IMSG_STATE_END:
+		api_model_sweep();
 		api->a_synced = 1;
 		return (0);
 	case IMSG_STATE_PROC:
@@ -213,6 +276,7 @@ api_state(struct imsg *imsg)
 			return (-1);
 		ap = api_proc_get(sp.sp_name, 1);
 		ap->ap_state = sp;
+		ap->ap_gen = api->a_gen;
 		return (0);
 	case IMSG_STATE_INSTANCE:
 		if (state_recv_instance(imsg, &sti) == -1)
@@ -247,6 +311,8 @@ api_state(struct imsg *imsg)
 		if ((ap = api_proc_find(name)) != NULL)
 			api_sample_add(ap, idx, &sa);
 		return (0);
+	case IMSG_LOG_LINE:
+		return (api_log_add(imsg));
 	}
 	return (-1);
 }
@@ -406,6 +472,7 @@ api_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_STATE_INSTANCE:
 	case IMSG_STATE_GONE:
 	case IMSG_STATE_SAMPLE:
+	case IMSG_LOG_LINE:
 		return (api_state(imsg));
 	case IMSG_CTL_REPLY:
 		return (api_reply(imsg));

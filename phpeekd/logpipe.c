@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -38,12 +39,17 @@ static struct event	 logout_ev;
 static int		 logout_paused;
 static int		 logout_direct;	/* a file or tty: write at once */
 uint64_t		 logpipe_pauses;
+uint64_t		 logpipe_api_drops;	/* api too slow to take them */
+
+#define LOGAPI_HIGH	(1024 * 1024)
 
 static void	logpipe_read(int, short, void *);
 static void	logpipe_flush(struct logpipe *, int);
 static void	logout_write(int, short, void *);
 static void	logout_pause(int);
 static void	logout_drain(void);
+static void	logpipe_to_api(const char *, const char *, int, const char *,
+		    size_t);
 
 struct logpipe *
 logpipe_open(int fd, int stream, const char *proc, const char *inst)
@@ -195,6 +201,7 @@ logpipe_emit(const char *proc, const char *inst, int stream,
 		return;
 	if ((size_t)n >= sizeof(out))
 		n = sizeof(out) - 1;
+	logpipe_to_api(proc, inst, stream, raw, len);
 	if (logout_direct) {
 		while (write(STDOUT_FILENO, out, (size_t)n) == -1 &&
 		    errno == EINTR)
@@ -206,6 +213,52 @@ logpipe_emit(const char *proc, const char *inst, int stream,
 	evbuffer_add(logout, out, (size_t)n);
 	if (evbuffer_get_length(logout) > LOGOUT_HIGH)
 		logout_pause(1);
+}
+
+/*
+ * The api keeps the last lines of each process for the logs endpoint.
+ * It is fed best effort: when it falls behind, lines are dropped for
+ * it (and counted), never for stdout.
+ */
+static void
+logpipe_to_api(const char *proc, const char *inst, int stream,
+    const char *line, size_t len)
+{
+	struct imsgev	*iev = privsep->ps_iev[PROC_API];
+	struct ibuf	*buf;
+	const char	*dash;
+	char		 msg[LOG_RING_LINE_MAX];
+	const char	*errstr;
+	uint32_t	 idx;
+
+	if (iev == NULL)
+		return;
+	if (imsgbuf_queuelen(&iev->ibuf) > LOGAPI_HIGH) {
+		logpipe_api_drops++;
+		return;
+	}
+	if ((dash = strrchr(inst, '-')) == NULL)
+		return;
+	idx = (uint32_t)strtonum(dash + 1, 0, CONF_SCALE_MAX - 1, &errstr);
+	if (errstr != NULL)
+		return;
+	if (len >= sizeof(msg))
+		len = sizeof(msg) - 1;
+	memcpy(msg, line, len);
+	msg[len] = '\0';
+	/* a NUL in the output would end the string early: keep it short */
+	if ((buf = proc_create(privsep, PROC_API, IMSG_LOG_LINE, 0,
+	    len + CONF_NAME_MAX + 32)) == NULL)
+		return;
+	if (ibuf_add_str(buf, proc) == -1 || ibuf_add_u32(buf, idx) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)stream) == -1 ||
+	    ibuf_add_u8(buf, LOG_LVL_INFO) == -1 ||
+	    ibuf_add_i64(buf, (int64_t)time(NULL) * 1000) == -1 ||
+	    ibuf_add_str(buf, msg) == -1) {
+		imsg_abort(buf);
+		return;
+	}
+	proc_close(privsep, PROC_API, buf);
 }
 
 /* Emit every complete line; with force, the partial rest as well. */

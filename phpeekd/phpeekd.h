@@ -84,6 +84,7 @@ enum imsg_type {
 	IMSG_STATE_INSTANCE,	/* engine -> api: an instance changed */
 	IMSG_STATE_GONE,	/* engine -> api: an instance was removed */
 	IMSG_STATE_SAMPLE,	/* engine -> api: a resource sample */
+	IMSG_LOG_LINE,		/* engine -> api: one line of output */
 	IMSG_STATE_END,		/* engine -> api: the snapshot is complete */
 	IMSG_CTL_REQUEST,	/* api -> engine: start, stop, scale... */
 	IMSG_CTL_REPLY,		/* engine -> api: the outcome */
@@ -103,6 +104,18 @@ struct sample {
 	double		sa_mem_percent;		/* of MemTotal */
 	uint32_t	sa_threads;
 	uint32_t	sa_fds;
+};
+
+/* A line of service output as the api keeps it (logs endpoint). */
+#define LOG_RING_SIZE		1000
+#define LOG_RING_LINE_MAX	8192
+
+struct log_entry {
+	int64_t		 le_time;		/* unix ms */
+	uint32_t	 le_idx;		/* instance */
+	uint8_t		 le_stream;		/* STREAM_* */
+	uint8_t		 le_level;		/* LOG_LVL_* */
+	char		*le_msg;
 };
 
 /* IMSG_API_LISTENER kinds */
@@ -437,6 +450,7 @@ struct instance *instance_by_token(uint32_t);
 void	 eproc_resize(struct eproc *, int);
 void	 eproc_scale(struct eproc *, int);
 extern uint64_t	 logpipe_pauses;
+extern uint64_t	 logpipe_api_drops;
 void	 logpipe_init(void);
 struct logpipe *logpipe_open(int, int, const char *, const char *);
 void	 logpipe_close(struct logpipe *);
@@ -502,6 +516,11 @@ struct api_proc {
 	struct state_proc	 ap_state;
 	struct state_instance	*ap_inst;
 	struct api_ring		*ap_rings;	/* one per instance slot */
+	struct log_entry	 ap_logs[LOG_RING_SIZE];
+	uint32_t		 ap_log_head;
+	uint32_t		 ap_log_len;
+	uint64_t		 ap_log_seq;	/* lines ever received */
+	uint32_t		 ap_gen;	/* last snapshot that had it */
 	uint32_t		 ap_ninst;
 	uint64_t		 ap_present[(CONF_SCALE_MAX + 63) / 64];
 };
@@ -523,6 +542,7 @@ struct api {
 	struct api_waits	 a_waits;
 	uint32_t		 a_next_id;
 	int			 a_synced;
+	uint32_t		 a_gen;		/* snapshot counter */
 	time_t			 a_start_time;
 	uint64_t		 a_reloads;	/* generations received */
 	uint64_t		 a_reload_failures;
@@ -537,6 +557,7 @@ struct api_proc *api_proc_find(const char *);
 struct proc_conf *api_proc_conf(const char *);
 int	 api_inst_present(struct api_proc *, uint32_t);
 const struct sample *api_sample_last(struct api_proc *, uint32_t);
+const struct log_entry *api_log_at(struct api_proc *, uint32_t);
 const struct sample *api_sample_at(struct api_proc *, uint32_t, uint32_t);
 int	 api_request(uint32_t, const char *, int64_t,
 	    void (*)(void *, uint32_t, const char *), void *);
