@@ -19,6 +19,10 @@ static int	config_dispatch_parent(struct imsgev *, struct imsg *);
 static void	config_parse_fd(struct imsgev *, uint32_t, int, const char *);
 static int	config_add_strlist(struct ibuf *, const struct strlist *);
 static int	config_get_strlist(struct ibuf *, struct strlist *);
+static int	config_add_optstr(struct ibuf *, const char *);
+static int	config_get_optstr(struct ibuf *, char **);
+static int	config_add_health(struct ibuf *, const struct health_conf *);
+static int	config_get_health(struct ibuf *, struct health_conf *);
 static int	config_send_proc(struct privsep *, enum privsep_procid,
 		    uint32_t, struct proc_conf *);
 static int	config_recv_proc(struct phpeekd_conf *, struct imsg *);
@@ -96,7 +100,21 @@ config_proc_new(const char *name)
 	pc->pc_stop_signal = SIGTERM;
 	pc->pc_stop_timeout = 30;
 	pc->pc_umask = -1;
+	config_health_defaults(&pc->pc_health);
 	return (pc);
+}
+
+/* phpeek-pm's defaults, applied when a health_check block exists. */
+void
+config_health_defaults(struct health_conf *hc)
+{
+	memset(hc, 0, sizeof(*hc));
+	hc->hc_initial_delay = 5;
+	hc->hc_period = 10;
+	hc->hc_timeout = 3;
+	hc->hc_failure_threshold = 3;
+	hc->hc_success_threshold = 1;
+	hc->hc_expected_status = 200;
 }
 
 void
@@ -104,6 +122,9 @@ config_proc_free(struct proc_conf *pc)
 {
 	if (pc == NULL)
 		return;
+	free(pc->pc_health.hc_address);
+	free(pc->pc_health.hc_url);
+	strlist_free(&pc->pc_health.hc_command);
 	strlist_free(&pc->pc_command);
 	strlist_free(&pc->pc_env);
 	strlist_free(&pc->pc_depends);
@@ -210,6 +231,56 @@ config_get_optstr(struct ibuf *buf, char **s)
 }
 
 static int
+config_add_health(struct ibuf *buf, const struct health_conf *hc)
+{
+	if (ibuf_add_u8(buf, (uint8_t)hc->hc_type) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)hc->hc_mode) == -1 ||
+	    config_add_optstr(buf, hc->hc_address) == -1 ||
+	    config_add_optstr(buf, hc->hc_url) == -1 ||
+	    config_add_strlist(buf, &hc->hc_command) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hc->hc_initial_delay) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hc->hc_period) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hc->hc_timeout) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hc->hc_failure_threshold) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hc->hc_success_threshold) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hc->hc_expected_status) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+config_get_health(struct ibuf *buf, struct health_conf *hc)
+{
+	uint32_t	v[6];
+	uint8_t		type, mode;
+	int		i;
+
+	if (ibuf_get_u8(buf, &type) == -1 || ibuf_get_u8(buf, &mode) == -1 ||
+	    config_get_optstr(buf, &hc->hc_address) == -1 ||
+	    config_get_optstr(buf, &hc->hc_url) == -1 ||
+	    config_get_strlist(buf, &hc->hc_command) == -1)
+		return (-1);
+	for (i = 0; i < 6; i++)
+		if (ibuf_get_u32(buf, &v[i]) == -1 || v[i] > 86400)
+			return (-1);
+	if (type > HC_EXEC || mode > HC_MODE_READINESS ||
+	    (type == HC_TCP && hc->hc_address == NULL) ||
+	    (type == HC_HTTP && hc->hc_url == NULL) ||
+	    (type == HC_EXEC && hc->hc_command.sl_n == 0) ||
+	    (type != HC_NONE && (v[1] < 1 || v[2] < 1)))
+		return (-1);
+	hc->hc_type = type;
+	hc->hc_mode = mode;
+	hc->hc_initial_delay = (int)v[0];
+	hc->hc_period = (int)v[1];
+	hc->hc_timeout = (int)v[2];
+	hc->hc_failure_threshold = (int)v[3];
+	hc->hc_success_threshold = (int)v[4];
+	hc->hc_expected_status = (int)v[5];
+	return (0);
+}
+
+static int
 config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
     struct proc_conf *pc)
 {
@@ -231,7 +302,9 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    config_add_strlist(buf, &pc->pc_depends) == -1 ||
 	    config_add_optstr(buf, pc->pc_workdir) == -1 ||
 	    config_add_optstr(buf, pc->pc_user) == -1 ||
-	    config_add_optstr(buf, pc->pc_group) == -1) {
+	    config_add_optstr(buf, pc->pc_group) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_initial_stopped) == -1 ||
+	    config_add_health(buf, &pc->pc_health) == -1) {
 		log_warn("process %s does not fit in one message",
 		    pc->pc_name);
 		imsg_abort(buf);
@@ -344,7 +417,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct proc_conf	*pc = NULL;
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
-	uint8_t			 en, type, rs;
+	uint8_t			 en, type, rs, istop;
 	uint32_t		 scale, sig, tmo;
 	int64_t			 um, prio;
 
@@ -367,8 +440,11 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    config_get_optstr(&buf, &pc->pc_workdir) == -1 ||
 	    config_get_optstr(&buf, &pc->pc_user) == -1 ||
 	    config_get_optstr(&buf, &pc->pc_group) == -1 ||
-	    ibuf_left(&buf) != 0)
+	    ibuf_get_u8(&buf, &istop) == -1 ||
+	    config_get_health(&buf, &pc->pc_health) == -1 ||
+	    ibuf_left(&buf) != 0 || istop > 1)
 		goto bad;
+	pc->pc_initial_stopped = istop;
 	if (en > 1 || type > PTYPE_ONESHOT || rs > RESTART_NEVER ||
 	    scale < 1 || scale > CONF_SCALE_MAX || sig < 1 || sig >= NSIG ||
 	    tmo > 86400 || um < -1 || um > 0777 || pc->pc_command.sl_n == 0 ||

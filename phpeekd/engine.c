@@ -55,6 +55,7 @@ engine_role(void)
 	    IMSG_CFG_MAXSIZE, 1);
 	sample_init();
 	logpipe_init();
+	curlev_init();
 	sandbox_role(PROC_ENGINE);
 	event_dispatch();
 	exit(0);
@@ -93,6 +94,7 @@ eproc_free(struct eproc *ep)
 		if (ep->ep_inst[i] != NULL)
 			instance_free(ep->ep_inst[i]);
 	free(ep->ep_inst);
+	health_stop(ep);
 	control_forget(ep);
 	state_send_gone(privsep, ep->ep_conf->pc_name, UINT32_MAX);
 	TAILQ_REMOVE(&engine->en_procs, ep, ep_entry);
@@ -159,6 +161,10 @@ engine_reload(struct phpeekd_conf *cf)
 		}
 		changed = !config_proc_equal(opc, pc);
 		ep->ep_conf = pc;
+		/* probe with the new settings, from the start */
+		health_stop(ep);
+		if (eproc_running(ep))
+			health_start(ep);
 		if (changed) {
 			log_info("%s: changed, restarting", pc->pc_name);
 			for (i = 0; i < ep->ep_ninst; i++) {
@@ -312,12 +318,14 @@ engine_shutdown(void)
 	engine->en_shutdown = 1;
 	log_info("stopping all processes (shutdown_timeout %ds)",
 	    gc->gc_shutdown_timeout);
-	/* nothing waits to restart during shutdown */
-	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
+	/* nothing waits to restart during shutdown, nothing is probed */
+	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry) {
+		health_stop(ep);
 		for (i = 0; i < ep->ep_ninst; i++)
 			if (ep->ep_inst[i] != NULL &&
 			    ep->ep_inst[i]->in_state == IST_BACKOFF)
 				instance_stop(ep->ep_inst[i]);
+	}
 	evtimer_set(&engine->en_shutdown_timer, engine_shutdown_cb, NULL);
 	ms_to_tv((int64_t)gc->gc_shutdown_timeout * 1000, &tv);
 	evtimer_add(&engine->en_shutdown_timer, &tv);
@@ -404,12 +412,15 @@ engine_logfd(struct imsg *imsg)
 static int
 engine_exit(struct imsg *imsg)
 {
+	struct eproc	*ep;
 	struct instance	*in;
 	int32_t		 msg[2];
 
 	if (imsg_get_data(imsg, msg, sizeof(msg)) == -1)
 		return (-1);
-	if ((in = instance_by_pid((pid_t)msg[0])) != NULL)
+	if ((ep = health_by_pid((pid_t)msg[0])) != NULL)
+		health_exec_exited(ep, msg[1]);
+	else if ((in = instance_by_pid((pid_t)msg[0])) != NULL)
 		instance_exited(in, msg[1]);
 	proc_compose(privsep, PROC_PARENT, IMSG_EXIT_ACK, 0, -1, &msg[0],
 	    sizeof(msg[0]));
@@ -420,6 +431,7 @@ static int
 engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct privsep	*ps = iev->ps;
+	struct eproc	*ep;
 	struct instance	*in;
 	struct ibuf	 buf;
 	char		 what[64];
@@ -455,6 +467,10 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_SPAWNED:
 		if (imsg_get_data(imsg, &pid, sizeof(pid)) == -1 || pid < 2)
 			return (-1);
+		if ((ep = health_by_token(imsg_get_peerid(imsg))) != NULL) {
+			health_exec_spawned(ep, (pid_t)pid);
+			return (0);
+		}
 		if ((in = instance_by_token(imsg_get_peerid(imsg))) == NULL ||
 		    in->in_state != IST_STARTING)
 			return (-1);
@@ -465,6 +481,10 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if (ibuf_get_u32(&buf, &error) == -1 ||
 		    ibuf_get_strbuf(&buf, what, sizeof(what)) == -1)
 			return (-1);
+		if ((ep = health_by_token(imsg_get_peerid(imsg))) != NULL) {
+			health_exec_failed(ep, (int)error, what);
+			return (0);
+		}
 		if ((in = instance_by_token(imsg_get_peerid(imsg))) == NULL ||
 		    in->in_state != IST_STARTING)
 			return (-1);

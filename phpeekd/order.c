@@ -42,8 +42,11 @@ eproc_ready(struct eproc *ep)
 
 	if (!ep->ep_launched)
 		return (0);
-	if (ep->ep_held)
+	if (ep->ep_held || pc->pc_initial_stopped)
 		return (pc->pc_type == PTYPE_LONGRUN);
+	if (pc->pc_type == PTYPE_LONGRUN && health_gates(ep) &&
+	    !ep->ep_health.h_ready)
+		return (0);
 	for (i = 0; i < ep->ep_desired && i < ep->ep_ninst; i++) {
 		if ((in = ep->ep_inst[i]) == NULL)
 			return (0);

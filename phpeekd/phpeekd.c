@@ -38,6 +38,7 @@ struct service {
 	int			 sv_exited;	/* reaped, EXIT not acked */
 	int			 sv_status;
 	int64_t			 sv_started;	/* unix time */
+	int			 sv_kind;	/* SPAWN_* */
 };
 TAILQ_HEAD(services, service);
 
@@ -527,7 +528,7 @@ static void
 parent_adopt(void)
 {
 	struct privsep	*ps = &parent_ps;
-	struct service	*sv;
+	struct service	*sv, *next;
 	struct final	*fi;
 	struct ibuf	*buf;
 	uint32_t	 token;
@@ -547,7 +548,15 @@ parent_adopt(void)
 		if (proc_close(ps, PROC_ENGINE, buf) == -1)
 			return;
 	}
-	TAILQ_FOREACH(sv, &parent->pa_services, sv_entry) {
+	TAILQ_FOREACH_SAFE(sv, &parent->pa_services, sv_entry, next) {
+		/* probes are not adopted: the new engine probes afresh */
+		if (sv->sv_kind != SPAWN_INSTANCE) {
+			if (sv->sv_exited)
+				service_free(sv);
+			else
+				(void)kill(-sv->sv_pid, SIGKILL);
+			continue;
+		}
 		token = 0x80000000U | ++parent->pa_adopt_token;
 		if ((buf = proc_create(ps, PROC_ENGINE, IMSG_ADOPT, token,
 		    CONF_NAME_MAX + 16)) == NULL)
@@ -743,43 +752,51 @@ parent_spawn(struct imsg *imsg)
 	struct ibuf		 buf, *reply;
 	char			 name[CONF_NAME_MAX];
 	uint32_t		 idx, token = imsg_get_peerid(imsg), pid;
+	uint8_t			 kind;
 
 	imsg_get_ibuf(imsg, &buf);
 	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
-	    ibuf_get_u32(&buf, &idx) == -1 || ibuf_left(&buf) != 0 ||
-	    idx >= CONF_SCALE_MAX) {
+	    ibuf_get_u32(&buf, &idx) == -1 || ibuf_get_u8(&buf, &kind) == -1 ||
+	    ibuf_left(&buf) != 0 || idx >= CONF_SCALE_MAX ||
+	    kind > SPAWN_HEALTH) {
 		log_warnx("engine: malformed spawn request");
 		kill(ps->ps_roles[PROC_ENGINE].rs_pid, SIGKILL);
 		return;
 	}
 	memset(&sr, 0, sizeof(sr));
-	if ((fi = final_find(name, idx)) != NULL) {
+	if (kind == SPAWN_INSTANCE && (fi = final_find(name, idx)) != NULL) {
 		TAILQ_REMOVE(&parent->pa_finals, fi, fi_entry);
 		free(fi);
 	}
 	if (parent->pa_shutdown)
 		sr.sr_errno = ESHUTDOWN;
 	else if ((pc = config_proc_find(parent->pa_conf, name)) == NULL ||
-	    !pc->pc_enabled)
+	    !pc->pc_enabled ||
+	    (kind == SPAWN_HEALTH && pc->pc_health.hc_type != HC_EXEC))
 		sr.sr_errno = ENOENT;
-	else if (spawn_instance(pc, (int)idx, &sr) == 0) {
+	else if (spawn_instance(pc, (int)idx, kind, &sr) == 0) {
 		if ((sv = calloc(1, sizeof(*sv))) == NULL)
 			fatal("%s", __func__);
 		sv->sv_pid = sr.sr_pid;
 		strlcpy(sv->sv_name, name, sizeof(sv->sv_name));
 		sv->sv_idx = idx;
+		sv->sv_kind = kind;
 		sv->sv_started = time(NULL);
-		sv->sv_out = fcntl(sr.sr_out, F_DUPFD_CLOEXEC, 3);
-		sv->sv_err = fcntl(sr.sr_err, F_DUPFD_CLOEXEC, 3);
+		sv->sv_out = sr.sr_out == -1 ? -1 :
+		    fcntl(sr.sr_out, F_DUPFD_CLOEXEC, 3);
+		sv->sv_err = sr.sr_err == -1 ? -1 :
+		    fcntl(sr.sr_err, F_DUPFD_CLOEXEC, 3);
 		TAILQ_INSERT_TAIL(&parent->pa_services, sv, sv_entry);
 		log_debug("%s-%u: spawned, pid %d", name, idx, sr.sr_pid);
 		pid = (uint32_t)sr.sr_pid;
 		proc_compose(ps, PROC_ENGINE, IMSG_SPAWNED, token, -1, &pid,
 		    sizeof(pid));
-		proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token, sr.sr_out,
-		    &(uint8_t){ STREAM_STDOUT }, 1);
-		proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token, sr.sr_err,
-		    &(uint8_t){ STREAM_STDERR }, 1);
+		if (sr.sr_out != -1)
+			proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token,
+			    sr.sr_out, &(uint8_t){ STREAM_STDOUT }, 1);
+		if (sr.sr_err != -1)
+			proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token,
+			    sr.sr_err, &(uint8_t){ STREAM_STDERR }, 1);
 		return;
 	}
 	if (sr.sr_what[0] == '\0')

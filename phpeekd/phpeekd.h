@@ -186,6 +186,33 @@ struct strlist {
 	size_t		  sl_n;
 };
 
+enum health_type {
+	HC_NONE = 0,
+	HC_TCP,
+	HC_HTTP,
+	HC_EXEC
+};
+
+enum health_mode {
+	HC_MODE_BOTH = 0,	/* gates dependants and restarts */
+	HC_MODE_LIVENESS,	/* restarts only */
+	HC_MODE_READINESS	/* gates dependants; restarts as well */
+};
+
+struct health_conf {
+	int			 hc_type;
+	int			 hc_mode;
+	char			*hc_address;		/* tcp host:port */
+	char			*hc_url;		/* http */
+	struct strlist		 hc_command;		/* exec */
+	int			 hc_initial_delay;	/* seconds */
+	int			 hc_period;
+	int			 hc_timeout;
+	int			 hc_failure_threshold;
+	int			 hc_success_threshold;
+	int			 hc_expected_status;
+};
+
 struct proc_conf {
 	TAILQ_ENTRY(proc_conf)	 pc_entry;
 	char			 pc_name[CONF_NAME_MAX];
@@ -203,6 +230,8 @@ struct proc_conf {
 	char			*pc_workdir;
 	char			*pc_user;
 	char			*pc_group;
+	int			 pc_initial_stopped;	/* initial_state */
+	struct health_conf	 pc_health;
 };
 TAILQ_HEAD(proc_confs, proc_conf);
 
@@ -304,6 +333,7 @@ void	 config_role(void);
 struct phpeekd_conf *config_new(void);
 void	 config_free(struct phpeekd_conf *);
 void	 config_defaults(struct global_conf *);
+void	 config_health_defaults(struct health_conf *);
 struct proc_conf *config_proc_new(const char *);
 void	 config_proc_free(struct proc_conf *);
 struct proc_conf *config_proc_find(struct phpeekd_conf *, const char *);
@@ -387,8 +417,34 @@ struct instance {
 RB_HEAD(instance_pids, instance);
 RB_PROTOTYPE(instance_pids, instance, in_node, instance_cmp)
 
+struct curlev_req;
+
+/* A process's health monitor (health.c). */
+struct health {
+	struct event		 h_timer;	/* next check */
+	struct event		 h_deadline;	/* this check's timeout */
+	struct event		 h_ev;		/* tcp connect */
+	int			 h_fd;
+	struct curlev_req	*h_http;
+	uint32_t		 h_token;	/* exec spawn request */
+	pid_t			 h_pid;		/* exec probe running */
+	int			 h_armed;
+	int			 h_running;
+	int			 h_fails;	/* consecutive */
+	int			 h_succ;	/* consecutive */
+	int			 h_unhealthy;
+	int			 h_ready;	/* passed once: latched */
+	int			 h_last_ok;
+	int64_t			 h_begun;
+	int64_t			 h_last_ms;
+	uint64_t		 h_checks;
+	uint64_t		 h_passed;
+	uint64_t		 h_failed;
+};
+
 struct eproc {
 	TAILQ_ENTRY(eproc)	 ep_entry;
+	struct health		 ep_health;
 	struct proc_conf	*ep_conf;
 	struct instance		**ep_inst;
 	int			 ep_ninst;
@@ -448,6 +504,7 @@ int	 instance_alive(struct instance *);
 struct instance *instance_by_pid(pid_t);
 struct instance *instance_by_token(uint32_t);
 void	 eproc_resize(struct eproc *, int);
+int	 eproc_running(struct eproc *);
 void	 eproc_scale(struct eproc *, int);
 extern uint64_t	 logpipe_pauses;
 extern uint64_t	 logpipe_api_drops;
@@ -470,6 +527,24 @@ int	 ctl_recv_request(struct imsg *, uint32_t *, char *, size_t,
 	    int64_t *);
 int	 ctl_send_reply(struct privsep *, uint32_t, uint32_t, const char *);
 int	 ctl_recv_reply(struct imsg *, uint32_t *, char *, size_t);
+
+/* health.c */
+const char *health_type_name(int);
+int	 health_gates(struct eproc *);
+void	 health_start(struct eproc *);
+void	 health_stop(struct eproc *);
+void	 health_kill_exec(struct eproc *);
+struct eproc *health_by_token(uint32_t);
+struct eproc *health_by_pid(pid_t);
+void	 health_exec_spawned(struct eproc *, pid_t);
+void	 health_exec_failed(struct eproc *, int, const char *);
+void	 health_exec_exited(struct eproc *, int);
+
+/* curlev.c */
+void	 curlev_init(void);
+struct curlev_req *curlev_request(const char *, const char *, long,
+	    void (*)(void *, int, long, const char *), void *);
+void	 curlev_cancel(struct curlev_req *);
 
 /* order.c */
 void	 order_start(void);
@@ -574,7 +649,10 @@ struct spawn_result {
 	int		 sr_errno;	/* 0 on success */
 	char		 sr_what[64];	/* which step failed */
 };
-int	 spawn_instance(const struct proc_conf *, int, struct spawn_result *);
+#define SPAWN_INSTANCE	0
+#define SPAWN_HEALTH	1	/* an exec health check of the process */
+int	 spawn_instance(const struct proc_conf *, int, int,
+	    struct spawn_result *);
 
 /* util.c */
 int	 strlist_add(struct strlist *, const char *);

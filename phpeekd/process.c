@@ -185,7 +185,8 @@ instance_spawn(struct instance *in)
 	if ((buf = proc_create(privsep, PROC_PARENT, IMSG_SPAWN, in->in_token,
 	    CONF_NAME_MAX + 8)) == NULL ||
 	    ibuf_add_str(buf, in->in_proc->ep_conf->pc_name) == -1 ||
-	    ibuf_add_u32(buf, (uint32_t)in->in_idx) == -1)
+	    ibuf_add_u32(buf, (uint32_t)in->in_idx) == -1 ||
+	    ibuf_add_u8(buf, SPAWN_INSTANCE) == -1)
 		fatalx("cannot queue a spawn request");
 	proc_close(privsep, PROC_PARENT, buf);
 	instance_set_state(in, IST_STARTING, NULL);
@@ -203,6 +204,7 @@ instance_spawned(struct instance *in, pid_t pid)
 		fatalx("%s: pid %d already known", in->in_id, pid);
 	snprintf(why, sizeof(why), "pid %d", pid);
 	instance_set_state(in, IST_RUNNING, why);
+	health_start(in->in_proc);
 	/* a stop that came while it was starting applies now */
 	if ((engine->en_shutdown && in->in_proc->ep_stopping) ||
 	    in->in_remove || in->in_respawn)
@@ -285,6 +287,8 @@ instance_exited(struct instance *in, int status)
 	in->in_exited = 1;
 	in->in_exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	wait_status_str(status, why, sizeof(why));
+	if (!eproc_running(in->in_proc))
+		health_stop(in->in_proc);
 	ran = now_ms() - in->in_started;
 
 	if (in->in_state == IST_STOPPING || engine->en_shutdown) {
@@ -398,6 +402,18 @@ instance_stop(struct instance *in)
 	evtimer_set(&in->in_timer, instance_kill_cb, in);
 	ms_to_tv((int64_t)pc->pc_stop_timeout * 1000, &tv);
 	evtimer_add(&in->in_timer, &tv);
+}
+
+int
+eproc_running(struct eproc *ep)
+{
+	int	i;
+
+	for (i = 0; i < ep->ep_ninst; i++)
+		if (ep->ep_inst[i] != NULL &&
+		    ep->ep_inst[i]->in_state == IST_RUNNING)
+			return (1);
+	return (0);
 }
 
 /* Make room for instance slots 0 .. n-1 without starting any. */

@@ -40,9 +40,16 @@ static const char *const sandbox_base[] = {
 	"futex", "futex_time64", "tgkill",
 };
 
-/* The engine also reads /proc and sets its log pipes non-blocking. */
+/*
+ * The engine also reads /proc, sets its log pipes non-blocking, and
+ * runs tcp and http health checks and heartbeats (libcurl: sockets,
+ * poll, a wakeup socketpair, and threads for name lookups).
+ */
 static const char *const sandbox_engine[] = {
-	"fcntl", "openat", "getdents64", "pipe2",
+	"fcntl", "openat", "getdents64", "pipe2", "socket", "connect",
+	"getsockopt", "setsockopt", "getsockname", "getpeername", "poll",
+	"ppoll", "socketpair", "set_robust_list", "rseq", "uname",
+	"sched_getaffinity", "sysinfo", "eventfd2",
 };
 
 /* The api serves HTTP on sockets the parent bound for it. */
@@ -145,6 +152,17 @@ sandbox_role(enum privsep_procid id)
 	    (rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mprotect), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0))) < 0)
 		fatalx("seccomp: mmap: %s", strerror(-rv));
+	/*
+	 * Threads only (libcurl's resolver): clone with CLONE_THREAD.
+	 * clone3 hides its flags in memory, so it answers ENOSYS and
+	 * glibc falls back to clone.
+	 */
+	if (id == PROC_ENGINE &&
+	    ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD))) < 0 ||
+	    (rv = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
+	    SCMP_SYS(clone3), 0)) < 0))
+		fatalx("seccomp: clone: %s", strerror(-rv));
 	/* stdio's first write asks whether stderr is a terminal */
 	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0)

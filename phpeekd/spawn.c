@@ -31,7 +31,7 @@ struct spawn_err {
 	char	se_what[64];
 };
 
-static void	spawn_child(const struct proc_conf *, int, int, int, int)
+static void	spawn_child(const struct proc_conf *, int, int, int, int, int)
 		    __attribute__((__noreturn__));
 static void	spawn_fail(int, const char *) __attribute__((__noreturn__));
 static char	**spawn_env(const struct proc_conf *, int);
@@ -146,9 +146,11 @@ spawn_creds(const struct proc_conf *pc, uid_t *uid, gid_t *gid,
 }
 
 static void
-spawn_child(const struct proc_conf *pc, int idx, int outfd, int errfd,
-    int errpipe)
+spawn_child(const struct proc_conf *pc, int idx, int kind, int outfd,
+    int errfd, int errpipe)
 {
+	const struct strlist	*argv = kind == SPAWN_HEALTH ?
+				    &pc->pc_health.hc_command : &pc->pc_command;
 	struct sigaction	 sa;
 	sigset_t		 set;
 	char			**env;
@@ -180,7 +182,10 @@ spawn_child(const struct proc_conf *pc, int idx, int outfd, int errfd,
 		spawn_fail(errpipe, "working_dir");
 	if (pc->pc_umask != -1)
 		umask((mode_t)pc->pc_umask);
-	if (spawn_creds(pc, &uid, &gid, &what) == -1)
+	/* probes run as the daemon's user, as phpeek-pm's do */
+	if (kind == SPAWN_HEALTH)
+		uid = (uid_t)-1, gid = (gid_t)-1;
+	else if (spawn_creds(pc, &uid, &gid, &what) == -1)
 		spawn_fail(errpipe, what);
 	if (gid != (gid_t)-1) {
 		/* a named user gets its supplementary groups, else none */
@@ -203,7 +208,7 @@ spawn_child(const struct proc_conf *pc, int idx, int outfd, int errfd,
 			if (i != errpipe)
 				close(i);
 	(void)fcntl(errpipe, F_SETFD, FD_CLOEXEC);
-	execvpe(pc->pc_command.sl_v[0], pc->pc_command.sl_v, env);
+	execvpe(argv->sl_v[0], argv->sl_v, env);
 	spawn_fail(errpipe, "exec");
 }
 
@@ -213,8 +218,11 @@ spawn_child(const struct proc_conf *pc, int idx, int outfd, int errfd,
  * sr_what say what went wrong and no child is left behind.
  */
 int
-spawn_instance(const struct proc_conf *pc, int idx, struct spawn_result *sr)
+spawn_instance(const struct proc_conf *pc, int idx, int kind,
+    struct spawn_result *sr)
 {
+	const struct strlist	*argv = kind == SPAWN_HEALTH ?
+				    &pc->pc_health.hc_command : &pc->pc_command;
 	struct spawn_err	 se;
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
 	int			 ep[2] = { -1, -1 }, status;
@@ -223,13 +231,14 @@ spawn_instance(const struct proc_conf *pc, int idx, struct spawn_result *sr)
 
 	memset(sr, 0, sizeof(*sr));
 	sr->sr_out = sr->sr_err = -1;
-	if (pc->pc_command.sl_n == 0) {
+	if (argv->sl_n == 0) {
 		sr->sr_errno = EINVAL;
 		strlcpy(sr->sr_what, "empty command", sizeof(sr->sr_what));
 		return (-1);
 	}
-	if (pipe2(out, O_CLOEXEC) == -1 || pipe2(err, O_CLOEXEC) == -1 ||
-	    pipe2(ep, O_CLOEXEC) == -1) {
+	/* a probe's output is discarded */
+	if ((kind == SPAWN_INSTANCE && (pipe2(out, O_CLOEXEC) == -1 ||
+	    pipe2(err, O_CLOEXEC) == -1)) || pipe2(ep, O_CLOEXEC) == -1) {
 		sr->sr_errno = errno;
 		strlcpy(sr->sr_what, "pipe", sizeof(sr->sr_what));
 		goto fail;
@@ -241,11 +250,13 @@ spawn_instance(const struct proc_conf *pc, int idx, struct spawn_result *sr)
 		goto fail;
 	case 0:
 		close(ep[0]);
-		spawn_child(pc, idx, out[1], err[1], ep[1]);
+		spawn_child(pc, idx, kind, out[1], err[1], ep[1]);
 		/* NOTREACHED */
 	}
-	close(out[1]);
-	close(err[1]);
+	if (out[1] != -1)
+		close(out[1]);
+	if (err[1] != -1)
+		close(err[1]);
 	close(ep[1]);
 	out[1] = err[1] = ep[1] = -1;
 
