@@ -38,7 +38,7 @@ PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
 PHPEEKCTL_OBJS = $(PHPEEKCTL_SRCS:.c=.o)
 
-UNIT_TESTS =	regress/unit/imsg_test regress/unit/parse_test
+UNIT_TESTS =	$(patsubst %.c,%,$(wildcard regress/unit/*_test.c))
 imsg_test_OBJS = phpeekd/imsg.o
 parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o

@@ -10,6 +10,7 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -34,9 +35,31 @@ struct spawn_err {
 static void	spawn_child(const struct proc_conf *, int, int, int, int, int)
 		    __attribute__((__noreturn__));
 static void	spawn_fail(int, const char *) __attribute__((__noreturn__));
+static void	spawn_sigdfl(int);
 static char	**spawn_env(const struct proc_conf *, int);
 static int	spawn_creds(const struct proc_conf *, uid_t *, gid_t *,
 		    const char **);
+
+/*
+ * glibc keeps signals 32 and 33 for itself and refuses to touch them,
+ * but an ignored one would still be inherited: ask the kernel.
+ */
+static void
+spawn_sigdfl(int sig)
+{
+	struct {
+		void		*handler;
+		unsigned long	 flags;
+		void		*restorer;
+		uint64_t	 mask;
+	}	ksa;
+
+	if (sig == SIGKILL || sig == SIGSTOP)
+		return;
+	memset(&ksa, 0, sizeof(ksa));
+	ksa.handler = SIG_DFL;
+	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+}
 
 static void
 spawn_fail(int errfd, const char *what)
@@ -166,7 +189,8 @@ spawn_child(const struct proc_conf *pc, int idx, int kind, int outfd,
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (i = 1; i < NSIG; i++)
-		(void)sigaction(i, &sa, NULL);
+		if (sigaction(i, &sa, NULL) == -1 && errno == EINVAL)
+			spawn_sigdfl(i);
 	sigemptyset(&set);
 	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
 		spawn_fail(errpipe, "sigprocmask");

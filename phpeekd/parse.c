@@ -1,0 +1,1827 @@
+/*
+ * phpeek-pm's YAML configuration: ${VAR} substitution, a bounded node
+ * tree from libyaml's events (with line and column of every node), and
+ * the typed decode into struct phpeekd_conf with every error, warning
+ * and suggestion a user can act on.
+ *
+ * The input is untrusted: nesting depth, node count (aliases
+ * included) and size are bounded before anything grows, and nothing
+ * recurses deeper than MAX_DEPTH.
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "phpeekd.h"
+
+#define MAX_DEPTH	64
+#define MAX_NODES	100000
+
+enum node_type {
+	N_SCALAR,
+	N_MAP,
+	N_SEQ
+};
+
+struct node {
+	enum node_type	  n_type;
+	int		  n_line;
+	int		  n_col;
+	int		  n_quoted;
+	char		 *n_value;	/* scalars */
+	struct node	**n_kids;	/* maps: key, value, key, value... */
+	size_t		  n_nkids;
+	size_t		  n_size;	/* nodes in this subtree */
+};
+
+struct anchor {
+	char		*a_name;
+	struct node	*a_node;
+};
+
+struct parser {
+	struct parse_result	*p_pr;
+	struct node		**p_all;	/* every node, for freeing */
+	size_t			  p_nall;
+	size_t			  p_capall;
+	size_t			  p_expanded;	/* nodes counting aliases */
+	struct anchor		 *p_anchors;
+	size_t			  p_nanchors;
+	struct phpeekd_conf	 *p_conf;
+	int			  p_have_initial;
+	int			  p_have_max;
+	int			  p_legacy_backoff;
+};
+
+/* A key of a mapping phpeekd knows; decode NULL: accepted, unused. */
+struct key {
+	const char	*k_name;
+	void		(*k_decode)(struct parser *, struct node *,
+			    struct node *, void *);
+};
+
+static void	 perr(struct parser *, struct node *, const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
+static void	 pwarn(struct parser *, struct node *, const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
+static struct node *node_new(struct parser *, enum node_type, yaml_mark_t);
+static int	 node_add(struct parser *, struct node *, struct node *);
+static struct node *tree_build(struct parser *, const char *, size_t);
+static char	*substitute(const char *, size_t, size_t *);
+static void	 decode_map(struct parser *, struct node *, const char *,
+		    const struct key *, void *);
+static const char *node_kind(struct node *);
+static int	 want_scalar(struct parser *, struct node *, const char *);
+static int	 get_int(struct parser *, struct node *, const char *,
+		    long long, long long, int *);
+static int	 get_bool(struct parser *, struct node *, const char *, int *);
+static int	 get_duration(struct parser *, struct node *, const char *,
+		    int64_t *);
+static int	 get_strlist(struct parser *, struct node *, const char *,
+		    struct strlist *);
+static int	 get_str(struct parser *, struct node *, const char *, char **);
+static int	 levenshtein(const char *, const char *);
+static const char *suggest(const char *, const struct key *);
+static void	 validate(struct parser *, struct node *);
+
+void
+diag_add(struct diags *dl, int sev, int line, int col, const char *fmt, ...)
+{
+	struct diag	*d;
+	va_list		 ap;
+
+	if ((d = calloc(1, sizeof(*d))) == NULL)
+		fatal("%s", __func__);
+	va_start(ap, fmt);
+	if (vasprintf(&d->d_msg, fmt, ap) == -1)
+		fatal("%s", __func__);
+	va_end(ap);
+	d->d_severity = sev;
+	d->d_line = line;
+	d->d_col = col;
+	TAILQ_INSERT_TAIL(dl, d, d_entry);
+}
+
+static void
+pdiag(struct parser *p, int sev, struct node *n, const char *fmt, va_list ap)
+{
+	char	*msg;
+
+	if (vasprintf(&msg, fmt, ap) == -1)
+		fatal("%s", __func__);
+	diag_add(&p->p_pr->pr_diags, sev, n != NULL ? n->n_line : 0,
+	    n != NULL ? n->n_col : 0, "%s", msg);
+	free(msg);
+	if (sev == DIAG_ERROR)
+		p->p_pr->pr_errors++;
+	else if (sev == DIAG_WARNING)
+		p->p_pr->pr_warnings++;
+}
+
+static void
+perr(struct parser *p, struct node *n, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	pdiag(p, DIAG_ERROR, n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+pwarn(struct parser *p, struct node *n, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	pdiag(p, DIAG_WARNING, n, fmt, ap);
+	va_end(ap);
+}
+
+static void
+psuggest(struct parser *p, struct node *n, const char *fmt, ...)
+    __attribute__((__format__(printf, 3, 4)));
+
+static void
+psuggest(struct parser *p, struct node *n, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	pdiag(p, DIAG_SUGGESTION, n, fmt, ap);
+	va_end(ap);
+}
+
+void
+parse_result_clear(struct parse_result *pr)
+{
+	struct diag	*d;
+
+	while ((d = TAILQ_FIRST(&pr->pr_diags)) != NULL) {
+		TAILQ_REMOVE(&pr->pr_diags, d, d_entry);
+		free(d->d_msg);
+		free(d);
+	}
+	config_free(pr->pr_conf);
+	pr->pr_conf = NULL;
+}
+
+/*
+ * ${NAME} and ${NAME:-default} on the raw text, as phpeek-pm does: an
+ * empty variable counts as unset for :-, anything else is left as is.
+ */
+static char *
+substitute(const char *in, size_t len, size_t *outlen)
+{
+	char		*out, *np;
+	const char	*p = in, *end = in + len, *close, *colon, *val;
+	size_t		 o = 0, cap = len + 1, vlen;
+	char		 name[256];
+
+	if ((out = malloc(cap)) == NULL)
+		return (NULL);
+	while (p < end) {
+		val = NULL;
+		vlen = 0;
+		if (p + 1 < end && p[0] == '$' && p[1] == '{' &&
+		    (close = memchr(p + 2, '}', (size_t)(end - p - 2))) !=
+		    NULL && close > p + 2) {
+			colon = memchr(p + 2, ':', (size_t)(close - p - 2));
+			if (colon != NULL && (colon + 1 >= close ||
+			    colon[1] != '-'))
+				colon = NULL;	/* ${A:b}: not ours */
+			if ((size_t)((colon != NULL ? colon : close) - p - 2) <
+			    sizeof(name) && (colon != NULL ||
+			    memchr(p + 2, ':', (size_t)(close - p - 2)) ==
+			    NULL)) {
+				memcpy(name, p + 2, (size_t)((colon != NULL ?
+				    colon : close) - p - 2));
+				name[(colon != NULL ? colon : close) - p - 2] =
+				    '\0';
+				val = getenv(name);
+				if (colon != NULL && (val == NULL ||
+				    *val == '\0')) {
+					val = colon + 2;
+					vlen = (size_t)(close - val);
+				} else {
+					if (val == NULL)
+						val = "";
+					vlen = strlen(val);
+				}
+			}
+		}
+		if (val == NULL) {
+			val = p;
+			vlen = 1;
+			close = p;
+		}
+		if (o + vlen + 1 > cap) {
+			while (o + vlen + 1 > cap)
+				cap *= 2;
+			if (cap > CONF_FILE_MAX * 2 ||
+			    (np = realloc(out, cap)) == NULL) {
+				free(out);
+				return (NULL);
+			}
+			out = np;
+		}
+		memcpy(out + o, val, vlen);
+		o += vlen;
+		p = close + 1;
+	}
+	out[o] = '\0';
+	*outlen = o;
+	return (out);
+}
+
+static struct node *
+node_new(struct parser *p, enum node_type type, yaml_mark_t mark)
+{
+	struct node	*n, **v;
+	size_t		 ncap;
+
+	if (p->p_nall >= MAX_NODES)
+		return (NULL);
+	if (p->p_nall == p->p_capall) {
+		ncap = p->p_capall == 0 ? 64 : p->p_capall * 2;
+		if ((v = reallocarray(p->p_all, ncap, sizeof(*v))) == NULL)
+			fatal("%s", __func__);
+		p->p_all = v;
+		p->p_capall = ncap;
+	}
+	if ((n = calloc(1, sizeof(*n))) == NULL)
+		fatal("%s", __func__);
+	n->n_type = type;
+	n->n_line = (int)mark.line + 1;
+	n->n_col = (int)mark.column + 1;
+	n->n_size = 1;
+	p->p_all[p->p_nall++] = n;
+	return (n);
+}
+
+static int
+node_add(struct parser *p, struct node *parent, struct node *kid)
+{
+	struct node	**v;
+
+	if ((v = reallocarray(parent->n_kids, parent->n_nkids + 1,
+	    sizeof(*v))) == NULL)
+		fatal("%s", __func__);
+	v[parent->n_nkids++] = kid;
+	parent->n_kids = v;
+	parent->n_size += kid->n_size;
+	return (0);
+}
+
+static void
+parser_free(struct parser *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->p_nall; i++) {
+		free(p->p_all[i]->n_value);
+		free(p->p_all[i]->n_kids);
+		free(p->p_all[i]);
+	}
+	free(p->p_all);
+	for (i = 0; i < p->p_nanchors; i++)
+		free(p->p_anchors[i].a_name);
+	free(p->p_anchors);
+}
+
+static int
+anchor_add(struct parser *p, const char *name, struct node *n)
+{
+	struct anchor	*v;
+
+	if ((v = reallocarray(p->p_anchors, p->p_nanchors + 1,
+	    sizeof(*v))) == NULL)
+		fatal("%s", __func__);
+	p->p_anchors = v;
+	if ((v[p->p_nanchors].a_name = strdup(name)) == NULL)
+		fatal("%s", __func__);
+	v[p->p_nanchors++].a_node = n;
+	return (0);
+}
+
+static struct node *
+anchor_find(struct parser *p, const char *name)
+{
+	size_t	i;
+
+	/* the latest definition of a name wins */
+	for (i = p->p_nanchors; i > 0; i--)
+		if (strcmp(p->p_anchors[i - 1].a_name, name) == 0)
+			return (p->p_anchors[i - 1].a_node);
+	return (NULL);
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct node	*x = *(struct node * const *)a;
+	const struct node	*y = *(struct node * const *)b;
+
+	return (strcmp(x->n_value, y->n_value));
+}
+
+/* Duplicate keys are errors (yaml.v3 refuses them too). */
+static void
+check_duplicates(struct parser *p, struct node *map)
+{
+	struct node	**keys;
+	size_t		  i, n = 0;
+
+	if (map->n_nkids < 4)
+		return;
+	if ((keys = calloc(map->n_nkids / 2, sizeof(*keys))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < map->n_nkids; i += 2)
+		if (map->n_kids[i]->n_type == N_SCALAR)
+			keys[n++] = map->n_kids[i];
+	qsort(keys, n, sizeof(*keys), key_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(keys[i - 1]->n_value, keys[i]->n_value) == 0) {
+			struct node *a = keys[i - 1], *b = keys[i];
+
+			if (a->n_line > b->n_line || (a->n_line == b->n_line &&
+			    a->n_col > b->n_col)) {
+				b = keys[i - 1];
+				a = keys[i];
+			}
+			perr(p, b, "duplicate key '%s' (first at line %d)",
+			    b->n_value, a->n_line);
+		}
+	free(keys);
+}
+
+/* libyaml's events into the node tree; NULL after an error. */
+static struct node *
+tree_build(struct parser *p, const char *buf, size_t len)
+{
+	yaml_parser_t	 yp;
+	yaml_event_t	 ev;
+	struct node	*stack[MAX_DEPTH + 1], *root = NULL, *n, *a;
+	int		 depth = 0, done = 0, docs = 0, failed = 0;
+	const char	*anchor;
+
+	if (!yaml_parser_initialize(&yp))
+		fatalx("yaml_parser_initialize");
+	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
+	yaml_parser_set_encoding(&yp, YAML_UTF8_ENCODING);
+	while (!done && !failed) {
+		if (!yaml_parser_parse(&yp, &ev)) {
+			struct node	m;
+
+			memset(&m, 0, sizeof(m));
+			m.n_line = (int)yp.problem_mark.line + 1;
+			m.n_col = (int)yp.problem_mark.column + 1;
+			perr(p, &m, "YAML: %s%s%s", yp.problem != NULL ?
+			    yp.problem : "syntax error", yp.context != NULL ?
+			    " " : "", yp.context != NULL ? yp.context : "");
+			failed = 1;
+			break;
+		}
+		n = NULL;
+		anchor = NULL;
+		switch (ev.type) {
+		case YAML_DOCUMENT_START_EVENT:
+			docs++;
+			break;
+		case YAML_DOCUMENT_END_EVENT:
+			/* only the first document counts, as in phpeek-pm */
+			done = 1;
+			break;
+		case YAML_STREAM_END_EVENT:
+			done = 1;
+			break;
+		case YAML_SCALAR_EVENT:
+			if ((n = node_new(p, N_SCALAR, ev.start_mark)) == NULL)
+				break;
+			if ((n->n_value = malloc(ev.data.scalar.length +
+			    1)) == NULL)
+				fatal("%s", __func__);
+			memcpy(n->n_value, ev.data.scalar.value,
+			    ev.data.scalar.length);
+			n->n_value[ev.data.scalar.length] = '\0';
+			if (strlen(n->n_value) != ev.data.scalar.length) {
+				perr(p, n, "NUL character in a value");
+				failed = 1;
+			}
+			n->n_quoted = ev.data.scalar.style !=
+			    YAML_PLAIN_SCALAR_STYLE;
+			anchor = (const char *)ev.data.scalar.anchor;
+			break;
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (depth >= MAX_DEPTH) {
+				struct node	m;
+
+				memset(&m, 0, sizeof(m));
+				m.n_line = (int)ev.start_mark.line + 1;
+				m.n_col = (int)ev.start_mark.column + 1;
+				perr(p, &m, "nesting deeper than %d levels",
+				    MAX_DEPTH);
+				failed = 1;
+				break;
+			}
+			if ((n = node_new(p, ev.type ==
+			    YAML_SEQUENCE_START_EVENT ? N_SEQ : N_MAP,
+			    ev.start_mark)) == NULL)
+				break;
+			anchor = (const char *)(ev.type ==
+			    YAML_SEQUENCE_START_EVENT ?
+			    ev.data.sequence_start.anchor :
+			    ev.data.mapping_start.anchor);
+			if (anchor != NULL)
+				anchor_add(p, anchor, n);
+			if (depth > 0)
+				node_add(p, stack[depth - 1], n);
+			else if (root == NULL)
+				root = n;
+			stack[depth++] = n;
+			n = NULL;	/* added above */
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth == 0)
+				break;
+			a = stack[--depth];
+			if (a->n_type == N_MAP)
+				check_duplicates(p, a);
+			/* the parent counted the child before it grew */
+			if (depth > 0)
+				stack[depth - 1]->n_size += a->n_size - 1;
+			break;
+		case YAML_ALIAS_EVENT:
+			a = anchor_find(p, (const char *)ev.data.alias.anchor);
+			if (a == NULL) {
+				struct node	m;
+
+				memset(&m, 0, sizeof(m));
+				m.n_line = (int)ev.start_mark.line + 1;
+				m.n_col = (int)ev.start_mark.column + 1;
+				perr(p, &m, "unknown alias *%s",
+				    ev.data.alias.anchor);
+				failed = 1;
+				break;
+			}
+			/* an alias bomb multiplies: count what it stands for */
+			p->p_expanded += a->n_size;
+			if (p->p_expanded > MAX_NODES) {
+				struct node	m;
+
+				memset(&m, 0, sizeof(m));
+				m.n_line = (int)ev.start_mark.line + 1;
+				m.n_col = (int)ev.start_mark.column + 1;
+				perr(p, &m, "aliases expand to more than %d "
+				    "nodes", MAX_NODES);
+				failed = 1;
+				break;
+			}
+			if (depth > 0)
+				node_add(p, stack[depth - 1], a);
+			else if (root == NULL)
+				root = a;
+			break;
+		default:
+			break;
+		}
+		if (p->p_nall >= MAX_NODES && !failed) {
+			struct node	m;
+
+			memset(&m, 0, sizeof(m));
+			m.n_line = (int)ev.start_mark.line + 1;
+			m.n_col = (int)ev.start_mark.column + 1;
+			perr(p, &m, "more than %d nodes", MAX_NODES);
+			failed = 1;
+		}
+		if (n != NULL) {
+			if (anchor != NULL)
+				anchor_add(p, anchor, n);
+			if (depth > 0)
+				node_add(p, stack[depth - 1], n);
+			else if (root == NULL)
+				root = n;
+		}
+		yaml_event_delete(&ev);
+	}
+	if (failed && !done)
+		yaml_event_delete(&ev);
+	yaml_parser_delete(&yp);
+	(void)docs;
+	return (failed ? NULL : root);
+}
+
+static const char *
+node_kind(struct node *n)
+{
+	switch (n->n_type) {
+	case N_MAP:
+		return ("a mapping");
+	case N_SEQ:
+		return ("a list");
+	default:
+		return ("a scalar");
+	}
+}
+
+/* YAML null: ~, null, or nothing. */
+static int
+is_null(struct node *n)
+{
+	return (n->n_type == N_SCALAR && !n->n_quoted &&
+	    (n->n_value[0] == '\0' || strcmp(n->n_value, "~") == 0 ||
+	    strcasecmp(n->n_value, "null") == 0));
+}
+
+static int
+want_scalar(struct parser *p, struct node *n, const char *path)
+{
+	if (n->n_type == N_SCALAR)
+		return (0);
+	perr(p, n, "%s: expected a value, got %s", path, node_kind(n));
+	return (-1);
+}
+
+/*
+ * yaml.v3 into Go int: decimal, 0x, 0o and 0b integers, and floats,
+ * which are truncated toward zero.
+ */
+static int
+get_int(struct parser *p, struct node *n, const char *path, long long min,
+    long long max, int *out)
+{
+	const char	*s;
+	char		*end;
+	long long	 v;
+	double		 d;
+	int		 base = 10;
+
+	if (want_scalar(p, n, path) == -1)
+		return (-1);
+	s = n->n_value;
+	if (n->n_quoted || *s == '\0')
+		goto bad;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	} else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
+		base = 8;
+		s += 2;
+	} else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
+		base = 2;
+		s += 2;
+	}
+	errno = 0;
+	v = strtoll(s, &end, base);
+	if (*end != '\0' && base == 10) {
+		errno = 0;
+		d = strtod(n->n_value, &end);
+		if (*end != '\0' || errno != 0 || d != d)
+			goto bad;
+		if (d < (double)min || d > (double)max)
+			goto range;
+		v = (long long)d;
+	} else if (*end != '\0' || end == s)
+		goto bad;
+	else if (errno == ERANGE)
+		goto range;
+	if (v < min || v > max)
+		goto range;
+	*out = (int)v;
+	return (0);
+ range:
+	perr(p, n, "%s: %s is out of range %lld..%lld", path, n->n_value,
+	    min, max);
+	return (-1);
+ bad:
+	perr(p, n, "%s: expected an integer, got \"%s\"", path, n->n_value);
+	return (-1);
+}
+
+static int
+get_bool(struct parser *p, struct node *n, const char *path, int *out)
+{
+	static const char *const yes[] = { "true", "yes", "y", "on" };
+	static const char *const no[] = { "false", "no", "n", "off" };
+	size_t	i;
+
+	if (want_scalar(p, n, path) == -1)
+		return (-1);
+	for (i = 0; i < 4; i++) {
+		if (strcasecmp(n->n_value, yes[i]) == 0) {
+			*out = 1;
+			return (0);
+		}
+		if (strcasecmp(n->n_value, no[i]) == 0) {
+			*out = 0;
+			return (0);
+		}
+	}
+	perr(p, n, "%s: expected true or false, got \"%s\"", path,
+	    n->n_value);
+	return (-1);
+}
+
+static int
+get_duration(struct parser *p, struct node *n, const char *path,
+    int64_t *out)
+{
+	const char	*s;
+
+	if (want_scalar(p, n, path) == -1)
+		return (-1);
+	s = n->n_value;
+	if (parse_duration_ms(s, out) == 0)
+		return (0);
+	if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s))
+		perr(p, n, "%s: \"%s\" needs a unit, e.g. \"%ss\"", path, s, s);
+	else
+		perr(p, n, "%s: \"%s\" is not a duration (e.g. 500ms, 5s, "
+		    "1m30s)", path, s);
+	return (-1);
+}
+
+static int
+get_str(struct parser *p, struct node *n, const char *path, char **out)
+{
+	if (want_scalar(p, n, path) == -1)
+		return (-1);
+	free(*out);
+	if ((*out = strdup(n->n_value)) == NULL)
+		fatal("%s", __func__);
+	return (0);
+}
+
+static int
+get_strlist(struct parser *p, struct node *n, const char *path,
+    struct strlist *sl)
+{
+	size_t	i;
+
+	if (n->n_type != N_SEQ) {
+		perr(p, n, "%s: expected a list, got %s", path, node_kind(n));
+		return (-1);
+	}
+	strlist_free(sl);
+	for (i = 0; i < n->n_nkids; i++) {
+		if (want_scalar(p, n->n_kids[i], path) == -1)
+			return (-1);
+		if (strlist_add(sl, n->n_kids[i]->n_value) == -1)
+			fatal("%s", __func__);
+	}
+	return (0);
+}
+
+static int
+levenshtein(const char *a, const char *b)
+{
+	int	row[64], i, j, prev, tmp, la = (int)strlen(a);
+	int	lb = (int)strlen(b);
+
+	if (la >= 63 || lb >= 63)
+		return (99);
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		prev = row[0];
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			tmp = row[j];
+			row[j] = prev + (a[i - 1] != b[j - 1]);
+			if (row[j - 1] + 1 < row[j])
+				row[j] = row[j - 1] + 1;
+			if (tmp + 1 < row[j])
+				row[j] = tmp + 1;
+			prev = tmp;
+		}
+	}
+	return (row[lb]);
+}
+
+/* The known key closest to name, if it is close enough to be a typo. */
+static const char *
+suggest(const char *name, const struct key *keys)
+{
+	const char	*best = NULL;
+	int		 d, bestd = 3;
+	size_t		 nl = strlen(name), kl;
+
+	for (; keys->k_name != NULL; keys++) {
+		d = levenshtein(name, keys->k_name);
+		kl = strlen(keys->k_name);
+		if (d > 2 && nl >= 3 && kl >= 3 &&
+		    (strncmp(name, keys->k_name, nl < kl ? nl : kl) == 0))
+			d = 2;
+		if (d < bestd) {
+			bestd = d;
+			best = keys->k_name;
+		}
+	}
+	return (best);
+}
+
+static void
+decode_map(struct parser *p, struct node *map, const char *path,
+    const struct key *keys, void *arg)
+{
+	const struct key	*k;
+	const char		*s;
+	struct node		*kn;
+	size_t			 i;
+
+	if (map->n_type != N_MAP) {
+		perr(p, map, "%s: expected a mapping, got %s", path,
+		    node_kind(map));
+		return;
+	}
+	for (i = 0; i + 1 < map->n_nkids; i += 2) {
+		kn = map->n_kids[i];
+		if (kn->n_type != N_SCALAR) {
+			perr(p, kn, "%s: keys must be plain names", path);
+			continue;
+		}
+		for (k = keys; k->k_name != NULL; k++)
+			if (strcmp(k->k_name, kn->n_value) == 0)
+				break;
+		if (k->k_name == NULL) {
+			if ((s = suggest(kn->n_value, keys)) != NULL)
+				pwarn(p, kn, "unknown key '%s' in %s; did you "
+				    "mean '%s'?", kn->n_value, path, s);
+			else
+				pwarn(p, kn, "unknown key '%s' in %s",
+				    kn->n_value, path);
+			continue;
+		}
+		if (k->k_decode != NULL && !is_null(map->n_kids[i + 1]))
+			k->k_decode(p, kn, map->n_kids[i + 1], arg);
+	}
+}
+
+/* global */
+
+#define GC(arg)	(&((struct phpeekd_conf *)(arg))->cf_global)
+
+static void
+g_shutdown_timeout(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	if (get_int(p, v, "global.shutdown_timeout", INT_MIN, INT_MAX,
+	    &n) == -1)
+		return;
+	if (n < 0)
+		perr(p, v, "global.shutdown_timeout must be positive");
+	else if (n > 3600)
+		perr(p, v, "global.shutdown_timeout: %ds exceeds the maximum "
+		    "of 3600s", n);
+	else {
+		GC(a)->gc_shutdown_timeout = n == 0 ? 30 : n;
+		if (n > 0 && n < 10)
+			pwarn(p, v, "global.shutdown_timeout: a very short "
+			    "timeout (%ds) may kill processes abruptly", n);
+		else if (n > 300)
+			psuggest(p, v, "global.shutdown_timeout: a long "
+			    "timeout (%ds) delays container restarts", n);
+	}
+}
+
+static int
+policy_byname(const char *s)
+{
+	if (strcmp(s, "always") == 0)
+		return (RESTART_ALWAYS);
+	if (strcmp(s, "on-failure") == 0)
+		return (RESTART_ON_FAILURE);
+	if (strcmp(s, "never") == 0)
+		return (RESTART_NEVER);
+	return (-1);
+}
+
+static void
+g_restart_policy(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	pol;
+
+	if (want_scalar(p, v, "global.restart_policy") == -1)
+		return;
+	if ((pol = policy_byname(v->n_value)) == -1)
+		perr(p, v, "global.restart_policy: invalid policy \"%s\" "
+		    "(always, on-failure or never)", v->n_value);
+	else
+		GC(a)->gc_restart_policy = pol;
+}
+
+static void
+g_max_restart_attempts(struct parser *p, struct node *k, struct node *v,
+    void *a)
+{
+	int	n;
+
+	if (get_int(p, v, "global.max_restart_attempts", INT_MIN, INT_MAX,
+	    &n) == -1)
+		return;
+	if (n > 100)
+		perr(p, v, "global.max_restart_attempts: %d exceeds the "
+		    "maximum of 100", n);
+	else if (n < 0) {
+		pwarn(p, v, "global.max_restart_attempts: unlimited restarts "
+		    "may mask persistent failures");
+		GC(a)->gc_max_restart_attempts = n;
+	} else {
+		if (n > 10)
+			psuggest(p, v, "global.max_restart_attempts: %d "
+			    "attempts may delay failure detection", n);
+		GC(a)->gc_max_restart_attempts = n == 0 ? 3 : n;
+	}
+}
+
+static void
+g_restart_backoff(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	if (get_int(p, v, "global.restart_backoff", 0, 86400, &n) == -1)
+		return;
+	if (n < 1)
+		n = 5;
+	p->p_legacy_backoff = n;
+}
+
+static void
+g_backoff_initial(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (get_duration(p, v, "global.restart_backoff_initial",
+	    &GC(a)->gc_backoff_initial_ms) == 0)
+		p->p_have_initial = 1;
+}
+
+static void
+g_backoff_max(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (get_duration(p, v, "global.restart_backoff_max",
+	    &GC(a)->gc_backoff_max_ms) == 0)
+		p->p_have_max = 1;
+}
+
+static void
+g_log_format(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (want_scalar(p, v, "global.log_format") == -1)
+		return;
+	if (strcmp(v->n_value, "json") == 0)
+		GC(a)->gc_log_format = LOG_FMT_JSON;
+	else if (strcmp(v->n_value, "text") == 0)
+		GC(a)->gc_log_format = LOG_FMT_TEXT;
+	else
+		perr(p, v, "global.log_format: invalid format \"%s\" (json "
+		    "or text)", v->n_value);
+}
+
+static void
+g_log_level(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	static const char *const lv[] = { "error", "warn", "info", "debug" };
+	int	i;
+
+	if (want_scalar(p, v, "global.log_level") == -1)
+		return;
+	for (i = 0; i < 4; i++)
+		if (strcmp(v->n_value, lv[i]) == 0) {
+			GC(a)->gc_log_level = i;
+			return;
+		}
+	perr(p, v, "global.log_level: invalid level \"%s\" (debug, info, "
+	    "warn or error)", v->n_value);
+}
+
+static void
+g_api_enabled(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_bool(p, v, "global.api_enabled", &GC(a)->gc_api_enabled);
+}
+
+static void
+g_metrics_enabled(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_bool(p, v, "global.metrics_enabled", &GC(a)->gc_metrics_enabled);
+}
+
+static void
+g_api_port(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_int(p, v, "global.api_port", 0, 65535, &GC(a)->gc_api_port);
+}
+
+static void
+g_metrics_port(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_int(p, v, "global.metrics_port", 0, 65535,
+	    &GC(a)->gc_metrics_port);
+}
+
+static void
+g_strbuf(struct parser *p, struct node *v, const char *path, char *dst,
+    size_t len)
+{
+	if (want_scalar(p, v, path) == -1)
+		return;
+	if (strlcpy(dst, v->n_value, len) >= len)
+		perr(p, v, "%s: longer than %zu characters", path, len - 1);
+}
+
+static void
+g_api_socket(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	g_strbuf(p, v, "global.api_socket", GC(a)->gc_api_socket,
+	    sizeof(GC(a)->gc_api_socket));
+}
+
+static void
+g_api_auth(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	g_strbuf(p, v, "global.api_auth", GC(a)->gc_api_auth,
+	    sizeof(GC(a)->gc_api_auth));
+}
+
+static void
+g_metrics_path(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	g_strbuf(p, v, "global.metrics_path", GC(a)->gc_metrics_path,
+	    sizeof(GC(a)->gc_metrics_path));
+	if (GC(a)->gc_metrics_path[0] != '/')
+		perr(p, v, "global.metrics_path must start with /");
+}
+
+static void
+g_api_max_body(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	if (get_int(p, v, "global.api_max_request_body", INT_MIN, INT_MAX,
+	    &n) == -1)
+		return;
+	if (n > 104857600)
+		perr(p, v, "global.api_max_request_body: %d exceeds the "
+		    "maximum of 104857600 bytes", n);
+	else
+		GC(a)->gc_api_max_body = n <= 0 ? 8388608 : n;
+}
+
+static void
+g_resource_enabled(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_bool(p, v, "global.resource_metrics_enabled",
+	    &GC(a)->gc_resource_enabled);
+}
+
+static void
+g_resource_interval(struct parser *p, struct node *k, struct node *v,
+    void *a)
+{
+	int	n;
+
+	if (get_int(p, v, "global.resource_metrics_interval", 0, INT_MAX,
+	    &n) == -1)
+		return;
+	if (n > 3600)
+		perr(p, v, "global.resource_metrics_interval: %ds exceeds the "
+		    "maximum of 3600s", n);
+	else {
+		if (n > 0 && n < 2)
+			pwarn(p, v, "global.resource_metrics_interval: "
+			    "sampling every %ds adds overhead", n);
+		GC(a)->gc_resource_interval = n == 0 ? 5 : n;
+	}
+}
+
+static void
+g_resource_samples(struct parser *p, struct node *k, struct node *v,
+    void *a)
+{
+	int	n;
+
+	if (get_int(p, v, "global.resource_metrics_max_samples", 0, INT_MAX,
+	    &n) == -1)
+		return;
+	if (n > 100000)
+		perr(p, v, "global.resource_metrics_max_samples: %d exceeds "
+		    "the maximum of 100000", n);
+	else
+		GC(a)->gc_resource_max_samples = n == 0 ? 720 : n;
+}
+
+static const struct key global_keys[] = {
+	{ "shutdown_timeout", g_shutdown_timeout },
+	{ "health_check_interval", NULL },
+	{ "restart_policy", g_restart_policy },
+	{ "max_restart_attempts", g_max_restart_attempts },
+	{ "restart_backoff", g_restart_backoff },
+	{ "restart_backoff_initial", g_backoff_initial },
+	{ "restart_backoff_max", g_backoff_max },
+	{ "autotune_memory_threshold", NULL },
+	{ "log_format", g_log_format },
+	{ "log_level", g_log_level },
+	{ "log_timestamps", NULL },
+	{ "metrics_enabled", g_metrics_enabled },
+	{ "metrics_port", g_metrics_port },
+	{ "metrics_path", g_metrics_path },
+	{ "metrics_tls", NULL },
+	{ "metrics_acl", NULL },
+	{ "api_enabled", g_api_enabled },
+	{ "api_port", g_api_port },
+	{ "api_socket", g_api_socket },
+	{ "api_auth", g_api_auth },
+	{ "api_tls", NULL },
+	{ "api_acl", NULL },
+	{ "api_max_request_body", g_api_max_body },
+	{ "resource_metrics_enabled", g_resource_enabled },
+	{ "resource_metrics_interval", g_resource_interval },
+	{ "resource_metrics_max_samples", g_resource_samples },
+	{ "audit_enabled", NULL },
+	{ "tracing_enabled", NULL },
+	{ "tracing_exporter", NULL },
+	{ "tracing_endpoint", NULL },
+	{ "tracing_sample_rate", NULL },
+	{ "tracing_service_name", NULL },
+	{ "tracing_use_tls", NULL },
+	{ "schedule_history_size", NULL },
+	{ "oneshot_history_max_entries", NULL },
+	{ "oneshot_history_max_age", NULL },
+	{ "readiness", NULL },
+	{ "health_check_strict", NULL },
+	{ "dependency_timeout", NULL },
+	{ "process_start_timeout", NULL },
+	{ "process_stop_timeout", NULL },
+	{ "max_process_scale", NULL },
+	{ "zombie_reap_interval", NULL },
+	{ NULL, NULL }
+};
+
+/* processes.<name> */
+
+struct pctx {
+	struct proc_conf	*c_pc;
+	char			 c_path[CONF_NAME_MAX + 32];
+	char			 c_buf[CONF_NAME_MAX + 96];
+	int			 c_have_enabled;
+	int			 c_have_restart;
+	struct node		*c_node;
+	struct node		*c_type_node;
+	struct node		*c_scale_node;
+};
+
+#define PC(arg)		(((struct pctx *)(arg))->c_pc)
+
+static const char *
+ppath(void *arg, const char *key)
+{
+	struct pctx	*c = arg;
+
+	snprintf(c->c_buf, sizeof(c->c_buf), "%s.%s", c->c_path, key);
+	return (c->c_buf);
+}
+
+static void
+p_enabled(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (get_bool(p, v, ppath(a, "enabled"), &PC(a)->pc_enabled) == 0)
+		((struct pctx *)a)->c_have_enabled = 1;
+}
+
+static void
+p_type(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (want_scalar(p, v, ppath(a, "type")) == -1)
+		return;
+	((struct pctx *)a)->c_type_node = v;
+	if (strcmp(v->n_value, "longrun") == 0)
+		PC(a)->pc_type = PTYPE_LONGRUN;
+	else if (strcmp(v->n_value, "oneshot") == 0)
+		PC(a)->pc_type = PTYPE_ONESHOT;
+	else
+		perr(p, v, "%s: invalid type \"%s\" (longrun or oneshot)",
+		    ppath(a, "type"), v->n_value);
+}
+
+static void
+p_initial_state(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (want_scalar(p, v, ppath(a, "initial_state")) == -1)
+		return;
+	if (strcmp(v->n_value, "running") == 0)
+		PC(a)->pc_initial_stopped = 0;
+	else if (strcmp(v->n_value, "stopped") == 0)
+		PC(a)->pc_initial_stopped = 1;
+	else
+		perr(p, v, "%s: invalid initial state \"%s\" (running or "
+		    "stopped)", ppath(a, "initial_state"), v->n_value);
+}
+
+static void
+p_command(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (v->n_type == N_SCALAR) {
+		perr(p, v, "%s must be a list, e.g. [\"php-fpm\", \"-F\"]",
+		    ppath(a, "command"));
+		return;
+	}
+	get_strlist(p, v, ppath(a, "command"), &PC(a)->pc_command);
+}
+
+static void
+p_working_dir(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_str(p, v, ppath(a, "working_dir"), &PC(a)->pc_workdir);
+}
+
+static void
+p_user(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_str(p, v, ppath(a, "user"), &PC(a)->pc_user);
+}
+
+static void
+p_group(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_str(p, v, ppath(a, "group"), &PC(a)->pc_group);
+}
+
+static void
+p_restart(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	pol;
+
+	if (want_scalar(p, v, ppath(a, "restart")) == -1)
+		return;
+	if ((pol = policy_byname(v->n_value)) == -1) {
+		perr(p, v, "%s: invalid restart policy \"%s\" (always, "
+		    "on-failure or never)", ppath(a, "restart"), v->n_value);
+		return;
+	}
+	PC(a)->pc_restart = pol;
+	((struct pctx *)a)->c_have_restart = 1;
+}
+
+static void
+p_scale(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	((struct pctx *)a)->c_scale_node = v;
+	if (get_int(p, v, ppath(a, "scale"), INT_MIN, INT_MAX, &n) == -1)
+		return;
+	if (n < 0)
+		perr(p, v, "%s: invalid scale %d (at least 1)",
+		    ppath(a, "scale"), n);
+	else if (n > CONF_SCALE_MAX)
+		perr(p, v, "%s: %d exceeds the maximum of %d",
+		    ppath(a, "scale"), n, CONF_SCALE_MAX);
+	else {
+		if (n > 20)
+			pwarn(p, v, "%s: %d instances may use a lot of "
+			    "memory", ppath(a, "scale"), n);
+		PC(a)->pc_scale = n == 0 ? 1 : n;
+	}
+}
+
+static void
+p_priority(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_int(p, v, ppath(a, "priority"), -1000000, 1000000,
+	    &PC(a)->pc_priority);
+}
+
+static void
+p_umask(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	*end;
+	long	 m;
+
+	if (want_scalar(p, v, ppath(a, "umask")) == -1)
+		return;
+	m = strtol(v->n_value, &end, 8);
+	if (*end != '\0' || end == v->n_value || m < 0 || m > 0777)
+		perr(p, v, "%s: \"%s\" is not an octal mode such as 0022",
+		    ppath(a, "umask"), v->n_value);
+	else
+		PC(a)->pc_umask = (int)m;
+}
+
+static void
+p_depends_on(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_strlist(p, v, ppath(a, "depends_on"), &PC(a)->pc_depends);
+}
+
+static int
+secret_name(const char *key)
+{
+	return (strcasestr(key, "password") != NULL ||
+	    strcasestr(key, "secret") != NULL ||
+	    strcasestr(key, "token") != NULL);
+}
+
+static void
+p_env(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct node	*kn, *vn;
+	char		*kv;
+	size_t		 i;
+
+	if (v->n_type != N_MAP) {
+		perr(p, v, "%s: expected a mapping of names to values, got %s",
+		    ppath(a, "env"), node_kind(v));
+		return;
+	}
+	for (i = 0; i + 1 < v->n_nkids; i += 2) {
+		kn = v->n_kids[i];
+		vn = v->n_kids[i + 1];
+		if (want_scalar(p, kn, ppath(a, "env")) == -1 ||
+		    want_scalar(p, vn, ppath(a, "env")) == -1)
+			continue;
+		if (kn->n_value[0] == '\0' || strchr(kn->n_value, '=') !=
+		    NULL) {
+			perr(p, kn, "%s: invalid variable name \"%s\"",
+			    ppath(a, "env"), kn->n_value);
+			continue;
+		}
+		if (secret_name(kn->n_value) && strchr(vn->n_value, '$') ==
+		    NULL && strchr(vn->n_value, '{') == NULL &&
+		    vn->n_value[0] != '\0')
+			pwarn(p, vn, "%s.%s: a secret written into the file; "
+			    "use ${VARIABLE} instead", ppath(a, "env"),
+			    kn->n_value);
+		if (asprintf(&kv, "%s=%s", kn->n_value,
+		    is_null(vn) ? "" : vn->n_value) == -1)
+			fatal("%s", __func__);
+		if (strlist_add(&PC(a)->pc_env, kv) == -1)
+			fatal("%s", __func__);
+		free(kv);
+	}
+}
+
+static void
+s_signal(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	sig;
+
+	if (want_scalar(p, v, ppath(a, "shutdown.signal")) == -1)
+		return;
+	if ((sig = signal_byname(v->n_value)) == -1)
+		perr(p, v, "%s: unknown signal \"%s\"",
+		    ppath(a, "shutdown.signal"), v->n_value);
+	else
+		PC(a)->pc_stop_signal = sig;
+}
+
+static void
+s_timeout(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	if (get_int(p, v, ppath(a, "shutdown.timeout"), 0, 86400, &n) == 0)
+		PC(a)->pc_stop_timeout = n == 0 ? 30 : n;
+}
+
+static const struct key shutdown_keys[] = {
+	{ "signal", s_signal },
+	{ "timeout", s_timeout },
+	{ "kill_signal", NULL },
+	{ "graceful", NULL },
+	{ "pre_stop_hook", NULL },
+	{ NULL, NULL }
+};
+
+static void
+p_shutdown(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_map(p, v, ppath(a, "shutdown"), shutdown_keys, a);
+}
+
+#define HC(arg)	(&PC(arg)->pc_health)
+
+static void
+h_type(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (want_scalar(p, v, ppath(a, "health_check.type")) == -1)
+		return;
+	if (strcmp(v->n_value, "tcp") == 0)
+		HC(a)->hc_type = HC_TCP;
+	else if (strcmp(v->n_value, "http") == 0)
+		HC(a)->hc_type = HC_HTTP;
+	else if (strcmp(v->n_value, "exec") == 0)
+		HC(a)->hc_type = HC_EXEC;
+	else
+		perr(p, v, "%s: invalid health check type \"%s\" (tcp, http "
+		    "or exec)", ppath(a, "health_check.type"), v->n_value);
+}
+
+static void
+h_address(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_str(p, v, ppath(a, "health_check.address"), &HC(a)->hc_address);
+}
+
+static void
+h_url(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_str(p, v, ppath(a, "health_check.url"), &HC(a)->hc_url);
+}
+
+static void
+h_command(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_strlist(p, v, ppath(a, "health_check.command"),
+	    &HC(a)->hc_command);
+}
+
+static void
+h_mode(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (want_scalar(p, v, ppath(a, "health_check.mode")) == -1)
+		return;
+	if (strcmp(v->n_value, "both") == 0 || v->n_value[0] == '\0')
+		HC(a)->hc_mode = HC_MODE_BOTH;
+	else if (strcmp(v->n_value, "liveness") == 0)
+		HC(a)->hc_mode = HC_MODE_LIVENESS;
+	else if (strcmp(v->n_value, "readiness") == 0)
+		HC(a)->hc_mode = HC_MODE_READINESS;
+	else
+		perr(p, v, "%s: invalid mode \"%s\" (liveness, readiness or "
+		    "both)", ppath(a, "health_check.mode"), v->n_value);
+}
+
+/* An int key of health_check whose zero means phpeek-pm's default. */
+static void
+h_int(struct parser *p, struct node *v, void *a, const char *key, int *dst,
+    int def)
+{
+	char	path[CONF_NAME_MAX + 128];
+	int	n;
+
+	snprintf(path, sizeof(path), "%s", ppath(a, key));
+	if (get_int(p, v, path, 0, 86400, &n) == 0)
+		*dst = n == 0 ? def : n;
+}
+
+static void
+h_initial_delay(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	h_int(p, v, a, "health_check.initial_delay",
+	    &HC(a)->hc_initial_delay, 5);
+}
+
+static void
+h_period(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	h_int(p, v, a, "health_check.period", &HC(a)->hc_period, 10);
+}
+
+static void
+h_timeout(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	h_int(p, v, a, "health_check.timeout", &HC(a)->hc_timeout, 3);
+}
+
+static void
+h_failure_threshold(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	h_int(p, v, a, "health_check.failure_threshold",
+	    &HC(a)->hc_failure_threshold, 3);
+}
+
+static void
+h_success_threshold(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	h_int(p, v, a, "health_check.success_threshold",
+	    &HC(a)->hc_success_threshold, 1);
+}
+
+static void
+h_expected_status(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	if (get_int(p, v, ppath(a, "health_check.expected_status"), 0, 599,
+	    &n) == 0)
+		HC(a)->hc_expected_status = n == 0 ? 200 : n;
+}
+
+static const struct key health_keys[] = {
+	{ "type", h_type },
+	{ "address", h_address },
+	{ "url", h_url },
+	{ "command", h_command },
+	{ "initial_delay", h_initial_delay },
+	{ "period", h_period },
+	{ "timeout", h_timeout },
+	{ "failure_threshold", h_failure_threshold },
+	{ "success_threshold", h_success_threshold },
+	{ "expected_status", h_expected_status },
+	{ "mode", h_mode },
+	{ NULL, NULL }
+};
+
+static void
+p_health_check(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct health_conf	*hc = HC(a);
+
+	decode_map(p, v, ppath(a, "health_check"), health_keys, a);
+	if (v->n_type != N_MAP)
+		return;
+	if (hc->hc_type == HC_NONE)
+		perr(p, v, "%s: type is required (tcp, http or exec)",
+		    ppath(a, "health_check"));
+	else if (hc->hc_type == HC_TCP && hc->hc_address == NULL)
+		perr(p, v, "%s: a tcp health check needs an address",
+		    ppath(a, "health_check"));
+	else if (hc->hc_type == HC_HTTP && hc->hc_url == NULL)
+		perr(p, v, "%s: an http health check needs a url",
+		    ppath(a, "health_check"));
+	else if (hc->hc_type == HC_EXEC && hc->hc_command.sl_n == 0)
+		perr(p, v, "%s: an exec health check needs a command",
+		    ppath(a, "health_check"));
+	if (hc->hc_type != HC_NONE && hc->hc_timeout >= hc->hc_period)
+		pwarn(p, v, "%s: timeout (%ds) >= period (%ds) may make checks "
+		    "overlap", ppath(a, "health_check"), hc->hc_timeout,
+		    hc->hc_period);
+}
+
+static const struct key process_keys[] = {
+	{ "enabled", p_enabled },
+	{ "type", p_type },
+	{ "initial_state", p_initial_state },
+	{ "command", p_command },
+	{ "working_dir", p_working_dir },
+	{ "user", p_user },
+	{ "group", p_group },
+	{ "stdout", NULL },
+	{ "stderr", NULL },
+	{ "restart", p_restart },
+	{ "scale", p_scale },
+	{ "max_scale", NULL },
+	{ "priority", p_priority },
+	{ "umask", p_umask },
+	{ "depends_on", p_depends_on },
+	{ "env", p_env },
+	{ "health_check", p_health_check },
+	{ "shutdown", p_shutdown },
+	{ "logging", NULL },
+	{ "schedule", NULL },
+	{ "schedule_timezone", NULL },
+	{ "schedule_timeout", NULL },
+	{ "schedule_max_concurrent", NULL },
+	{ "heartbeat", NULL },
+	{ "readiness", NULL },
+	{ NULL, NULL }
+};
+
+static int
+name_valid(const char *s)
+{
+	size_t	len = strlen(s);
+
+	return (len > 0 && len < CONF_NAME_MAX &&
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789._-") == len);
+}
+
+static int
+proc_cmp(const void *a, const void *b)
+{
+	const struct proc_conf	*x = *(struct proc_conf * const *)a;
+	const struct proc_conf	*y = *(struct proc_conf * const *)b;
+
+	return (strcmp(x->pc_name, y->pc_name));
+}
+
+static void
+decode_processes(struct parser *p, struct node *map)
+{
+	struct phpeekd_conf	*cf = p->p_conf;
+	struct proc_conf	*pc, **v;
+	struct pctx		 c;
+	struct node		*kn;
+	size_t			 i, n = 0;
+
+	if (map->n_type != N_MAP) {
+		perr(p, map, "processes: expected a mapping of names to "
+		    "processes, got %s", node_kind(map));
+		return;
+	}
+	if ((v = calloc(map->n_nkids / 2 + 1, sizeof(*v))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i + 1 < map->n_nkids; i += 2) {
+		kn = map->n_kids[i];
+		if (kn->n_type != N_SCALAR || !name_valid(kn->n_value)) {
+			perr(p, kn, "processes: invalid name \"%s\" (1 to %d "
+			    "of A-Z a-z 0-9 . _ -)", kn->n_type == N_SCALAR ?
+			    kn->n_value : "?", CONF_NAME_MAX - 1);
+			continue;
+		}
+		if ((pc = config_proc_new(kn->n_value)) == NULL)
+			fatal("%s", __func__);
+		pc->pc_restart = cf->cf_global.gc_restart_policy;
+		memset(&c, 0, sizeof(c));
+		c.c_pc = pc;
+		c.c_node = kn;
+		snprintf(c.c_path, sizeof(c.c_path), "processes.%s",
+		    pc->pc_name);
+		decode_map(p, map->n_kids[i + 1], c.c_path, process_keys, &c);
+		if (!c.c_have_enabled)
+			pwarn(p, kn, "processes.%s: 'enabled' is not set: "
+			    "phpeekd runs it (phpeek-pm would skip it); set "
+			    "enabled: true or false", pc->pc_name);
+		else if (!pc->pc_enabled)
+			psuggest(p, kn, "processes.%s is defined but disabled",
+			    pc->pc_name);
+		if (pc->pc_command.sl_n == 0 && map->n_kids[i + 1]->n_type ==
+		    N_MAP)
+			perr(p, kn, "processes.%s: no command", pc->pc_name);
+		else if (pc->pc_command.sl_n > 0 &&
+		    (strcmp(pc->pc_command.sl_v[0], "sh") == 0 ||
+		    strcmp(pc->pc_command.sl_v[0], "bash") == 0))
+			psuggest(p, kn, "processes.%s: the command runs through "
+			    "a shell; exec the program directly so it gets "
+			    "signals", pc->pc_name);
+		if (pc->pc_type == PTYPE_ONESHOT &&
+		    pc->pc_restart == RESTART_ALWAYS)
+			perr(p, c.c_type_node != NULL ? c.c_type_node : kn,
+			    "processes.%s: oneshot processes cannot use "
+			    "restart: always (inherited from "
+			    "global.restart_policy unless set); set restart: "
+			    "never or on-failure", pc->pc_name);
+		if (pc->pc_type == PTYPE_ONESHOT && pc->pc_scale > 1)
+			perr(p, c.c_scale_node != NULL ? c.c_scale_node : kn,
+			    "processes.%s: a oneshot process cannot have scale "
+			    "> 1 (got %d)", pc->pc_name, pc->pc_scale);
+		v[n++] = pc;
+	}
+	qsort(v, n, sizeof(*v), proc_cmp);
+	for (i = 0; i < n; i++) {
+		TAILQ_INSERT_TAIL(&cf->cf_procs, v[i], pc_entry);
+		cf->cf_nprocs++;
+	}
+	free(v);
+}
+
+static void
+t_global(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_map(p, v, "global", global_keys, a);
+}
+
+static void
+t_processes(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	/* decoded after global, whose restart_policy is the default */
+}
+
+static const struct key top_keys[] = {
+	{ "version", NULL },
+	{ "global", t_global },
+	{ "hooks", NULL },
+	{ "processes", t_processes },
+	{ NULL, NULL }
+};
+
+static struct node *
+map_get(struct node *map, const char *key)
+{
+	size_t	i;
+
+	if (map == NULL || map->n_type != N_MAP)
+		return (NULL);
+	for (i = 0; i + 1 < map->n_nkids; i += 2)
+		if (map->n_kids[i]->n_type == N_SCALAR &&
+		    strcmp(map->n_kids[i]->n_value, key) == 0)
+			return (map->n_kids[i + 1]);
+	return (NULL);
+}
+
+/* A depends_on entry's node, for errors that point at it. */
+static struct node *
+depends_node(struct node *root, const char *proc, const char *dep)
+{
+	struct node	*d;
+	size_t		 i;
+
+	d = map_get(map_get(map_get(root, "processes"), proc), "depends_on");
+	if (d == NULL || d->n_type != N_SEQ)
+		return (map_get(map_get(root, "processes"), proc));
+	for (i = 0; i < d->n_nkids; i++)
+		if (d->n_kids[i]->n_type == N_SCALAR &&
+		    strcmp(d->n_kids[i]->n_value, dep) == 0)
+			return (d->n_kids[i]);
+	return (d);
+}
+
+static struct proc_conf *
+find_suggest(struct phpeekd_conf *cf, const char *name)
+{
+	struct proc_conf	*pc, *best = NULL;
+	int			 d, bestd = 3;
+
+	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
+		if ((d = levenshtein(name, pc->pc_name)) < bestd) {
+			bestd = d;
+			best = pc;
+		}
+	return (best);
+}
+
+/*
+ * Dependency cycles, each named in full: a DFS in name order with the
+ * path on a stack; a cycle is reported once, from its smallest name.
+ */
+static void
+cycles(struct parser *p, struct node *root)
+{
+	struct phpeekd_conf	*cf = p->p_conf;
+	struct proc_conf	**v, *pc, *dep;
+	size_t			 n = cf->cf_nprocs, i, j, k, depth;
+	size_t			*stack, *next;
+	int			*color;		/* 0 new, 1 on path, 2 done */
+	char			*msg;
+	size_t			 mlen;
+
+	if (n == 0)
+		return;
+	if ((v = calloc(n, sizeof(*v))) == NULL ||
+	    (stack = calloc(n, sizeof(*stack))) == NULL ||
+	    (next = calloc(n, sizeof(*next))) == NULL ||
+	    (color = calloc(n, sizeof(*color))) == NULL)
+		fatal("%s", __func__);
+	i = 0;
+	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
+		v[i++] = pc;
+	for (i = 0; i < n; i++) {
+		if (color[i] != 0)
+			continue;
+		depth = 0;
+		stack[depth++] = i;
+		color[i] = 1;
+		next[i] = 0;
+		while (depth > 0) {
+			k = stack[depth - 1];
+			if (next[k] >= v[k]->pc_depends.sl_n) {
+				color[k] = 2;
+				depth--;
+				continue;
+			}
+			dep = config_proc_find(cf,
+			    v[k]->pc_depends.sl_v[next[k]++]);
+			if (dep == NULL)
+				continue;
+			for (j = 0; j < n && v[j] != dep; j++)
+				;
+			if (color[j] == 0) {
+				color[j] = 1;
+				next[j] = 0;
+				stack[depth++] = j;
+			} else if (color[j] == 1) {
+				/* the cycle is the stack from j to the top */
+				mlen = 64;
+				for (k = 0; k < depth; k++)
+					mlen += strlen(v[stack[k]]->pc_name) + 4;
+				if ((msg = calloc(1, mlen)) == NULL)
+					fatal("%s", __func__);
+				strlcpy(msg, "dependency cycle: ", mlen);
+				for (k = 0; k < depth && stack[k] != j; k++)
+					;
+				for (; k < depth; k++) {
+					strlcat(msg, v[stack[k]]->pc_name, mlen);
+					strlcat(msg, " -> ", mlen);
+				}
+				strlcat(msg, v[j]->pc_name, mlen);
+				perr(p, depends_node(root,
+				    v[stack[depth - 1]]->pc_name,
+				    v[j]->pc_name), "%s", msg);
+				free(msg);
+			}
+		}
+	}
+	free(v);
+	free(stack);
+	free(next);
+	free(color);
+}
+
+static void
+validate(struct parser *p, struct node *root)
+{
+	struct phpeekd_conf	*cf = p->p_conf;
+	struct proc_conf	*pc, *dep, *s;
+	struct node		*procs = map_get(root, "processes");
+	size_t			 i;
+
+	if (cf->cf_nprocs == 0 && p->p_pr->pr_errors == 0)
+		perr(p, procs != NULL ? procs : root, "no processes defined");
+	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry) {
+		for (i = 0; i < pc->pc_depends.sl_n; i++) {
+			if (strcmp(pc->pc_depends.sl_v[i], pc->pc_name) == 0) {
+				perr(p, depends_node(root, pc->pc_name,
+				    pc->pc_name), "processes.%s depends on "
+				    "itself", pc->pc_name);
+				continue;
+			}
+			dep = config_proc_find(cf, pc->pc_depends.sl_v[i]);
+			if (dep == NULL) {
+				s = find_suggest(cf, pc->pc_depends.sl_v[i]);
+				perr(p, depends_node(root, pc->pc_name,
+				    pc->pc_depends.sl_v[i]), "processes.%s "
+				    "depends on '%s', which is not defined%s%s%s",
+				    pc->pc_name, pc->pc_depends.sl_v[i],
+				    s != NULL ? "; did you mean '" : "",
+				    s != NULL ? s->pc_name : "",
+				    s != NULL ? "'?" : "");
+			} else if (!dep->pc_enabled && pc->pc_enabled)
+				perr(p, depends_node(root, pc->pc_name,
+				    dep->pc_name), "processes.%s depends on "
+				    "'%s', which is disabled", pc->pc_name,
+				    dep->pc_name);
+		}
+	}
+	cycles(p, root);
+}
+
+int
+parse_config(const char *path, const char *buf, size_t len,
+    struct parse_result *pr)
+{
+	struct parser	 p;
+	struct node	*root, *procs, empty;
+	struct global_conf *gc;
+	char		*text;
+	size_t		 tlen;
+
+	memset(pr, 0, sizeof(*pr));
+	TAILQ_INIT(&pr->pr_diags);
+	memset(&p, 0, sizeof(p));
+	p.p_pr = pr;
+	(void)path;
+
+	if (len > CONF_FILE_MAX) {
+		diag_add(&pr->pr_diags, DIAG_ERROR, 0, 0, "file larger than "
+		    "%d bytes", CONF_FILE_MAX);
+		pr->pr_errors++;
+		return (-1);
+	}
+	if ((text = substitute(buf, len, &tlen)) == NULL) {
+		diag_add(&pr->pr_diags, DIAG_ERROR, 0, 0, "${...} "
+		    "substitution makes the file larger than %d bytes",
+		    CONF_FILE_MAX * 2);
+		pr->pr_errors++;
+		return (-1);
+	}
+	root = tree_build(&p, text, tlen);
+	free(text);
+	if (pr->pr_errors > 0) {
+		parser_free(&p);
+		return (-1);
+	}
+	if ((p.p_conf = config_new()) == NULL)
+		fatal("%s", __func__);
+	if (root == NULL || is_null(root)) {
+		memset(&empty, 0, sizeof(empty));
+		empty.n_line = empty.n_col = 1;
+		perr(&p, &empty, "the file is empty: no processes defined");
+	} else if (root->n_type != N_MAP)
+		perr(&p, root, "expected a mapping at the top, got %s",
+		    node_kind(root));
+	else {
+		decode_map(&p, root, "the top level", top_keys, p.p_conf);
+		gc = &p.p_conf->cf_global;
+		if (p.p_legacy_backoff > 0) {
+			if (!p.p_have_initial)
+				gc->gc_backoff_initial_ms =
+				    (int64_t)p.p_legacy_backoff * 1000;
+			if (!p.p_have_max)
+				gc->gc_backoff_max_ms =
+				    (int64_t)p.p_legacy_backoff * 12000;
+		}
+		if ((procs = map_get(root, "processes")) != NULL &&
+		    !is_null(procs))
+			decode_processes(&p, procs);
+		validate(&p, root);
+	}
+	parser_free(&p);
+	if (pr->pr_errors > 0) {
+		config_free(p.p_conf);
+		return (-1);
+	}
+	pr->pr_conf = p.p_conf;
+	return (0);
+}
