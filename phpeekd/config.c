@@ -543,10 +543,17 @@ config_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 static int
 config_read_fd(int fd, char **out, size_t *outlen, char *err, size_t errlen)
 {
-	char	*buf = NULL, *p;
-	size_t	 len = 0, cap = 0;
-	ssize_t	 n;
+	struct stat	 st;
+	char		*buf = NULL, *p;
+	size_t		 len = 0, cap = 0;
+	ssize_t		 n;
 
+	/* refuse a huge file before reading any of it */
+	if (fstat(fd, &st) == 0 && st.st_size > CONF_FILE_MAX) {
+		snprintf(err, errlen, "file larger than %d bytes",
+		    CONF_FILE_MAX);
+		return (-1);
+	}
 	for (;;) {
 		if (len == cap) {
 			if (cap > CONF_FILE_MAX) {
