@@ -1,0 +1,375 @@
+/*
+ * Unit tests of the configuration parser: values and defaults as
+ * phpeek-pm gives them, and each diagnostic at its line and column.
+ */
+
+#include <sys/types.h>
+
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "phpeekd.h"
+
+static struct parse_result	pr;
+
+static int
+parse(const char *text)
+{
+	return (parse_config("t.yaml", text, strlen(text), &pr));
+}
+
+/* The diagnostic whose message contains s, or NULL. */
+static struct diag *
+find(const char *s)
+{
+	struct diag	*d;
+
+	TAILQ_FOREACH(d, &pr.pr_diags, d_entry)
+		if (strstr(d->d_msg, s) != NULL)
+			return (d);
+	return (NULL);
+}
+
+static void
+expect_at(const char *s, int sev, int line, int col)
+{
+	struct diag	*d;
+
+	d = find(s);
+	ck_assert_msg(d != NULL, "no diagnostic containing \"%s\"", s);
+	ck_assert_int_eq(d->d_severity, sev);
+	ck_assert_int_eq(d->d_line, line);
+	ck_assert_int_eq(d->d_col, col);
+}
+
+static void
+teardown(void)
+{
+	parse_result_clear(&pr);
+}
+
+START_TEST(test_full)
+{
+	struct phpeekd_conf	*cf;
+	struct proc_conf	*pc;
+
+	ck_assert_int_eq(parse(
+	    "version: \"1.0\"\n"
+	    "global:\n"
+	    "  restart_backoff: 2\n"
+	    "  log_format: text\n"
+	    "processes:\n"
+	    "  worker:\n"
+	    "    enabled: yes\n"
+	    "    scale: 3.9\n"
+	    "    command: [\"php\", \"artisan\", \"queue:work\"]\n"
+	    "    depends_on: [fpm]\n"
+	    "    env:\n"
+	    "      B: two\n"
+	    "      A: one\n"
+	    "  fpm:\n"
+	    "    enabled: On\n"
+	    "    command: [php-fpm, -F]\n"
+	    "    shutdown:\n"
+	    "      signal: SIGQUIT\n"
+	    "      timeout: 0\n"), 0);
+	cf = pr.pr_conf;
+	ck_assert_ptr_nonnull(cf);
+	ck_assert_int_eq(cf->cf_global.gc_shutdown_timeout, 30);
+	ck_assert_int_eq(cf->cf_global.gc_max_restart_attempts, 3);
+	ck_assert_int_eq(cf->cf_global.gc_backoff_initial_ms, 2000);
+	ck_assert_int_eq(cf->cf_global.gc_backoff_max_ms, 24000);
+	ck_assert_int_eq(cf->cf_global.gc_log_format, LOG_FMT_TEXT);
+	ck_assert_int_eq(cf->cf_global.gc_log_level, LOG_LVL_INFO);
+	ck_assert_uint_eq(cf->cf_nprocs, 2);
+	/* sorted by name */
+	pc = TAILQ_FIRST(&cf->cf_procs);
+	ck_assert_str_eq(pc->pc_name, "fpm");
+	ck_assert_int_eq(pc->pc_stop_signal, SIGQUIT);
+	ck_assert_int_eq(pc->pc_stop_timeout, 30);
+	pc = TAILQ_NEXT(pc, pc_entry);
+	ck_assert_str_eq(pc->pc_name, "worker");
+	ck_assert_int_eq(pc->pc_scale, 3);
+	ck_assert_uint_eq(pc->pc_command.sl_n, 3);
+	ck_assert_str_eq(pc->pc_command.sl_v[2], "queue:work");
+	ck_assert_uint_eq(pc->pc_env.sl_n, 2);
+	ck_assert_str_eq(pc->pc_env.sl_v[0], "B=two");
+	ck_assert_str_eq(pc->pc_env.sl_v[1], "A=one");
+	ck_assert_str_eq(pc->pc_depends.sl_v[0], "fpm");
+	ck_assert_int_eq(pc->pc_restart, RESTART_ALWAYS);
+}
+END_TEST
+
+START_TEST(test_durations)
+{
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  restart_backoff: 2\n"
+	    "  restart_backoff_initial: 1m30s\n"
+	    "  restart_backoff_max: 500ms\n"
+	    "processes:\n"
+	    "  a: {enabled: true, command: [x]}\n"), 0);
+	ck_assert_int_eq(pr.pr_conf->cf_global.gc_backoff_initial_ms, 90000);
+	ck_assert_int_eq(pr.pr_conf->cf_global.gc_backoff_max_ms, 500);
+	parse_result_clear(&pr);
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  restart_backoff_initial: 30\n"
+	    "processes:\n"
+	    "  a: {enabled: true, command: [x]}\n"), -1);
+	expect_at("needs a unit, e.g. \"30s\"", DIAG_ERROR, 2, 28);
+}
+END_TEST
+
+START_TEST(test_substitution)
+{
+	setenv("PT_SET", "from-env", 1);
+	setenv("PT_EMPTY", "", 1);
+	unsetenv("PT_UNSET");
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [\"${PT_SET}\", \"${PT_UNSET}\", "
+	    "\"${PT_EMPTY:-dflt}\", \"${PT_UNSET:-x y}\", \"$${PT_SET}\"]\n"),
+	    0);
+	struct proc_conf *pc = TAILQ_FIRST(&pr.pr_conf->cf_procs);
+	ck_assert_str_eq(pc->pc_command.sl_v[0], "from-env");
+	ck_assert_str_eq(pc->pc_command.sl_v[1], "");
+	ck_assert_str_eq(pc->pc_command.sl_v[2], "dflt");
+	ck_assert_str_eq(pc->pc_command.sl_v[3], "x y");
+	/* no escaping, as in phpeek-pm */
+	ck_assert_str_eq(pc->pc_command.sl_v[4], "$from-env");
+}
+END_TEST
+
+START_TEST(test_unknown_key)
+{
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    scael: 2\n"
+	    "    frobnicate: 1\n"), 0);
+	expect_at("unknown key 'scael' in processes.a; did you mean 'scale'?",
+	    DIAG_WARNING, 5, 5);
+	ck_assert_ptr_nonnull(find("unknown key 'frobnicate' in processes.a"));
+	ck_assert_ptr_null(strstr(find("frobnicate")->d_msg, "did you mean"));
+	ck_assert_int_eq(pr.pr_warnings, 2);
+}
+END_TEST
+
+START_TEST(test_enabled_default)
+{
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a:\n"
+	    "    command: [x]\n"), 0);
+	expect_at("'enabled' is not set", DIAG_WARNING, 2, 3);
+	ck_assert_int_eq(TAILQ_FIRST(&pr.pr_conf->cf_procs)->pc_enabled, 1);
+}
+END_TEST
+
+START_TEST(test_cycles)
+{
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a: {enabled: true, command: [x], depends_on: [b]}\n"
+	    "  b: {enabled: true, command: [x], depends_on: [a]}\n"
+	    "  c: {enabled: true, command: [x], depends_on: [d]}\n"
+	    "  d: {enabled: true, command: [x], depends_on: [e]}\n"
+	    "  e: {enabled: true, command: [x], depends_on: [c]}\n"), -1);
+	ck_assert_ptr_nonnull(find("dependency cycle: a -> b -> a"));
+	ck_assert_ptr_nonnull(find("dependency cycle: c -> d -> e -> c"));
+	ck_assert_int_eq(pr.pr_errors, 2);
+}
+END_TEST
+
+START_TEST(test_dependencies)
+{
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  web: {enabled: true, command: [x], depends_on: [wrker]}\n"
+	    "  worker: {enabled: false, command: [x]}\n"
+	    "  api: {enabled: true, command: [x], depends_on: [worker]}\n"),
+	    -1);
+	expect_at("depends on 'wrker', which is not defined; did you mean "
+	    "'worker'?", DIAG_ERROR, 2, 51);
+	ck_assert_ptr_nonnull(find("depends on 'worker', which is disabled"));
+}
+END_TEST
+
+START_TEST(test_oneshot)
+{
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  migrate:\n"
+	    "    enabled: true\n"
+	    "    type: oneshot\n"
+	    "    scale: 2\n"
+	    "    command: [php, artisan, migrate]\n"), -1);
+	expect_at("oneshot processes cannot use restart: always", DIAG_ERROR,
+	    4, 11);
+	expect_at("cannot have scale > 1", DIAG_ERROR, 5, 12);
+}
+END_TEST
+
+START_TEST(test_types)
+{
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a:\n"
+	    "    enabled: maybe\n"
+	    "    command: \"php-fpm -F\"\n"
+	    "    scale: 99999999999999999999\n"
+	    "    env: [A]\n"), -1);
+	expect_at("processes.a.enabled: expected true or false", DIAG_ERROR,
+	    3, 14);
+	expect_at("processes.a.command must be a list", DIAG_ERROR, 4, 14);
+	expect_at("processes.a.scale: 99999999999999999999 is out of range",
+	    DIAG_ERROR, 5, 12);
+	expect_at("processes.a.env: expected a mapping", DIAG_ERROR, 6, 10);
+}
+END_TEST
+
+START_TEST(test_duplicates)
+{
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a: {enabled: true, command: [x]}\n"
+	    "  b: {enabled: true, command: [x]}\n"
+	    "  a: {enabled: true, command: [y]}\n"), -1);
+	expect_at("duplicate key 'a' (first at line 2)", DIAG_ERROR, 4, 3);
+}
+END_TEST
+
+START_TEST(test_hostile)
+{
+	char	*deep;
+	size_t	 i;
+
+	if ((deep = malloc(10001)) == NULL)
+		ck_abort();
+	for (i = 0; i < 10000; i++)
+		deep[i] = '[';
+	deep[10000] = '\0';
+	ck_assert_int_eq(parse(deep), -1);
+	expect_at("nesting deeper than 64 levels", DIAG_ERROR, 1, 65);
+	free(deep);
+	parse_result_clear(&pr);
+
+	ck_assert_int_eq(parse(
+	    "a: &a [x,x,x,x,x,x,x,x,x]\n"
+	    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+	    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+	    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+	    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+	    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+	    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"), -1);
+	ck_assert_ptr_nonnull(find("aliases expand to more than"));
+	parse_result_clear(&pr);
+
+	ck_assert_int_eq(parse("processes:\n  a:\n\tcommand: [x]\n"), -1);
+	expect_at("YAML: found character that cannot start any token",
+	    DIAG_ERROR, 3, 1);
+	parse_result_clear(&pr);
+
+	ck_assert_int_eq(parse("processes:\n  a: {command: [\"\xff\"]}\n"),
+	    -1);
+	ck_assert_ptr_nonnull(find("UTF-8"));
+	parse_result_clear(&pr);
+
+	ck_assert_int_eq(parse(""), -1);
+	ck_assert_ptr_nonnull(find("the file is empty"));
+	parse_result_clear(&pr);
+
+	/* NUL inside a quoted value would cut it short in C */
+	ck_assert_int_eq(parse_config("t.yaml",
+	    "processes: {a: {command: [\"x\\0y\"]}}\n", 35, &pr), -1);
+	ck_assert_ptr_nonnull(find("NUL"));
+}
+END_TEST
+
+START_TEST(test_health)
+{
+	struct health_conf	*hc;
+
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    health_check:\n"
+	    "      type: http\n"
+	    "      url: http://127.0.0.1/health\n"
+	    "      mode: liveness\n"), 0);
+	hc = &TAILQ_FIRST(&pr.pr_conf->cf_procs)->pc_health;
+	ck_assert_int_eq(hc->hc_type, HC_HTTP);
+	ck_assert_int_eq(hc->hc_mode, HC_MODE_LIVENESS);
+	ck_assert_int_eq(hc->hc_initial_delay, 5);
+	ck_assert_int_eq(hc->hc_period, 10);
+	ck_assert_int_eq(hc->hc_timeout, 3);
+	ck_assert_int_eq(hc->hc_failure_threshold, 3);
+	ck_assert_int_eq(hc->hc_expected_status, 200);
+	parse_result_clear(&pr);
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    health_check:\n"
+	    "      type: tcp\n"), -1);
+	expect_at("a tcp health check needs an address", DIAG_ERROR, 6, 7);
+}
+END_TEST
+
+/* Run under valgrind or ASan, this shows any leak on either path. */
+START_TEST(test_repeat)
+{
+	int	i;
+
+	for (i = 0; i < 1000; i++) {
+		ck_assert_int_eq(parse("processes:\n  a: {enabled: true, "
+		    "command: [x], env: {A: b}, depends_on: []}\n"), 0);
+		parse_result_clear(&pr);
+		ck_assert_int_eq(parse("processes:\n  a: {command: 1, x: "
+		    "[}\n"), -1);
+		parse_result_clear(&pr);
+	}
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite	*s = suite_create("parse");
+	TCase	*tc = tcase_create("parse");
+	SRunner	*sr;
+	int	 failed;
+
+	tcase_add_checked_fixture(tc, NULL, teardown);
+	tcase_add_test(tc, test_full);
+	tcase_add_test(tc, test_durations);
+	tcase_add_test(tc, test_substitution);
+	tcase_add_test(tc, test_unknown_key);
+	tcase_add_test(tc, test_enabled_default);
+	tcase_add_test(tc, test_cycles);
+	tcase_add_test(tc, test_dependencies);
+	tcase_add_test(tc, test_oneshot);
+	tcase_add_test(tc, test_types);
+	tcase_add_test(tc, test_duplicates);
+	tcase_add_test(tc, test_hostile);
+	tcase_add_test(tc, test_health);
+	tcase_add_test(tc, test_repeat);
+	tcase_set_timeout(tc, 30);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
