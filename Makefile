@@ -100,6 +100,9 @@ unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
 
 regress: all
+	$(Q)sh regress/config/run.sh
+	$(Q)set -e; for f in etc/phpeekd.yaml share/examples/*.yaml; do \
+	    ./phpeekd/phpeekd -n -f $$f; done
 	$(Q)sh regress/run.sh
 
 lint:

@@ -21,6 +21,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include <json.h>
+
 #include "phpeekd.h"
 
 #define MAX_DEPTH	64
@@ -41,6 +43,7 @@ struct node {
 	struct node	**n_kids;	/* maps: key, value, key, value... */
 	size_t		  n_nkids;
 	size_t		  n_size;	/* nodes in this subtree */
+	char		 *n_env;	/* set by this environment variable */
 };
 
 struct anchor {
@@ -92,6 +95,7 @@ static int	 get_str(struct parser *, struct node *, const char *, char **);
 static int	 levenshtein(const char *, const char *);
 static const char *suggest(const char *, const struct key *);
 static void	 validate(struct parser *, struct node *);
+static struct node *map_get(struct node *, const char *);
 
 void
 diag_add(struct diags *dl, int sev, int line, int col, const char *fmt, ...)
@@ -119,7 +123,10 @@ pdiag(struct parser *p, int sev, struct node *n, const char *fmt, va_list ap)
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("%s", __func__);
 	diag_add(&p->p_pr->pr_diags, sev, n != NULL ? n->n_line : 0,
-	    n != NULL ? n->n_col : 0, "%s", msg);
+	    n != NULL ? n->n_col : 0, "%s%s%s%s", msg,
+	    n != NULL && n->n_env != NULL ? " (from the environment variable " :
+	    "", n != NULL && n->n_env != NULL ? n->n_env : "",
+	    n != NULL && n->n_env != NULL ? ")" : "");
 	free(msg);
 	if (sev == DIAG_ERROR)
 		p->p_pr->pr_errors++;
@@ -288,6 +295,7 @@ parser_free(struct parser *p)
 	size_t	i;
 
 	for (i = 0; i < p->p_nall; i++) {
+		free(p->p_all[i]->n_env);
 		free(p->p_all[i]->n_value);
 		free(p->p_all[i]->n_kids);
 		free(p->p_all[i]);
@@ -1548,7 +1556,7 @@ decode_processes(struct parser *p, struct node *map)
 			psuggest(p, kn, "processes.%s is defined but disabled",
 			    pc->pc_name);
 		if (pc->pc_command.sl_n == 0 && map->n_kids[i + 1]->n_type ==
-		    N_MAP)
+		    N_MAP && map_get(map->n_kids[i + 1], "command") == NULL)
 			perr(p, kn, "processes.%s: no command", pc->pc_name);
 		else if (pc->pc_command.sl_n > 0 &&
 		    (strcmp(pc->pc_command.sl_v[0], "sh") == 0 ||
@@ -1757,6 +1765,353 @@ validate(struct parser *p, struct node *root)
 	cycles(p, root);
 }
 
+
+/*
+ * Environment overrides, applied to the tree after the file is parsed
+ * and before it is decoded, so they are typed and validated like the
+ * file.  PHPEEK_PM_GLOBAL_<KEY> sets global.<key>;
+ * PHPEEK_PM_PROCESS_<NAME>_<FIELD> sets processes.<name>.<field>, and
+ * PHPEEK_PM_PROCESS_<NAME>_ENV_<VAR> one variable of its env.
+ *
+ * A value that starts with [ or { and is JSON becomes a list or a
+ * mapping; anything else stays text for the key's own type, so "1" is
+ * a fine scale (phpeek-pm makes it a boolean and fails).  Where a name
+ * could split two ways the split that names an existing process wins,
+ * then the longer field: ..._MAX_SCALE is max_scale, not the scale of
+ * a process called "x-max" (phpeek-pm routes it there).
+ */
+
+extern char	**environ;
+
+static struct node *
+env_scalar(struct parser *p, const char *var, const char *value,
+    int quoted)
+{
+	yaml_mark_t	 m;
+	struct node	*n;
+
+	memset(&m, 0, sizeof(m));
+	m.line = (size_t)-1;	/* line 0: not from the file */
+	m.column = (size_t)-1;
+	if ((n = node_new(p, N_SCALAR, m)) == NULL)
+		return (NULL);
+	if ((n->n_value = strdup(value)) == NULL ||
+	    (n->n_env = strdup(var)) == NULL)
+		fatal("%s", __func__);
+	n->n_quoted = quoted;
+	return (n);
+}
+
+static struct node *
+env_json(struct parser *p, const char *var, struct json_object *o,
+    int depth)
+{
+	struct json_object_iterator	 it, end;
+	struct node			*n, *k;
+	yaml_mark_t			 m;
+	size_t				 i, len;
+
+	if (depth > MAX_DEPTH)
+		return (NULL);
+	memset(&m, 0, sizeof(m));
+	m.line = m.column = (size_t)-1;
+	switch (json_object_get_type(o)) {
+	case json_type_array:
+		if ((n = node_new(p, N_SEQ, m)) == NULL)
+			return (NULL);
+		len = json_object_array_length(o);
+		for (i = 0; i < len; i++) {
+			if ((k = env_json(p, var, json_object_array_get_idx(o,
+			    i), depth + 1)) == NULL)
+				return (NULL);
+			node_add(p, n, k);
+		}
+		break;
+	case json_type_object:
+		if ((n = node_new(p, N_MAP, m)) == NULL)
+			return (NULL);
+		it = json_object_iter_begin(o);
+		end = json_object_iter_end(o);
+		for (; !json_object_iter_equal(&it, &end);
+		    json_object_iter_next(&it)) {
+			if ((k = env_scalar(p, var, json_object_iter_peek_name(
+			    &it), 1)) == NULL)
+				return (NULL);
+			node_add(p, n, k);
+			if ((k = env_json(p, var, json_object_iter_peek_value(
+			    &it), depth + 1)) == NULL)
+				return (NULL);
+			node_add(p, n, k);
+		}
+		break;
+	case json_type_null:
+		return (env_scalar(p, var, "", 0));
+	default:
+		return (env_scalar(p, var, json_object_get_string(o),
+		    json_object_get_type(o) == json_type_string));
+	}
+	if ((n->n_env = strdup(var)) == NULL)
+		fatal("%s", __func__);
+	return (n);
+}
+
+static struct node *
+env_value(struct parser *p, const char *var, const char *raw)
+{
+	struct json_object	*o;
+	struct node		*n;
+	char			*v, *e;
+
+	if ((v = strdup(raw)) == NULL)
+		fatal("%s", __func__);
+	while (*v != '\0' && isspace((unsigned char)v[strlen(v) - 1]))
+		v[strlen(v) - 1] = '\0';
+	e = v;
+	while (isspace((unsigned char)*e))
+		e++;
+	if ((*e == '[' || *e == '{') &&
+	    (o = json_tokener_parse(e)) != NULL) {
+		n = env_json(p, var, o, 0);
+		json_object_put(o);
+	} else
+		n = env_scalar(p, var, e, 0);
+	free(v);
+	return (n);
+}
+
+/* map[key] = value, replacing what the file had. */
+static struct node *
+map_set(struct parser *p, struct node *map, const char *key,
+    struct node *value, const char *var)
+{
+	struct node	*k;
+	size_t		 i;
+
+	for (i = 0; i + 1 < map->n_nkids; i += 2)
+		if (map->n_kids[i]->n_type == N_SCALAR &&
+		    strcmp(map->n_kids[i]->n_value, key) == 0) {
+			if (value != NULL)
+				map->n_kids[i + 1] = value;
+			return (map->n_kids[i + 1]);
+		}
+	if (value == NULL) {
+		yaml_mark_t	m;
+
+		memset(&m, 0, sizeof(m));
+		m.line = m.column = (size_t)-1;
+		if ((value = node_new(p, N_MAP, m)) == NULL)
+			return (NULL);
+	}
+	if ((k = env_scalar(p, var, key, 0)) == NULL)
+		return (NULL);
+	node_add(p, map, k);
+	node_add(p, map, value);
+	return (value);
+}
+
+static const struct key *
+key_find(const struct key *keys, const char *name)
+{
+	for (; keys->k_name != NULL; keys++)
+		if (strcmp(keys->k_name, name) == 0)
+			return (keys);
+	return (NULL);
+}
+
+/*
+ * A lower-case field such as "health_check_type" as a path into the
+ * process schema: "health_check" then "type".  Returns the number of
+ * parts (1 or 2) or 0 when it names nothing.
+ */
+static int
+env_field(const char *field, char *a, size_t alen, char *b, size_t blen)
+{
+	static const struct {
+		const char		*prefix;
+		const struct key	*keys;
+	} nested[] = {
+		{ "health_check_", health_keys },
+		{ "shutdown_", shutdown_keys },
+	};
+	size_t	i, pl;
+
+	for (i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
+		pl = strlen(nested[i].prefix);
+		if (strncmp(field, nested[i].prefix, pl) == 0 &&
+		    key_find(nested[i].keys, field + pl) != NULL) {
+			strlcpy(a, nested[i].prefix, alen);
+			a[pl - 1] = '\0';
+			strlcpy(b, field + pl, blen);
+			return (2);
+		}
+	}
+	if (key_find(process_keys, field) != NULL &&
+	    strcmp(field, "env") != 0) {
+		strlcpy(a, field, alen);
+		return (1);
+	}
+	return (0);
+}
+
+static void
+lower(char *s)
+{
+	for (; *s != '\0'; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* The existing process an encoded name means, or a new name. */
+static void
+env_procname(struct node *procs, const char *enc, char *out, size_t len)
+{
+	char	cand[CONF_NAME_MAX];
+	size_t	i, j;
+
+	for (i = 0; procs != NULL && i + 1 < procs->n_nkids; i += 2) {
+		if (procs->n_kids[i]->n_type != N_SCALAR)
+			continue;
+		strlcpy(cand, procs->n_kids[i]->n_value, sizeof(cand));
+		for (j = 0; cand[j] != '\0'; j++)
+			cand[j] = cand[j] == '-' ? '_' :
+			    (char)toupper((unsigned char)cand[j]);
+		if (strcmp(cand, enc) == 0) {
+			strlcpy(out, procs->n_kids[i]->n_value, len);
+			return;
+		}
+	}
+	strlcpy(out, enc, len);
+	for (j = 0; out[j] != '\0'; j++)
+		out[j] = out[j] == '_' ? '-' : (char)tolower((unsigned char)
+		    out[j]);
+}
+
+static int
+env_known(struct node *procs, const char *enc)
+{
+	char	name[CONF_NAME_MAX];
+
+	env_procname(procs, enc, name, sizeof(name));
+	return (procs != NULL && map_get(procs, name) != NULL);
+}
+
+static void
+env_process(struct parser *p, struct node **rootp, const char *var,
+    const char *rest, const char *value)
+{
+	struct node	*root = *rootp, *procs, *proc, *v, *sub;
+	char		 enc[CONF_NAME_MAX * 2], name[CONF_NAME_MAX];
+	char		 field[128], a[64], b[64], best_a[64], best_b[64];
+	const char	*envp;
+	size_t		 i, len = strlen(rest);
+	int		 parts, best = 0, best_known = -1;
+	size_t		 best_split = 0;
+
+	procs = map_get(root, "processes");
+	if ((envp = strstr(rest, "_ENV_")) != NULL && envp > rest &&
+	    envp[5] != '\0') {
+		if ((size_t)(envp - rest) >= CONF_NAME_MAX)
+			return;
+		memcpy(enc, rest, (size_t)(envp - rest));
+		enc[envp - rest] = '\0';
+		env_procname(procs, enc, name, sizeof(name));
+		if ((procs = map_set(p, root, "processes", NULL, var)) == NULL ||
+		    (proc = map_set(p, procs, name, NULL, var)) == NULL ||
+		    (sub = map_set(p, proc, "env", NULL, var)) == NULL ||
+		    (v = env_scalar(p, var, value, 1)) == NULL)
+			return;
+		map_set(p, sub, envp + 5, v, var);
+		return;
+	}
+	/* every split point: NAME _ FIELD */
+	for (i = 1; i < len; i++) {
+		if (rest[i] != '_' || i >= sizeof(enc) ||
+		    len - i - 1 >= sizeof(field))
+			continue;
+		memcpy(enc, rest, i);
+		enc[i] = '\0';
+		strlcpy(field, rest + i + 1, sizeof(field));
+		lower(field);
+		if ((parts = env_field(field, a, sizeof(a), b, sizeof(b))) == 0)
+			continue;
+		if (env_known(procs, enc) > best_known ||
+		    (env_known(procs, enc) == best_known &&
+		    strlen(field) > strlen(rest) - best_split - 1)) {
+			best_known = env_known(procs, enc);
+			best_split = i;
+			best = parts;
+			strlcpy(best_a, a, sizeof(best_a));
+			strlcpy(best_b, b, sizeof(best_b));
+		}
+	}
+	if (best == 0) {
+		struct node m;
+
+		memset(&m, 0, sizeof(m));
+		m.n_env = (char *)var;
+		pwarn(p, &m, "%s names no process field; ignored", var);
+		return;
+	}
+	memcpy(enc, rest, best_split);
+	enc[best_split] = '\0';
+	env_procname(procs, enc, name, sizeof(name));
+	if ((v = env_value(p, var, value)) == NULL ||
+	    (procs = map_set(p, root, "processes", NULL, var)) == NULL ||
+	    (proc = map_set(p, procs, name, NULL, var)) == NULL)
+		return;
+	if (best == 2) {
+		if ((sub = map_set(p, proc, best_a, NULL, var)) != NULL)
+			map_set(p, sub, best_b, v, var);
+	} else
+		map_set(p, proc, best_a, v, var);
+}
+
+static void
+env_overrides(struct parser *p, struct node **rootp)
+{
+	struct node	*g, *v;
+	char		**e, var[256], key[256];
+	const char	*eq;
+	size_t		 klen;
+	yaml_mark_t	 m;
+
+	for (e = environ; e != NULL && *e != NULL; e++) {
+		if (strncmp(*e, "PHPEEK_PM_GLOBAL_", 17) != 0 &&
+		    strncmp(*e, "PHPEEK_PM_PROCESS_", 18) != 0)
+			continue;
+		if ((eq = strchr(*e, '=')) == NULL ||
+		    (klen = (size_t)(eq - *e)) >= sizeof(var))
+			continue;
+		memcpy(var, *e, klen);
+		var[klen] = '\0';
+		if (*rootp == NULL || (*rootp)->n_type != N_MAP) {
+			if (*rootp != NULL && !is_null(*rootp))
+				return;	/* decode reports the real problem */
+			memset(&m, 0, sizeof(m));
+			if ((*rootp = node_new(p, N_MAP, m)) == NULL)
+				return;
+		}
+		if (var[10] == 'G') {
+			strlcpy(key, var + 17, sizeof(key));
+			lower(key);
+			if (key_find(global_keys, key) == NULL) {
+				struct node n;
+
+				memset(&n, 0, sizeof(n));
+				n.n_env = var;
+				pwarn(p, &n, "%s names no global key; ignored",
+				    var);
+				continue;
+			}
+			if ((v = env_value(p, var, eq + 1)) == NULL ||
+			    (g = map_set(p, *rootp, "global", NULL, var)) ==
+			    NULL)
+				continue;
+			map_set(p, g, key, v, var);
+		} else if (var[18] != '\0')
+			env_process(p, rootp, var, var + 18, eq + 1);
+	}
+}
+
 int
 parse_config(const char *path, const char *buf, size_t len,
     struct parse_result *pr)
@@ -1788,6 +2143,8 @@ parse_config(const char *path, const char *buf, size_t len,
 	}
 	root = tree_build(&p, text, tlen);
 	free(text);
+	if (pr->pr_errors == 0)
+		env_overrides(&p, &root);
 	if (pr->pr_errors > 0) {
 		parser_free(&p);
 		return (-1);

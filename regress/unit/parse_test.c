@@ -327,6 +327,66 @@ START_TEST(test_health)
 }
 END_TEST
 
+START_TEST(test_overrides)
+{
+	struct phpeekd_conf	*cf;
+	struct proc_conf	*pc;
+
+	setenv("PHPEEK_PM_GLOBAL_SHUTDOWN_TIMEOUT", "45", 1);
+	setenv("PHPEEK_PM_GLOBAL_LOG_LEVEL", " debug ", 1);
+	/* "1" is a fine scale: phpeek-pm would make it a boolean */
+	setenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_SCALE", "1", 1);
+	setenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_ENV_App_Key", "k=v", 1);
+	setenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_SHUTDOWN_SIGNAL", "SIGINT",
+	    1);
+	setenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_DEPENDS_ON", "[\"web\"]", 1);
+	setenv("PHPEEK_PM_PROCESS_NEW_ONE_COMMAND", "[\"sleep\", \"1\"]", 1);
+	setenv("PHPEEK_PM_PROCESS_NEW_ONE_ENABLED", "false", 1);
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  shutdown_timeout: 10\n"
+	    "processes:\n"
+	    "  queue-default: {enabled: true, command: [x], scale: 4}\n"
+	    "  web: {enabled: true, command: [x]}\n"), 0);
+	unsetenv("PHPEEK_PM_GLOBAL_SHUTDOWN_TIMEOUT");
+	unsetenv("PHPEEK_PM_GLOBAL_LOG_LEVEL");
+	unsetenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_SCALE");
+	unsetenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_ENV_App_Key");
+	unsetenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_SHUTDOWN_SIGNAL");
+	unsetenv("PHPEEK_PM_PROCESS_QUEUE_DEFAULT_DEPENDS_ON");
+	unsetenv("PHPEEK_PM_PROCESS_NEW_ONE_COMMAND");
+	unsetenv("PHPEEK_PM_PROCESS_NEW_ONE_ENABLED");
+	cf = pr.pr_conf;
+	ck_assert_int_eq(cf->cf_global.gc_shutdown_timeout, 45);
+	ck_assert_int_eq(cf->cf_global.gc_log_level, LOG_LVL_DEBUG);
+	ck_assert_uint_eq(cf->cf_nprocs, 3);
+	pc = config_proc_find(cf, "queue-default");
+	ck_assert_ptr_nonnull(pc);
+	ck_assert_int_eq(pc->pc_scale, 1);
+	ck_assert_int_eq(pc->pc_stop_signal, SIGINT);
+	ck_assert_str_eq(pc->pc_env.sl_v[0], "App_Key=k=v");
+	ck_assert_str_eq(pc->pc_depends.sl_v[0], "web");
+	pc = config_proc_find(cf, "new-one");
+	ck_assert_ptr_nonnull(pc);
+	ck_assert_int_eq(pc->pc_enabled, 0);
+	ck_assert_str_eq(pc->pc_command.sl_v[0], "sleep");
+	parse_result_clear(&pr);
+
+	/* a bad override is reported with its variable's name */
+	setenv("PHPEEK_PM_PROCESS_WEB_SCALE", "many", 1);
+	setenv("PHPEEK_PM_GLOBAL_NO_SUCH_KEY", "1", 1);
+	ck_assert_int_eq(parse("processes:\n  web: {enabled: true, "
+	    "command: [x]}\n"), -1);
+	unsetenv("PHPEEK_PM_PROCESS_WEB_SCALE");
+	unsetenv("PHPEEK_PM_GLOBAL_NO_SUCH_KEY");
+	ck_assert_ptr_nonnull(find("processes.web.scale: expected an integer, "
+	    "got \"many\" (from the environment variable "
+	    "PHPEEK_PM_PROCESS_WEB_SCALE)"));
+	ck_assert_ptr_nonnull(find("PHPEEK_PM_GLOBAL_NO_SUCH_KEY names no "
+	    "global key"));
+}
+END_TEST
+
 /* Run under valgrind or ASan, this shows any leak on either path. */
 START_TEST(test_repeat)
 {
@@ -364,6 +424,7 @@ main(void)
 	tcase_add_test(tc, test_duplicates);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_health);
+	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_repeat);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
