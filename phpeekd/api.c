@@ -421,6 +421,7 @@ api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:
+	case IMSG_CFG_HOOK:
 	case IMSG_CFG_DONE:
 		if ((rv = config_recv(&api->a_pending, imsg)) == -1)
 			return (-1);

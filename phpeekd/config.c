@@ -23,6 +23,9 @@ static int	config_add_optstr(struct ibuf *, const char *);
 static int	config_get_optstr(struct ibuf *, char **);
 static int	config_add_health(struct ibuf *, const struct health_conf *);
 static int	config_get_health(struct ibuf *, struct health_conf *);
+static int	config_send_hook(struct privsep *, enum privsep_procid,
+		    uint32_t, const char *, struct hook_conf *);
+static int	config_recv_hook(struct phpeekd_conf *, struct imsg *);
 static int	config_send_proc(struct privsep *, enum privsep_procid,
 		    uint32_t, struct proc_conf *);
 static int	config_recv_proc(struct phpeekd_conf *, struct imsg *);
@@ -63,6 +66,7 @@ config_new(void)
 		return (NULL);
 	config_defaults(&cf->cf_global);
 	TAILQ_INIT(&cf->cf_procs);
+	TAILQ_INIT(&cf->cf_hooks);
 	return (cf);
 }
 
@@ -73,9 +77,15 @@ config_free(struct phpeekd_conf *cf)
 
 	if (cf == NULL)
 		return;
+	struct hook_conf	*hk;
+
 	while ((pc = TAILQ_FIRST(&cf->cf_procs)) != NULL) {
 		TAILQ_REMOVE(&cf->cf_procs, pc, pc_entry);
 		config_proc_free(pc);
+	}
+	while ((hk = TAILQ_FIRST(&cf->cf_hooks)) != NULL) {
+		TAILQ_REMOVE(&cf->cf_hooks, hk, hk_entry);
+		config_hook_free(hk);
 	}
 	free(cf);
 }
@@ -117,11 +127,67 @@ config_health_defaults(struct health_conf *hc)
 	hc->hc_expected_status = 200;
 }
 
+static const char *const hook_phases[HOOK_NPHASES] = {
+	"pre-start", "post-start", "pre-stop", "post-stop", "pre_stop_hook"
+};
+
+const char *
+hook_phase_name(int phase)
+{
+	if (phase >= 0 && phase < HOOK_NPHASES)
+		return (hook_phases[phase]);
+	return ("unknown");
+}
+
+struct hook_conf *
+config_hook_new(int phase, uint32_t idx)
+{
+	struct hook_conf	*hk;
+
+	if ((hk = calloc(1, sizeof(*hk))) == NULL)
+		return (NULL);
+	hk->hk_phase = phase;
+	hk->hk_idx = idx;
+	hk->hk_timeout = 30;
+	return (hk);
+}
+
+void
+config_hook_free(struct hook_conf *hk)
+{
+	if (hk == NULL)
+		return;
+	strlist_free(&hk->hk_command);
+	strlist_free(&hk->hk_env);
+	free(hk->hk_workdir);
+	free(hk);
+}
+
+/* A global hook by phase and index, or a process's pre_stop_hook. */
+struct hook_conf *
+config_hook_find(struct phpeekd_conf *cf, const char *proc, int phase,
+    uint32_t idx)
+{
+	struct hook_conf	*hk;
+	struct proc_conf	*pc;
+
+	if (phase == HOOK_PROC_PRE_STOP) {
+		if ((pc = config_proc_find(cf, proc)) == NULL)
+			return (NULL);
+		return (pc->pc_pre_stop);
+	}
+	TAILQ_FOREACH(hk, &cf->cf_hooks, hk_entry)
+		if (hk->hk_phase == phase && hk->hk_idx == idx)
+			return (hk);
+	return (NULL);
+}
+
 void
 config_proc_free(struct proc_conf *pc)
 {
 	if (pc == NULL)
 		return;
+	config_hook_free(pc->pc_pre_stop);
 	free(pc->pc_health.hc_address);
 	free(pc->pc_health.hc_url);
 	strlist_free(&pc->pc_health.hc_command);
@@ -313,6 +379,77 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	return (proc_close(ps, dst, buf));
 }
 
+static int
+config_send_hook(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
+    const char *owner, struct hook_conf *hk)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, dst, IMSG_CFG_HOOK, gen, 256)) == NULL)
+		return (-1);
+	if (ibuf_add_str(buf, owner) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)hk->hk_phase) == -1 ||
+	    ibuf_add_u32(buf, hk->hk_idx) == -1 ||
+	    ibuf_add_str(buf, hk->hk_name) == -1 ||
+	    config_add_strlist(buf, &hk->hk_command) == -1 ||
+	    config_add_strlist(buf, &hk->hk_env) == -1 ||
+	    config_add_optstr(buf, hk->hk_workdir) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hk->hk_timeout) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hk->hk_retry) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hk->hk_retry_delay) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)hk->hk_continue) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, dst, buf));
+}
+
+static int
+config_recv_hook(struct phpeekd_conf *cf, struct imsg *imsg)
+{
+	struct hook_conf	*hk;
+	struct proc_conf	*pc = NULL;
+	struct ibuf		 buf;
+	char			 owner[CONF_NAME_MAX];
+	uint32_t		 idx, tmo, retry, delay;
+	uint8_t			 phase, cont;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, owner, sizeof(owner)) == -1 ||
+	    ibuf_get_u8(&buf, &phase) == -1 || phase >= HOOK_NPHASES ||
+	    ibuf_get_u32(&buf, &idx) == -1)
+		return (-1);
+	if (phase == HOOK_PROC_PRE_STOP &&
+	    ((pc = config_proc_find(cf, owner)) == NULL ||
+	    pc->pc_pre_stop != NULL))
+		return (-1);
+	if ((hk = config_hook_new(phase, idx)) == NULL)
+		return (-1);
+	if (ibuf_get_strbuf(&buf, hk->hk_name, sizeof(hk->hk_name)) == -1 ||
+	    config_get_strlist(&buf, &hk->hk_command) == -1 ||
+	    config_get_strlist(&buf, &hk->hk_env) == -1 ||
+	    config_get_optstr(&buf, &hk->hk_workdir) == -1 ||
+	    ibuf_get_u32(&buf, &tmo) == -1 ||
+	    ibuf_get_u32(&buf, &retry) == -1 ||
+	    ibuf_get_u32(&buf, &delay) == -1 ||
+	    ibuf_get_u8(&buf, &cont) == -1 || ibuf_left(&buf) != 0 ||
+	    hk->hk_command.sl_n == 0 || tmo < 1 || tmo > 86400 ||
+	    retry > 100 || delay > 86400 || cont > 1 ||
+	    config_hook_find(cf, owner, phase, idx) != NULL) {
+		config_hook_free(hk);
+		return (-1);
+	}
+	hk->hk_timeout = (int)tmo;
+	hk->hk_retry = (int)retry;
+	hk->hk_retry_delay = (int)delay;
+	hk->hk_continue = cont;
+	if (pc != NULL)
+		pc->pc_pre_stop = hk;
+	else
+		TAILQ_INSERT_TAIL(&cf->cf_hooks, hk, hk_entry);
+	return (0);
+}
+
 /* Send one generation: the global block, each process, then DONE. */
 int
 config_send(struct privsep *ps, enum privsep_procid dst,
@@ -320,6 +457,7 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 {
 	struct global_conf	*gc = &cf->cf_global;
 	struct proc_conf	*pc;
+	struct hook_conf	*hk;
 	struct ibuf		*buf;
 	uint32_t		 gen = cf->cf_generation;
 
@@ -349,8 +487,15 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	}
 	if (proc_close(ps, dst, buf) == -1)
 		return (-1);
-	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
+	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry) {
 		if (config_send_proc(ps, dst, gen, pc) == -1)
+			return (-1);
+		if (pc->pc_pre_stop != NULL && config_send_hook(ps, dst, gen,
+		    pc->pc_name, pc->pc_pre_stop) == -1)
+			return (-1);
+	}
+	TAILQ_FOREACH(hk, &cf->cf_hooks, hk_entry)
+		if (config_send_hook(ps, dst, gen, "", hk) == -1)
 			return (-1);
 	return (proc_compose(ps, dst, IMSG_CFG_DONE, gen, -1, NULL, 0));
 }
@@ -488,6 +633,10 @@ config_recv(struct phpeekd_conf **pending, struct imsg *imsg)
 		if (*pending == NULL || (*pending)->cf_generation != gen)
 			return (-1);
 		return (config_recv_proc(*pending, imsg));
+	case IMSG_CFG_HOOK:
+		if (*pending == NULL || (*pending)->cf_generation != gen)
+			return (-1);
+		return (config_recv_hook(*pending, imsg));
 	case IMSG_CFG_DONE:
 		if (*pending == NULL || (*pending)->cf_generation != gen ||
 		    imsg_get_len(imsg) != 0)

@@ -24,6 +24,11 @@ static void	engine_reload(struct phpeekd_conf *);
 static struct eproc *eproc_new(struct proc_conf *);
 static void	eproc_free(struct eproc *);
 static void	engine_start(void);
+static void	engine_prestart_done(void *, int);
+static void	engine_poststart_done(void *, int);
+static void	engine_prestop_done(void *, int);
+static void	engine_poststop_done(void *, int);
+static int	engine_all_launched(void);
 static void	engine_shutdown(void);
 static void	engine_shutdown_cb(int, short, void *);
 static void	engine_sweep(void);
@@ -198,6 +203,56 @@ engine_reload(struct phpeekd_conf *cf)
 }
 
 static void
+engine_prestart_done(void *arg, int ok)
+{
+	engine->en_hooking = 0;
+	if (ok) {
+		engine_start();
+		return;
+	}
+	log_warnx("a pre-start hook failed: not starting any process");
+	engine->en_forced = 1;
+	engine->en_started = 1;
+	engine_shutdown();
+}
+
+static void
+engine_poststart_done(void *arg, int ok)
+{
+	engine->en_hooking = 0;
+	engine_check_done();
+}
+
+static void
+engine_prestop_done(void *arg, int ok)
+{
+	engine->en_hooking = 0;
+	engine_check_done();
+}
+
+static void
+engine_poststop_done(void *arg, int ok)
+{
+	engine->en_hooking = 0;
+	engine->en_post_stopped = 1;
+	engine_check_done();
+}
+
+/* Every enabled process has been started, or cannot be. */
+static int
+engine_all_launched(void)
+{
+	struct eproc	*ep;
+
+	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
+		if (ep->ep_conf->pc_enabled && !ep->ep_launched &&
+		    !ep->ep_blocked && !ep->ep_held &&
+		    !ep->ep_conf->pc_initial_stopped)
+			return (0);
+	return (1);
+}
+
+static void
 engine_start(void)
 {
 	struct eproc	*ep;
@@ -276,10 +331,19 @@ engine_check_done(void)
 	engine_sweep();
 	control_check();
 	if (engine->en_shutdown) {
+		/* pre-stop hooks first, then the processes, then post-stop */
+		if (engine->en_hooking)
+			return;
 		order_stop();
 		engine_count(&live, &failed);
 		if (live > 0 || engine->en_shutdown == 2)
 			return;
+		if (!engine->en_post_stopped &&
+		    hook_count(HOOK_POST_STOP) > 0) {
+			engine->en_hooking = 1;
+			hook_phase(HOOK_POST_STOP, engine_poststop_done, NULL);
+			return;
+		}
 		engine->en_shutdown = 2;
 		evtimer_del(&engine->en_shutdown_timer);
 		status = engine->en_forced ? 1 : 0;
@@ -289,9 +353,16 @@ engine_check_done(void)
 		    &status, sizeof(status));
 		return;
 	}
-	if (!engine->en_started)
+	if (!engine->en_started || engine->en_hooking)
 		return;
 	order_start();
+	if (!engine->en_post_started && engine_all_launched()) {
+		engine->en_post_started = 1;
+		if (hook_count(HOOK_POST_START) > 0) {
+			engine->en_hooking = 1;
+			hook_phase(HOOK_POST_START, engine_poststart_done, NULL);
+		}
+	}
 	engine_count(&live, &failed);
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
 		if (ep->ep_held)
@@ -329,6 +400,10 @@ engine_shutdown(void)
 	evtimer_set(&engine->en_shutdown_timer, engine_shutdown_cb, NULL);
 	ms_to_tv((int64_t)gc->gc_shutdown_timeout * 1000, &tv);
 	evtimer_add(&engine->en_shutdown_timer, &tv);
+	if (!engine->en_hooking && hook_count(HOOK_PRE_STOP) > 0) {
+		engine->en_hooking = 1;
+		hook_phase(HOOK_PRE_STOP, engine_prestop_done, NULL);
+	}
 	engine_check_done();
 }
 
@@ -393,6 +468,7 @@ static int
 engine_logfd(struct imsg *imsg)
 {
 	struct instance	*in;
+	struct hook_run	*hr;
 	uint8_t		 stream;
 	int		 fd;
 
@@ -401,6 +477,10 @@ engine_logfd(struct imsg *imsg)
 		return (-1);
 	if ((fd = imsg_get_fd(imsg)) == -1)
 		return (-1);
+	if ((hr = hook_by_token(imsg_get_peerid(imsg))) != NULL) {
+		logpipe_open(fd, stream, hook_label(hr), "hook");
+		return (0);
+	}
 	if ((in = instance_by_token(imsg_get_peerid(imsg))) == NULL) {
 		close(fd);
 		return (0);
@@ -418,7 +498,9 @@ engine_exit(struct imsg *imsg)
 
 	if (imsg_get_data(imsg, msg, sizeof(msg)) == -1)
 		return (-1);
-	if ((ep = health_by_pid((pid_t)msg[0])) != NULL)
+	if (hook_exited((pid_t)msg[0], msg[1]))
+		;
+	else if ((ep = health_by_pid((pid_t)msg[0])) != NULL)
 		health_exec_exited(ep, msg[1]);
 	else if ((in = instance_by_pid((pid_t)msg[0])) != NULL)
 		instance_exited(in, msg[1]);
@@ -433,14 +515,17 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 	struct privsep	*ps = iev->ps;
 	struct eproc	*ep;
 	struct instance	*in;
+	struct hook_run	*hr;
 	struct ibuf	 buf;
 	char		 what[64];
 	uint32_t	 pid, error;
+	uint8_t		 fresh;
 	int		 rv, fd;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:
+	case IMSG_CFG_HOOK:
 	case IMSG_CFG_DONE:
 		if ((rv = config_recv(&engine->en_pending, imsg)) == -1)
 			return (-1);
@@ -460,15 +545,25 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 			return (-1);
 		return (instance_restore_final(imsg));
 	case IMSG_ENGINE_START:
-		if (engine->en_conf == NULL || engine->en_started)
+		if (engine->en_conf == NULL || engine->en_started ||
+		    imsg_get_data(imsg, &fresh, sizeof(fresh)) == -1 ||
+		    fresh > 1)
 			return (-1);
-		engine_start();
+		if (fresh && hook_count(HOOK_PRE_START) > 0) {
+			engine->en_hooking = 1;
+			hook_phase(HOOK_PRE_START, engine_prestart_done, NULL);
+		} else
+			engine_start();
 		return (0);
 	case IMSG_SPAWNED:
 		if (imsg_get_data(imsg, &pid, sizeof(pid)) == -1 || pid < 2)
 			return (-1);
 		if ((ep = health_by_token(imsg_get_peerid(imsg))) != NULL) {
 			health_exec_spawned(ep, (pid_t)pid);
+			return (0);
+		}
+		if ((hr = hook_by_token(imsg_get_peerid(imsg))) != NULL) {
+			hook_spawned(hr, (pid_t)pid);
 			return (0);
 		}
 		if ((in = instance_by_token(imsg_get_peerid(imsg))) == NULL ||
@@ -483,6 +578,10 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 			return (-1);
 		if ((ep = health_by_token(imsg_get_peerid(imsg))) != NULL) {
 			health_exec_failed(ep, (int)error, what);
+			return (0);
+		}
+		if ((hr = hook_by_token(imsg_get_peerid(imsg))) != NULL) {
+			hook_spawn_failed(hr, (int)error, what);
 			return (0);
 		}
 		if ((in = instance_by_token(imsg_get_peerid(imsg))) == NULL ||

@@ -1302,12 +1302,210 @@ s_timeout(struct parser *p, struct node *k, struct node *v, void *a)
 		PC(a)->pc_stop_timeout = n == 0 ? 30 : n;
 }
 
+
+/* hooks: the global lists and a process's shutdown.pre_stop_hook */
+
+struct hctx {
+	struct hook_conf	*h_hk;
+	char			 h_path[CONF_NAME_MAX + 64];
+	char			 h_buf[CONF_NAME_MAX + 128];
+};
+
+#define HK(arg)		(((struct hctx *)(arg))->h_hk)
+
+static const char *
+hpath(void *arg, const char *key)
+{
+	struct hctx	*c = arg;
+
+	snprintf(c->h_buf, sizeof(c->h_buf), "%s.%s", c->h_path, key);
+	return (c->h_buf);
+}
+
+static void
+k_name(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	if (want_scalar(p, v, hpath(a, "name")) == 0 &&
+	    strlcpy(HK(a)->hk_name, v->n_value, sizeof(HK(a)->hk_name)) >=
+	    sizeof(HK(a)->hk_name))
+		perr(p, v, "%s: too long", hpath(a, "name"));
+}
+
+static void
+k_command(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_strlist(p, v, hpath(a, "command"), &HK(a)->hk_command);
+}
+
+static void
+k_timeout(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	if (get_int(p, v, hpath(a, "timeout"), 0, 86400, &n) == 0)
+		HK(a)->hk_timeout = n == 0 ? 30 : n;
+}
+
+static void
+k_retry(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_int(p, v, hpath(a, "retry"), 0, 100, &HK(a)->hk_retry);
+}
+
+static void
+k_retry_delay(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_int(p, v, hpath(a, "retry_delay"), 0, 86400,
+	    &HK(a)->hk_retry_delay);
+}
+
+static void
+k_continue(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_bool(p, v, hpath(a, "continue_on_error"), &HK(a)->hk_continue);
+}
+
+static void
+k_working_dir(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_str(p, v, hpath(a, "working_dir"), &HK(a)->hk_workdir);
+}
+
+static void
+k_env(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	*kv;
+	size_t	 i;
+
+	if (v->n_type != N_MAP) {
+		perr(p, v, "%s: expected a mapping, got %s", hpath(a, "env"),
+		    node_kind(v));
+		return;
+	}
+	for (i = 0; i + 1 < v->n_nkids; i += 2) {
+		if (want_scalar(p, v->n_kids[i], hpath(a, "env")) == -1 ||
+		    want_scalar(p, v->n_kids[i + 1], hpath(a, "env")) == -1)
+			continue;
+		if (asprintf(&kv, "%s=%s", v->n_kids[i]->n_value,
+		    v->n_kids[i + 1]->n_value) == -1 ||
+		    strlist_add(&HK(a)->hk_env, kv) == -1)
+			fatal("%s", __func__);
+		free(kv);
+	}
+}
+
+static const struct key hook_keys[] = {
+	{ "name", k_name },
+	{ "command", k_command },
+	{ "timeout", k_timeout },
+	{ "retry", k_retry },
+	{ "retry_delay", k_retry_delay },
+	{ "continue_on_error", k_continue },
+	{ "env", k_env },
+	{ "working_dir", k_working_dir },
+	{ NULL, NULL }
+};
+
+/* One hook object; NULL after an error. */
+static struct hook_conf *
+decode_hook(struct parser *p, struct node *v, const char *path, int phase,
+    uint32_t idx)
+{
+	struct hctx	c;
+
+	memset(&c, 0, sizeof(c));
+	if ((c.h_hk = config_hook_new(phase, idx)) == NULL)
+		fatal("%s", __func__);
+	strlcpy(c.h_path, path, sizeof(c.h_path));
+	decode_map(p, v, path, hook_keys, &c);
+	if (v->n_type == N_MAP && c.h_hk->hk_command.sl_n == 0)
+		perr(p, v, "%s: a hook needs a command", path);
+	if (c.h_hk->hk_name[0] == '\0')
+		snprintf(c.h_hk->hk_name, sizeof(c.h_hk->hk_name), "%s-%u",
+		    hook_phase_name(phase), idx);
+	if (c.h_hk->hk_command.sl_n == 0) {
+		config_hook_free(c.h_hk);
+		return (NULL);
+	}
+	return (c.h_hk);
+}
+
+static void
+decode_hook_list(struct parser *p, struct node *v, int phase, void *a)
+{
+	struct phpeekd_conf	*cf = a;
+	struct hook_conf	*hk;
+	char			 path[64];
+	size_t			 i;
+
+	if (v->n_type != N_SEQ) {
+		perr(p, v, "hooks.%s: expected a list of hooks, got %s",
+		    hook_phase_name(phase), node_kind(v));
+		return;
+	}
+	for (i = 0; i < v->n_nkids; i++) {
+		snprintf(path, sizeof(path), "hooks.%s[%zu]",
+		    hook_phase_name(phase), i);
+		if ((hk = decode_hook(p, v->n_kids[i], path, phase,
+		    (uint32_t)i)) != NULL)
+			TAILQ_INSERT_TAIL(&cf->cf_hooks, hk, hk_entry);
+	}
+}
+
+static void
+t_pre_start(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_hook_list(p, v, HOOK_PRE_START, a);
+}
+
+static void
+t_post_start(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_hook_list(p, v, HOOK_POST_START, a);
+}
+
+static void
+t_pre_stop(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_hook_list(p, v, HOOK_PRE_STOP, a);
+}
+
+static void
+t_post_stop(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_hook_list(p, v, HOOK_POST_STOP, a);
+}
+
+static const struct key hooks_keys[] = {
+	{ "pre-start", t_pre_start },
+	{ "post-start", t_post_start },
+	{ "pre-stop", t_pre_stop },
+	{ "post-stop", t_post_stop },
+	{ NULL, NULL }
+};
+
+static void
+t_hooks(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_map(p, v, "hooks", hooks_keys, a);
+}
+
+static void
+s_pre_stop_hook(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct proc_conf	*pc = PC(a);
+
+	config_hook_free(pc->pc_pre_stop);
+	pc->pc_pre_stop = decode_hook(p, v, ppath(a, "shutdown.pre_stop_hook"),
+	    HOOK_PROC_PRE_STOP, 0);
+}
+
 static const struct key shutdown_keys[] = {
 	{ "signal", s_signal },
 	{ "timeout", s_timeout },
 	{ "kill_signal", NULL },
 	{ "graceful", NULL },
-	{ "pre_stop_hook", NULL },
+	{ "pre_stop_hook", s_pre_stop_hook },
 	{ NULL, NULL }
 };
 
@@ -1600,7 +1798,7 @@ t_processes(struct parser *p, struct node *k, struct node *v, void *a)
 static const struct key top_keys[] = {
 	{ "version", NULL },
 	{ "global", t_global },
-	{ "hooks", NULL },
+	{ "hooks", t_hooks },
 	{ "processes", t_processes },
 	{ NULL, NULL }
 };

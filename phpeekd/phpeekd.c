@@ -92,6 +92,7 @@ static void	parent_kill_all(int);
 static void	parent_emergency(void);
 static __dead void parent_finish(int);
 static void	parent_spawn(struct imsg *);
+static int	parent_spawn_hook(struct hook_conf *, struct spawn_result *);
 static struct service *service_find(pid_t);
 static struct final *final_find(const char *, uint32_t);
 static int	parent_final(struct imsg *);
@@ -501,7 +502,7 @@ parent_install(struct phpeekd_conf *cf)
 	else if (config_send(&parent_ps, PROC_ENGINE, cf) == 0 &&
 	    old == NULL)
 		proc_compose(&parent_ps, PROC_ENGINE, IMSG_ENGINE_START, 0,
-		    -1, NULL, 0);
+		    -1, &(uint8_t){ 1 }, 1);
 	config_free(old);
 }
 
@@ -612,8 +613,9 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 			break;
 		config_send(ps, PROC_ENGINE, parent->pa_conf);
 		parent_adopt();
+		/* not a fresh start: pre-start hooks do not run again */
 		proc_compose(ps, PROC_ENGINE, IMSG_ENGINE_START, 0, -1,
-		    NULL, 0);
+		    &(uint8_t){ 0 }, 1);
 		parent_link();
 		break;
 	case PROC_API:
@@ -741,6 +743,33 @@ parent_reap(void)
 	}
 }
 
+/*
+ * A hook runs like an instance of a process made for it: its command,
+ * env and directory, the daemon's user, PHPEEK_PM_HOOK_NAME set.
+ */
+static int
+parent_spawn_hook(struct hook_conf *hk, struct spawn_result *sr)
+{
+	struct proc_conf	 pc;
+	char			*kv;
+	int			 rv;
+
+	memset(&pc, 0, sizeof(pc));
+	strlcpy(pc.pc_name, hk->hk_name, sizeof(pc.pc_name));
+	pc.pc_command = hk->hk_command;
+	pc.pc_workdir = hk->hk_workdir;
+	pc.pc_umask = -1;
+	if (strlist_copy(&pc.pc_env, &hk->hk_env) == -1 ||
+	    asprintf(&kv, "PHPEEK_PM_HOOK_NAME=%s", hk->hk_name) == -1)
+		fatal("%s", __func__);
+	if (strlist_add(&pc.pc_env, kv) == -1)
+		fatal("%s", __func__);
+	free(kv);
+	rv = spawn_instance(&pc, 0, SPAWN_INSTANCE, sr);
+	strlist_free(&pc.pc_env);
+	return (rv);
+}
+
 static void
 parent_spawn(struct imsg *imsg)
 {
@@ -749,6 +778,7 @@ parent_spawn(struct imsg *imsg)
 	struct proc_conf	*pc;
 	struct service		*sv;
 	struct final		*fi;
+	struct hook_conf	*hk;
 	struct ibuf		 buf, *reply;
 	char			 name[CONF_NAME_MAX];
 	uint32_t		 idx, token = imsg_get_peerid(imsg), pid;
@@ -757,8 +787,8 @@ parent_spawn(struct imsg *imsg)
 	imsg_get_ibuf(imsg, &buf);
 	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
 	    ibuf_get_u32(&buf, &idx) == -1 || ibuf_get_u8(&buf, &kind) == -1 ||
-	    ibuf_left(&buf) != 0 || idx >= CONF_SCALE_MAX ||
-	    kind > SPAWN_HEALTH) {
+	    ibuf_left(&buf) != 0 || kind > SPAWN_HOOK ||
+	    (kind != SPAWN_HOOK && idx >= CONF_SCALE_MAX)) {
 		log_warnx("engine: malformed spawn request");
 		kill(ps->ps_roles[PROC_ENGINE].rs_pid, SIGKILL);
 		return;
@@ -768,13 +798,21 @@ parent_spawn(struct imsg *imsg)
 		TAILQ_REMOVE(&parent->pa_finals, fi, fi_entry);
 		free(fi);
 	}
-	if (parent->pa_shutdown)
+	if (kind == SPAWN_HOOK) {
+		/* hooks run at shutdown too: pre-stop and post-stop */
+		if ((hk = config_hook_find(parent->pa_conf, name,
+		    (int)(idx >> 16), idx & 0xffff)) == NULL)
+			sr.sr_errno = ENOENT;
+		else if (parent_spawn_hook(hk, &sr) == 0)
+			goto spawned;
+	} else if (parent->pa_shutdown)
 		sr.sr_errno = ESHUTDOWN;
 	else if ((pc = config_proc_find(parent->pa_conf, name)) == NULL ||
 	    !pc->pc_enabled ||
 	    (kind == SPAWN_HEALTH && pc->pc_health.hc_type != HC_EXEC))
 		sr.sr_errno = ENOENT;
 	else if (spawn_instance(pc, (int)idx, kind, &sr) == 0) {
+ spawned:
 		if ((sv = calloc(1, sizeof(*sv))) == NULL)
 			fatal("%s", __func__);
 		sv->sv_pid = sr.sr_pid;
@@ -858,6 +896,7 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 		return (0);
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:
+	case IMSG_CFG_HOOK:
 	case IMSG_CFG_DONE:
 		if (imsg_get_peerid(imsg) != parent->pa_generation)
 			return (-1);

@@ -66,6 +66,7 @@ enum imsg_type {
 	IMSG_CFG_FAILED,	/* config -> parent: generation rejected */
 	IMSG_CFG_GLOBAL,	/* config -> parent -> engine, api */
 	IMSG_CFG_PROC,		/* config -> parent -> engine, api */
+	IMSG_CFG_HOOK,		/* config -> parent -> engine, api */
 	IMSG_CFG_DONE,		/* config -> parent -> engine, api */
 	IMSG_ENGINE_START,	/* parent -> engine: adoption finished */
 	IMSG_ADOPT,		/* parent -> engine: a running instance */
@@ -213,6 +214,31 @@ struct health_conf {
 	int			 hc_expected_status;
 };
 
+/* A lifecycle hook: global (by phase) or a process's pre_stop_hook. */
+enum hook_phase {
+	HOOK_PRE_START = 0,
+	HOOK_POST_START,
+	HOOK_PRE_STOP,
+	HOOK_POST_STOP,
+	HOOK_PROC_PRE_STOP,	/* shutdown.pre_stop_hook of a process */
+	HOOK_NPHASES
+};
+
+struct hook_conf {
+	TAILQ_ENTRY(hook_conf)	 hk_entry;
+	int			 hk_phase;
+	uint32_t		 hk_idx;	/* position in its phase */
+	char			 hk_name[CONF_NAME_MAX];
+	struct strlist		 hk_command;
+	struct strlist		 hk_env;	/* KEY=VALUE */
+	char			*hk_workdir;
+	int			 hk_timeout;	/* seconds */
+	int			 hk_retry;
+	int			 hk_retry_delay;	/* seconds */
+	int			 hk_continue;	/* continue_on_error */
+};
+TAILQ_HEAD(hook_confs, hook_conf);
+
 struct proc_conf {
 	TAILQ_ENTRY(proc_conf)	 pc_entry;
 	char			 pc_name[CONF_NAME_MAX];
@@ -232,6 +258,7 @@ struct proc_conf {
 	char			*pc_group;
 	int			 pc_initial_stopped;	/* initial_state */
 	struct health_conf	 pc_health;
+	struct hook_conf	*pc_pre_stop;	/* or NULL */
 };
 TAILQ_HEAD(proc_confs, proc_conf);
 
@@ -261,6 +288,7 @@ struct phpeekd_conf {
 	struct global_conf	 cf_global;
 	struct proc_confs	 cf_procs;
 	size_t			 cf_nprocs;
+	struct hook_confs	 cf_hooks;	/* global hooks, in order */
 };
 
 /* One channel: an imsgbuf and its libevent event. */
@@ -334,6 +362,11 @@ struct phpeekd_conf *config_new(void);
 void	 config_free(struct phpeekd_conf *);
 void	 config_defaults(struct global_conf *);
 void	 config_health_defaults(struct health_conf *);
+struct hook_conf *config_hook_new(int, uint32_t);
+void	 config_hook_free(struct hook_conf *);
+struct hook_conf *config_hook_find(struct phpeekd_conf *, const char *, int,
+	    uint32_t);
+const char *hook_phase_name(int);
 struct proc_conf *config_proc_new(const char *);
 void	 config_proc_free(struct proc_conf *);
 struct proc_conf *config_proc_find(struct phpeekd_conf *, const char *);
@@ -412,6 +445,7 @@ struct instance {
 	uint64_t		 in_cpu_ticks;	/* last sample's utime+stime */
 	int64_t			 in_cpu_when;	/* and when, monotonic ms */
 	int			 in_remove;	/* scaled away: free on exit */
+	int			 in_hooking;	/* pre_stop_hook runs */
 	struct event		 in_timer;	/* backoff or stop timeout */
 };
 RB_HEAD(instance_pids, instance);
@@ -481,6 +515,9 @@ struct engine {
 	int			 en_started;
 	int			 en_shutdown;
 	int			 en_forced;
+	int			 en_hooking;	/* a global phase runs */
+	int			 en_post_started;
+	int			 en_post_stopped;
 	struct event		 en_shutdown_timer;
 };
 
@@ -539,6 +576,18 @@ struct eproc *health_by_pid(pid_t);
 void	 health_exec_spawned(struct eproc *, pid_t);
 void	 health_exec_failed(struct eproc *, int, const char *);
 void	 health_exec_exited(struct eproc *, int);
+
+/* hook.c */
+struct hook_run;
+void	 hook_run(const char *, int, uint32_t, void (*)(void *, int), void *);
+void	 hook_phase(int, void (*)(void *, int), void *);
+int	 hook_count(int);
+void	 hook_forget(void *);
+struct hook_run *hook_by_token(uint32_t);
+const char *hook_label(struct hook_run *);
+void	 hook_spawned(struct hook_run *, pid_t);
+void	 hook_spawn_failed(struct hook_run *, int, const char *);
+int	 hook_exited(pid_t, int);
 
 /* curlev.c */
 void	 curlev_init(void);
@@ -651,6 +700,7 @@ struct spawn_result {
 };
 #define SPAWN_INSTANCE	0
 #define SPAWN_HEALTH	1	/* an exec health check of the process */
+#define SPAWN_HOOK	2	/* a hook: name is its owner, idx phase<<16|n */
 int	 spawn_instance(const struct proc_conf *, int, int,
 	    struct spawn_result *);
 

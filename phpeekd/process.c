@@ -24,6 +24,8 @@ static void	instance_kill_cb(int, short, void *);
 static int	instance_should_restart(struct instance *, int);
 static int64_t	instance_backoff_ms(struct instance *);
 static void	instance_report_final(struct instance *);
+static void	instance_stop_signal(struct instance *);
+static void	instance_prestop_done(void *, int);
 
 static const char *const state_names[] = {
 	"stopped", "starting", "running", "stopping", "backoff", "exited",
@@ -67,6 +69,7 @@ instance_new(struct eproc *ep, int idx)
 void
 instance_free(struct instance *in)
 {
+	hook_forget(in);
 	evtimer_del(&in->in_timer);
 	if (in->in_pid > 0)
 		RB_REMOVE(instance_pids, &engine->en_pids, in);
@@ -379,7 +382,6 @@ void
 instance_stop(struct instance *in)
 {
 	struct proc_conf	*pc = in->in_proc->ep_conf;
-	struct timeval		 tv;
 
 	switch (in->in_state) {
 	case IST_BACKOFF:
@@ -397,11 +399,41 @@ instance_stop(struct instance *in)
 		/* starting: instance_spawned stops it; others: done */
 		return;
 	}
+	if (pc->pc_pre_stop != NULL) {
+		/* the hook first (horizon:terminate), then the signal */
+		instance_set_state(in, IST_STOPPING, "pre_stop_hook");
+		in->in_hooking = 1;
+		hook_run(pc->pc_name, HOOK_PROC_PRE_STOP, 0,
+		    instance_prestop_done, in);
+		return;
+	}
 	instance_set_state(in, IST_STOPPING, signal_name(pc->pc_stop_signal));
+	instance_stop_signal(in);
+}
+
+static void
+instance_stop_signal(struct instance *in)
+{
+	struct proc_conf	*pc = in->in_proc->ep_conf;
+	struct timeval		 tv;
+
 	instance_signal(in, pc->pc_stop_signal);
 	evtimer_set(&in->in_timer, instance_kill_cb, in);
 	ms_to_tv((int64_t)pc->pc_stop_timeout * 1000, &tv);
 	evtimer_add(&in->in_timer, &tv);
+}
+
+static void
+instance_prestop_done(void *arg, int ok)
+{
+	struct instance	*in = arg;
+
+	in->in_hooking = 0;
+	if (in->in_state != IST_STOPPING || in->in_pid <= 0)
+		return;
+	log_info("%s: stopping with %s", in->in_id,
+	    signal_name(in->in_proc->ep_conf->pc_stop_signal));
+	instance_stop_signal(in);
 }
 
 int
