@@ -32,7 +32,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
 		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c phpeekd/sample.c \
-		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c \
+		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
@@ -40,7 +40,7 @@ PHPEEKCTL_OBJS = $(PHPEEKCTL_SRCS:.c=.o)
 
 UNIT_TESTS =	$(patsubst %.c,%,$(wildcard regress/unit/*_test.c))
 imsg_test_OBJS = phpeekd/imsg.o
-parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o \
+parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
 
 MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5
@@ -54,7 +54,7 @@ FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
 FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz
 imsg_fuzz_SRCS = phpeekd/imsg.c
-parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c \
+parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c \
 		phpeekd/log.c phpeekd/imsg.c phpeekd/proc.c phpeekd/sandbox.c
 
 all: phpeekd/phpeekd phpeekctl/phpeekctl

@@ -188,6 +188,7 @@ config_proc_free(struct proc_conf *pc)
 	if (pc == NULL)
 		return;
 	config_hook_free(pc->pc_pre_stop);
+	free(pc->pc_schedule);
 	free(pc->pc_health.hc_address);
 	free(pc->pc_health.hc_url);
 	strlist_free(&pc->pc_health.hc_command);

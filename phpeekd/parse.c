@@ -10,6 +10,10 @@
  */
 
 #include <sys/types.h>
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <ctype.h>
 #include <errno.h>
@@ -1029,50 +1033,409 @@ g_resource_samples(struct parser *p, struct node *k, struct node *v,
 		GC(a)->gc_resource_max_samples = n == 0 ? 720 : n;
 }
 
+
+/*
+ * Keys phpeekd reads but whose feature lives elsewhere (TLS, ACLs,
+ * tracing, logging, heartbeats...): typed and range-checked here from
+ * tables, so a mistake is reported now and not when it would matter.
+ */
+enum vtype {
+	VT_BOOL,
+	VT_INT,
+	VT_FLOAT,
+	VT_DURATION,
+	VT_STR,
+	VT_STRLIST,
+	VT_STRMAP,
+	VT_ENUM,
+	VT_CIDRS,
+	VT_SIGNAL,
+	VT_MAP
+};
+
+struct vkey {
+	const char		*v_name;
+	enum vtype		 v_type;
+	long long		 v_min;
+	long long		 v_max;
+	const char *const	*v_enum;	/* VT_ENUM: NULL terminated */
+	const struct vkey	*v_sub;		/* VT_MAP */
+};
+
+static void	vdecode(struct parser *, struct node *, const char *,
+		    const struct vkey *);
+
+static int
+cidr_valid(const char *s)
+{
+	struct in6_addr	 a6;
+	struct in_addr	 a4;
+	char		 buf[64], *slash;
+	const char	*errstr;
+	int		 max, v6;
+
+	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
+		return (0);
+	if ((slash = strchr(buf, '/')) != NULL)
+		*slash++ = '\0';
+	v6 = strchr(buf, ':') != NULL;
+	if (v6 ? inet_pton(AF_INET6, buf, &a6) != 1 :
+	    inet_pton(AF_INET, buf, &a4) != 1)
+		return (0);
+	max = v6 ? 128 : 32;
+	if (slash != NULL) {
+		(void)strtonum(slash, 0, max, &errstr);
+		if (errstr != NULL)
+			return (0);
+	}
+	return (1);
+}
+
+static void
+vcheck(struct parser *p, struct node *v, const char *path,
+    const struct vkey *k)
+{
+	const char *const	*e;
+	int64_t			 ms;
+	double			 d;
+	char			*end;
+	int			 n;
+	size_t			 i;
+
+	switch (k->v_type) {
+	case VT_BOOL:
+		(void)get_bool(p, v, path, &n);
+		break;
+	case VT_INT:
+		(void)get_int(p, v, path, k->v_min, k->v_max, &n);
+		break;
+	case VT_FLOAT:
+		if (want_scalar(p, v, path) == -1)
+			break;
+		d = strtod(v->n_value, &end);
+		if (*end != '\0' || end == v->n_value)
+			perr(p, v, "%s: expected a number, got \"%s\"", path,
+			    v->n_value);
+		else if (d < (double)k->v_min || d > (double)k->v_max)
+			perr(p, v, "%s: %s is out of range %lld..%lld", path,
+			    v->n_value, k->v_min, k->v_max);
+		break;
+	case VT_DURATION:
+		if (get_duration(p, v, path, &ms) == 0 &&
+		    (ms < k->v_min || ms > k->v_max))
+			perr(p, v, "%s: %s is out of range %lldms..%lldms",
+			    path, v->n_value, k->v_min, k->v_max);
+		break;
+	case VT_STR:
+		(void)want_scalar(p, v, path);
+		break;
+	case VT_SIGNAL:
+		if (want_scalar(p, v, path) == 0 &&
+		    signal_byname(v->n_value) == -1)
+			perr(p, v, "%s: unknown signal \"%s\"", path,
+			    v->n_value);
+		break;
+	case VT_STRLIST:
+	case VT_CIDRS:
+		if (v->n_type != N_SEQ) {
+			perr(p, v, "%s: expected a list, got %s", path,
+			    node_kind(v));
+			break;
+		}
+		for (i = 0; i < v->n_nkids; i++) {
+			if (want_scalar(p, v->n_kids[i], path) == -1)
+				continue;
+			if (k->v_type == VT_CIDRS &&
+			    v->n_kids[i]->n_value[0] != '\0' &&
+			    !cidr_valid(v->n_kids[i]->n_value))
+				perr(p, v->n_kids[i], "%s: \"%s\" is not an "
+				    "IPv4 or IPv6 address or CIDR", path,
+				    v->n_kids[i]->n_value);
+		}
+		break;
+	case VT_STRMAP:
+		if (v->n_type != N_MAP) {
+			perr(p, v, "%s: expected a mapping, got %s", path,
+			    node_kind(v));
+			break;
+		}
+		for (i = 0; i < v->n_nkids; i++)
+			(void)want_scalar(p, v->n_kids[i], path);
+		break;
+	case VT_ENUM:
+		if (want_scalar(p, v, path) == -1)
+			break;
+		for (e = k->v_enum; *e != NULL; e++)
+			if (strcmp(*e, v->n_value) == 0)
+				break;
+		if (*e == NULL) {
+			char	choices[256] = "";
+
+			for (e = k->v_enum; *e != NULL; e++) {
+				strlcat(choices, e == k->v_enum ? "" : ", ",
+				    sizeof(choices));
+				strlcat(choices, *e, sizeof(choices));
+			}
+			perr(p, v, "%s: invalid value \"%s\" (%s)", path,
+			    v->n_value, choices);
+		}
+		break;
+	case VT_MAP:
+		/* without a table, the caller checks the keys itself */
+		if (k->v_sub != NULL)
+			vdecode(p, v, path, k->v_sub);
+		else if (v->n_type != N_MAP)
+			perr(p, v, "%s: expected a mapping, got %s", path,
+			    node_kind(v));
+		break;
+	}
+}
+
+static void
+vdecode(struct parser *p, struct node *map, const char *path,
+    const struct vkey *keys)
+{
+	const struct vkey	*k;
+	struct key		 names[48];
+	struct node		*kn;
+	char			 sub[CONF_NAME_MAX + 128];
+	const char		*sg;
+	size_t			 i, n;
+
+	if (map->n_type != N_MAP) {
+		perr(p, map, "%s: expected a mapping, got %s", path,
+		    node_kind(map));
+		return;
+	}
+	for (n = 0; keys[n].v_name != NULL && n < 47; n++) {
+		names[n].k_name = keys[n].v_name;
+		names[n].k_decode = NULL;
+	}
+	names[n].k_name = NULL;
+	for (i = 0; i + 1 < map->n_nkids; i += 2) {
+		kn = map->n_kids[i];
+		if (kn->n_type != N_SCALAR)
+			continue;
+		for (k = keys; k->v_name != NULL; k++)
+			if (strcmp(k->v_name, kn->n_value) == 0)
+				break;
+		if (k->v_name == NULL) {
+			if ((sg = suggest(kn->n_value, names)) != NULL)
+				pwarn(p, kn, "unknown key '%s' in %s; did you "
+				    "mean '%s'?", kn->n_value, path, sg);
+			else
+				pwarn(p, kn, "unknown key '%s' in %s",
+				    kn->n_value, path);
+			continue;
+		}
+		if (is_null(map->n_kids[i + 1]))
+			continue;
+		snprintf(sub, sizeof(sub), "%s.%s", path, k->v_name);
+		vcheck(p, map->n_kids[i + 1], sub, k);
+	}
+}
+
+static const char *const tls_client_auth[] = { "none", "request", "require",
+	"verify", NULL };
+static const char *const tls_versions[] = { "TLS 1.0", "TLS 1.1", "TLS 1.2",
+	"TLS 1.3", NULL };
+static const char *const acl_modes[] = { "allow", "deny", NULL };
+static const char *const readiness_modes[] = { "all_healthy",
+	"all_running", NULL };
+static const char *const levels[] = { "debug", "info", "warn", "warning",
+	"error", NULL };
+static const char *const exporters[] = { "stdout", "otlp-grpc",
+	"otlp-http", "jaeger", "zipkin", NULL };
+static const char *const timezones[] = { "UTC", "Local", NULL };
+
+static const struct vkey tls_vkeys[] = {
+	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "cert_file", VT_STR, 0, 0, NULL, NULL },
+	{ "key_file", VT_STR, 0, 0, NULL, NULL },
+	{ "ca_file", VT_STR, 0, 0, NULL, NULL },
+	{ "client_auth", VT_ENUM, 0, 0, tls_client_auth, NULL },
+	{ "min_version", VT_ENUM, 0, 0, tls_versions, NULL },
+	{ "cipher_suites", VT_STRLIST, 0, 0, NULL, NULL },
+	{ "auto_reload", VT_BOOL, 0, 0, NULL, NULL },
+	{ "auto_reload_interval", VT_INT, 0, 86400, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey acl_vkeys[] = {
+	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "mode", VT_ENUM, 0, 0, acl_modes, NULL },
+	{ "allow_list", VT_CIDRS, 0, 0, NULL, NULL },
+	{ "deny_list", VT_CIDRS, 0, 0, NULL, NULL },
+	{ "trust_proxy", VT_BOOL, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey readiness_vkeys[] = {
+	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "path", VT_STR, 0, 0, NULL, NULL },
+	{ "mode", VT_ENUM, 0, 0, readiness_modes, NULL },
+	{ "content", VT_STR, 0, 0, NULL, NULL },
+	{ "processes", VT_STRLIST, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey redact_pattern_vkeys[] = {
+	{ "name", VT_STR, 0, 0, NULL, NULL },
+	{ "pattern", VT_STR, 0, 0, NULL, NULL },
+	{ "replacement", VT_STR, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey multiline_vkeys[] = {
+	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "pattern", VT_STR, 0, 0, NULL, NULL },
+	{ "max_lines", VT_INT, 0, 100000, NULL, NULL },
+	{ "timeout", VT_INT, 0, 3600, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey json_vkeys[] = {
+	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "detect_auto", VT_BOOL, 0, 0, NULL, NULL },
+	{ "extract_level", VT_BOOL, 0, 0, NULL, NULL },
+	{ "extract_message", VT_BOOL, 0, 0, NULL, NULL },
+	{ "merge_fields", VT_BOOL, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey level_detection_vkeys[] = {
+	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "patterns", VT_STRMAP, 0, 0, NULL, NULL },
+	{ "default_level", VT_ENUM, 0, 0, levels, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey filters_vkeys[] = {
+	{ "exclude", VT_STRLIST, 0, 0, NULL, NULL },
+	{ "include", VT_STRLIST, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey logging_vkeys[] = {
+	{ "stdout", VT_BOOL, 0, 0, NULL, NULL },
+	{ "stderr", VT_BOOL, 0, 0, NULL, NULL },
+	{ "labels", VT_STRMAP, 0, 0, NULL, NULL },
+	{ "min_level", VT_ENUM, 0, 0, levels, NULL },
+	{ "redaction", VT_MAP, 0, 0, NULL, NULL },	/* see below */
+	{ "multiline", VT_MAP, 0, 0, NULL, multiline_vkeys },
+	{ "json", VT_MAP, 0, 0, NULL, json_vkeys },
+	{ "level_detection", VT_MAP, 0, 0, NULL, level_detection_vkeys },
+	{ "filters", VT_MAP, 0, 0, NULL, filters_vkeys },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+static const struct vkey heartbeat_vkeys[] = {
+	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "interval", VT_INT, 0, 86400, NULL, NULL },
+	{ "grace", VT_INT, 0, 86400, NULL, NULL },
+	{ "url", VT_STR, 0, 0, NULL, NULL },
+	{ "success_url", VT_STR, 0, 0, NULL, NULL },
+	{ "failure_url", VT_STR, 0, 0, NULL, NULL },
+	{ "timeout", VT_INT, 0, 3600, NULL, NULL },
+	{ "retry_count", VT_INT, 0, 100, NULL, NULL },
+	{ "retry_delay", VT_INT, 0, 3600, NULL, NULL },
+	{ "method", VT_STR, 0, 0, NULL, NULL },
+	{ "headers", VT_STRMAP, 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+/* global keys validated from a table */
+static const struct vkey global_vkeys[] = {
+	{ "health_check_interval", VT_INT, 0, 86400, NULL, NULL },
+	{ "autotune_memory_threshold", VT_FLOAT, 0, 10, NULL, NULL },
+	{ "log_timestamps", VT_BOOL, 0, 0, NULL, NULL },
+	{ "metrics_tls", VT_MAP, 0, 0, NULL, tls_vkeys },
+	{ "metrics_acl", VT_MAP, 0, 0, NULL, acl_vkeys },
+	{ "api_tls", VT_MAP, 0, 0, NULL, tls_vkeys },
+	{ "api_acl", VT_MAP, 0, 0, NULL, acl_vkeys },
+	{ "audit_enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "tracing_enabled", VT_BOOL, 0, 0, NULL, NULL },
+	{ "tracing_exporter", VT_ENUM, 0, 0, exporters, NULL },
+	{ "tracing_endpoint", VT_STR, 0, 0, NULL, NULL },
+	{ "tracing_sample_rate", VT_FLOAT, -1000, 1000, NULL, NULL },
+	{ "tracing_service_name", VT_STR, 0, 0, NULL, NULL },
+	{ "tracing_use_tls", VT_BOOL, 0, 0, NULL, NULL },
+	{ "schedule_history_size", VT_INT, 0, 10000, NULL, NULL },
+	{ "oneshot_history_max_entries", VT_INT, 0, 100000, NULL, NULL },
+	{ "oneshot_history_max_age", VT_DURATION, 0,
+	    (long long)365 * 86400 * 1000, NULL, NULL },
+	{ "readiness", VT_MAP, 0, 0, NULL, readiness_vkeys },
+	{ "health_check_strict", VT_BOOL, 0, 0, NULL, NULL },
+	{ "dependency_timeout", VT_DURATION, 0, (long long)86400 * 1000,
+	    NULL, NULL },
+	{ "process_start_timeout", VT_DURATION, 0, (long long)86400 * 1000,
+	    NULL, NULL },
+	{ "process_stop_timeout", VT_DURATION, 0, (long long)86400 * 1000,
+	    NULL, NULL },
+	{ "max_process_scale", VT_INT, 0, 1000, NULL, NULL },
+	{ "zombie_reap_interval", VT_DURATION, 100, 60000, NULL, NULL },
+	{ NULL, 0, 0, 0, NULL, NULL }
+};
+
+/* One handler for every table-validated global key. */
+static void
+g_vkey(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	const struct vkey	*vk;
+	char			 path[CONF_NAME_MAX + 64];
+
+	for (vk = global_vkeys; vk->v_name != NULL; vk++)
+		if (strcmp(vk->v_name, k->n_value) == 0) {
+			snprintf(path, sizeof(path), "global.%s", vk->v_name);
+			vcheck(p, v, path, vk);
+			return;
+		}
+}
+
 static const struct key global_keys[] = {
 	{ "shutdown_timeout", g_shutdown_timeout },
-	{ "health_check_interval", NULL },
+	{ "health_check_interval", g_vkey },
 	{ "restart_policy", g_restart_policy },
 	{ "max_restart_attempts", g_max_restart_attempts },
 	{ "restart_backoff", g_restart_backoff },
 	{ "restart_backoff_initial", g_backoff_initial },
 	{ "restart_backoff_max", g_backoff_max },
-	{ "autotune_memory_threshold", NULL },
+	{ "autotune_memory_threshold", g_vkey },
 	{ "log_format", g_log_format },
 	{ "log_level", g_log_level },
-	{ "log_timestamps", NULL },
+	{ "log_timestamps", g_vkey },
 	{ "metrics_enabled", g_metrics_enabled },
 	{ "metrics_port", g_metrics_port },
 	{ "metrics_path", g_metrics_path },
-	{ "metrics_tls", NULL },
-	{ "metrics_acl", NULL },
+	{ "metrics_tls", g_vkey },
+	{ "metrics_acl", g_vkey },
 	{ "api_enabled", g_api_enabled },
 	{ "api_port", g_api_port },
 	{ "api_socket", g_api_socket },
 	{ "api_auth", g_api_auth },
-	{ "api_tls", NULL },
-	{ "api_acl", NULL },
+	{ "api_tls", g_vkey },
+	{ "api_acl", g_vkey },
 	{ "api_max_request_body", g_api_max_body },
 	{ "resource_metrics_enabled", g_resource_enabled },
 	{ "resource_metrics_interval", g_resource_interval },
 	{ "resource_metrics_max_samples", g_resource_samples },
-	{ "audit_enabled", NULL },
-	{ "tracing_enabled", NULL },
-	{ "tracing_exporter", NULL },
-	{ "tracing_endpoint", NULL },
-	{ "tracing_sample_rate", NULL },
-	{ "tracing_service_name", NULL },
-	{ "tracing_use_tls", NULL },
-	{ "schedule_history_size", NULL },
-	{ "oneshot_history_max_entries", NULL },
-	{ "oneshot_history_max_age", NULL },
-	{ "readiness", NULL },
-	{ "health_check_strict", NULL },
-	{ "dependency_timeout", NULL },
-	{ "process_start_timeout", NULL },
-	{ "process_stop_timeout", NULL },
-	{ "max_process_scale", NULL },
-	{ "zombie_reap_interval", NULL },
+	{ "audit_enabled", g_vkey },
+	{ "tracing_enabled", g_vkey },
+	{ "tracing_exporter", g_vkey },
+	{ "tracing_endpoint", g_vkey },
+	{ "tracing_sample_rate", g_vkey },
+	{ "tracing_service_name", g_vkey },
+	{ "tracing_use_tls", g_vkey },
+	{ "schedule_history_size", g_vkey },
+	{ "oneshot_history_max_entries", g_vkey },
+	{ "oneshot_history_max_age", g_vkey },
+	{ "readiness", g_vkey },
+	{ "health_check_strict", g_vkey },
+	{ "dependency_timeout", g_vkey },
+	{ "process_start_timeout", g_vkey },
+	{ "process_stop_timeout", g_vkey },
+	{ "max_process_scale", g_vkey },
+	{ "zombie_reap_interval", g_vkey },
 	{ NULL, NULL }
 };
 
@@ -1500,11 +1863,172 @@ s_pre_stop_hook(struct parser *p, struct node *k, struct node *v, void *a)
 	    HOOK_PROC_PRE_STOP, 0);
 }
 
+static void
+v_redaction(struct parser *p, struct node *v, const char *path)
+{
+	struct node	*pats;
+	char		 sub[CONF_NAME_MAX + 256];
+	size_t		 i;
+	static const struct vkey redaction_vkeys[] = {
+		{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
+		{ "patterns", VT_STRLIST, 0, 0, NULL, NULL },
+		{ NULL, 0, 0, 0, NULL, NULL }
+	};
+
+	if (v->n_type != N_MAP) {
+		perr(p, v, "%s: expected a mapping, got %s", path,
+		    node_kind(v));
+		return;
+	}
+	/* patterns is a list of {name, pattern, replacement} */
+	if ((pats = map_get(v, "patterns")) != NULL && pats->n_type == N_SEQ) {
+		for (i = 0; i < pats->n_nkids; i++) {
+			snprintf(sub, sizeof(sub), "%s.patterns[%zu]", path, i);
+			vdecode(p, pats->n_kids[i], sub, redact_pattern_vkeys);
+			if (pats->n_kids[i]->n_type == N_MAP &&
+			    map_get(pats->n_kids[i], "pattern") == NULL)
+				perr(p, pats->n_kids[i], "%s: a pattern is "
+				    "required", sub);
+		}
+		return;
+	}
+	vdecode(p, v, path, redaction_vkeys);
+}
+
+static void
+p_logging(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct node	*r, *o, *e;
+	char		 path[CONF_NAME_MAX + 128], rp[CONF_NAME_MAX + 160];
+	size_t		 i;
+
+	snprintf(path, sizeof(path), "%s", ppath(a, "logging"));
+	vdecode(p, v, path, logging_vkeys);
+	if (v->n_type != N_MAP)
+		return;
+	if ((r = map_get(v, "redaction")) != NULL && !is_null(r)) {
+		snprintf(rp, sizeof(rp), "%s.redaction", path);
+		/* vdecode above saw only its type: check its keys here */
+		for (i = 0; r->n_type == N_MAP && i + 1 < r->n_nkids; i += 2)
+			if (strcmp(r->n_kids[i]->n_value, "enabled") != 0 &&
+			    strcmp(r->n_kids[i]->n_value, "patterns") != 0)
+				pwarn(p, r->n_kids[i], "unknown key '%s' in %s",
+				    r->n_kids[i]->n_value, rp);
+		v_redaction(p, r, rp);
+	}
+	o = map_get(v, "stdout");
+	e = map_get(v, "stderr");
+	if (o != NULL && e != NULL && o->n_type == N_SCALAR &&
+	    e->n_type == N_SCALAR && strcasecmp(o->n_value, "false") == 0 &&
+	    strcasecmp(e->n_value, "false") == 0)
+		pwarn(p, v, "%s: both stdout and stderr are disabled", path);
+}
+
+static void
+p_heartbeat(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	path[CONF_NAME_MAX + 128];
+
+	snprintf(path, sizeof(path), "%s", ppath(a, "heartbeat"));
+	vdecode(p, v, path, heartbeat_vkeys);
+}
+
+static void
+p_schedule(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct cron	c;
+	char		err[256];
+
+	if (want_scalar(p, v, ppath(a, "schedule")) == -1 ||
+	    v->n_value[0] == '\0')
+		return;
+	if (cron_parse(v->n_value, &c, err, sizeof(err)) == -1) {
+		perr(p, v, "%s: invalid schedule expression \"%s\": %s",
+		    ppath(a, "schedule"), v->n_value, err);
+		return;
+	}
+	get_str(p, v, ppath(a, "schedule"), &PC(a)->pc_schedule);
+}
+
+static void
+p_vkey(struct parser *p, struct node *v, void *a, const char *name,
+    enum vtype type, long long min, long long max, const char *const *e)
+{
+	struct vkey	k;
+	char		path[CONF_NAME_MAX + 128];
+
+	memset(&k, 0, sizeof(k));
+	k.v_name = name;
+	k.v_type = type;
+	k.v_min = min;
+	k.v_max = max;
+	k.v_enum = e;
+	snprintf(path, sizeof(path), "%s", ppath(a, name));
+	vcheck(p, v, path, &k);
+}
+
+static void
+p_stdout(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	p_vkey(p, v, a, "stdout", VT_BOOL, 0, 0, NULL);
+}
+
+static void
+p_stderr(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	p_vkey(p, v, a, "stderr", VT_BOOL, 0, 0, NULL);
+}
+
+static void
+p_max_scale(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	n;
+
+	if (get_int(p, v, ppath(a, "max_scale"), 0, CONF_SCALE_MAX,
+	    &n) == 0 && n > 0 && PC(a)->pc_scale > n)
+		perr(p, v, "%s: scale (%d) exceeds max_scale (%d)",
+		    ppath(a, "max_scale"), PC(a)->pc_scale, n);
+}
+
+static void
+p_schedule_timezone(struct parser *p, struct node *k, struct node *v,
+    void *a)
+{
+	p_vkey(p, v, a, "schedule_timezone", VT_ENUM, 0, 0, timezones);
+}
+
+static void
+p_schedule_timeout(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	p_vkey(p, v, a, "schedule_timeout", VT_DURATION, 0,
+	    (long long)86400 * 1000, NULL);
+}
+
+static void
+p_schedule_max_concurrent(struct parser *p, struct node *k, struct node *v,
+    void *a)
+{
+	p_vkey(p, v, a, "schedule_max_concurrent", VT_INT, 0, 1000, NULL);
+}
+
+static void
+s_kill_signal(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	p_vkey(p, v, a, "shutdown.kill_signal", VT_SIGNAL, 0, 0, NULL);
+}
+
+static void
+s_graceful(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	p_vkey(p, v, a, "shutdown.graceful", VT_BOOL, 0, 0, NULL);
+}
+
+
 static const struct key shutdown_keys[] = {
 	{ "signal", s_signal },
 	{ "timeout", s_timeout },
-	{ "kill_signal", NULL },
-	{ "graceful", NULL },
+	{ "kill_signal", s_kill_signal },
+	{ "graceful", s_graceful },
 	{ "pre_stop_hook", s_pre_stop_hook },
 	{ NULL, NULL }
 };
@@ -1673,23 +2197,23 @@ static const struct key process_keys[] = {
 	{ "working_dir", p_working_dir },
 	{ "user", p_user },
 	{ "group", p_group },
-	{ "stdout", NULL },
-	{ "stderr", NULL },
+	{ "stdout", p_stdout },
+	{ "stderr", p_stderr },
 	{ "restart", p_restart },
 	{ "scale", p_scale },
-	{ "max_scale", NULL },
+	{ "max_scale", p_max_scale },
 	{ "priority", p_priority },
 	{ "umask", p_umask },
 	{ "depends_on", p_depends_on },
 	{ "env", p_env },
 	{ "health_check", p_health_check },
 	{ "shutdown", p_shutdown },
-	{ "logging", NULL },
-	{ "schedule", NULL },
-	{ "schedule_timezone", NULL },
-	{ "schedule_timeout", NULL },
-	{ "schedule_max_concurrent", NULL },
-	{ "heartbeat", NULL },
+	{ "logging", p_logging },
+	{ "schedule", p_schedule },
+	{ "schedule_timezone", p_schedule_timezone },
+	{ "schedule_timeout", p_schedule_timeout },
+	{ "schedule_max_concurrent", p_schedule_max_concurrent },
+	{ "heartbeat", p_heartbeat },
 	{ "readiness", NULL },
 	{ NULL, NULL }
 };

@@ -259,6 +259,7 @@ struct proc_conf {
 	int			 pc_initial_stopped;	/* initial_state */
 	struct health_conf	 pc_health;
 	struct hook_conf	*pc_pre_stop;	/* or NULL */
+	char			*pc_schedule;	/* cron expression or NULL */
 };
 TAILQ_HEAD(proc_confs, proc_conf);
 
@@ -399,6 +400,16 @@ int	 parse_config(const char *, const char *, size_t,
 void	 parse_result_clear(struct parse_result *);
 void	 diag_add(struct diags *, int, int, int, const char *, ...)
 	    __attribute__((__format__(printf, 5, 6)));
+
+/* cron.c */
+struct cron {
+	uint64_t	 cr_bits[5];	/* minute hour dom month dow */
+	int		 cr_dom_star;
+	int		 cr_dow_star;
+	char		 cr_tz[64];	/* CRON_TZ= prefix, "" for local */
+};
+int	 cron_parse(const char *, struct cron *, char *, size_t);
+int	 cron_match(const struct cron *, const struct tm *);
 
 /* engine.c, process.c, logpipe.c */
 enum inst_state {

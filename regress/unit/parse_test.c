@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "phpeekd.h"
 
@@ -387,6 +388,84 @@ START_TEST(test_overrides)
 }
 END_TEST
 
+START_TEST(test_cron)
+{
+	struct cron	 c;
+	struct tm	 tm;
+	char		 err[256];
+
+	ck_assert_int_eq(cron_parse("*/15 9-17 * jan-mar MON-FRI", &c, err,
+	    sizeof(err)), 0);
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_min = 30;
+	tm.tm_hour = 10;
+	tm.tm_mday = 6;
+	tm.tm_mon = 1;		/* February */
+	tm.tm_wday = 3;		/* Wednesday */
+	ck_assert_int_eq(cron_match(&c, &tm), 1);
+	tm.tm_min = 31;
+	ck_assert_int_eq(cron_match(&c, &tm), 0);
+	tm.tm_min = 30;
+	tm.tm_wday = 0;		/* Sunday */
+	ck_assert_int_eq(cron_match(&c, &tm), 0);
+	/* both day fields restricted: either matches */
+	ck_assert_int_eq(cron_parse("0 0 1 * 1", &c, err, sizeof(err)), 0);
+	tm.tm_min = tm.tm_hour = 0;
+	tm.tm_mday = 1;
+	tm.tm_wday = 4;
+	ck_assert_int_eq(cron_match(&c, &tm), 1);
+	tm.tm_mday = 2;
+	tm.tm_wday = 1;
+	ck_assert_int_eq(cron_match(&c, &tm), 1);
+	tm.tm_wday = 2;
+	ck_assert_int_eq(cron_match(&c, &tm), 0);
+	ck_assert_int_eq(cron_parse("5/20 * * * *", &c, err, sizeof(err)), 0);
+	ck_assert(c.cr_bits[0] == ((1ULL << 5) | (1ULL << 25) | (1ULL << 45)));
+	ck_assert_int_eq(cron_parse("CRON_TZ=Europe/Paris 0 2 * * *", &c,
+	    err, sizeof(err)), 0);
+	ck_assert_str_eq(c.cr_tz, "Europe/Paris");
+	ck_assert_int_eq(cron_parse("* * * * 7", &c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "end of range (7) above maximum (6): 7");
+	ck_assert_int_eq(cron_parse("* * * *", &c, err, sizeof(err)), -1);
+	ck_assert_ptr_nonnull(strstr(err, "expected exactly 5 fields"));
+	ck_assert_int_eq(cron_parse("@daily", &c, err, sizeof(err)), -1);
+	ck_assert_int_eq(cron_parse("x * * * *", &c, err, sizeof(err)), -1);
+	ck_assert_str_eq(err, "failed to parse int from x");
+	ck_assert_int_eq(cron_parse("5-2 * * * *", &c, err, sizeof(err)), -1);
+}
+END_TEST
+
+START_TEST(test_tables)
+{
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  api_acl: {enabled: true, allow_list: [\"10.0.0.0/8\", "
+	    "\"::1/129\"]}\n"
+	    "  zombie_reap_interval: 10ms\n"
+	    "  tracing_exporter: pigeon\n"
+	    "processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    schedule: \"61 * * * *\"\n"
+	    "    logging: {min_level: loud, stdout: false, stderr: false}\n"
+	    "    heartbeat: {url: http://x, retry_cont: 3}\n"), -1);
+	expect_at("\"::1/129\" is not an IPv4 or IPv6 address", DIAG_ERROR,
+	    2, 55);
+	ck_assert_ptr_nonnull(find("global.zombie_reap_interval: 10ms is out "
+	    "of range 100ms..60000ms"));
+	ck_assert_ptr_nonnull(find("global.tracing_exporter: invalid value "
+	    "\"pigeon\" (stdout, otlp-grpc"));
+	expect_at("processes.a.schedule: invalid schedule expression",
+	    DIAG_ERROR, 9, 15);
+	ck_assert_ptr_nonnull(find("processes.a.logging.min_level: invalid "
+	    "value \"loud\""));
+	ck_assert_ptr_nonnull(find("both stdout and stderr are disabled"));
+	ck_assert_ptr_nonnull(find("unknown key 'retry_cont' in "
+	    "processes.a.heartbeat; did you mean 'retry_count'?"));
+}
+END_TEST
+
 /* Run under valgrind or ASan, this shows any leak on either path. */
 START_TEST(test_repeat)
 {
@@ -425,6 +504,8 @@ main(void)
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_health);
 	tcase_add_test(tc, test_overrides);
+	tcase_add_test(tc, test_cron);
+	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_repeat);
 	tcase_set_timeout(tc, 30);
 	suite_add_tcase(s, tc);
