@@ -110,7 +110,8 @@ static struct privsep_proc parent_procs[] = {
 static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-dnsvw] [-D macro=value] [-f file]\n"
+	fprintf(stderr, "usage: %s [-dnsvw] [-D macro=value] [-f file] "
+	    "[-u user]\n"
 	    "       %s check-config [--quiet] [--strict] [--json] "
 	    "[-f file]\n", getprogname(), getprogname());
 	exit(1);
@@ -141,7 +142,7 @@ main(int argc, char *argv[], char *envp[])
 			}
 		}
 	}
-	while ((ch = getopt(argc, argv, "D:df:jnqR:svw")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:jnqR:su:vw")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (strchr(optarg, '=') == NULL)
@@ -170,6 +171,9 @@ main(int argc, char *argv[], char *envp[])
 			break;
 		case 's':
 			strict = 1;
+			break;
+		case 'u':
+			sandbox_api_user = optarg;
 			break;
 		case 'v':
 			verbose++;

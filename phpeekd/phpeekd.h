@@ -635,6 +635,7 @@ void	 listen_send(struct privsep *);
 void	 listen_close(void);
 
 /* sandbox.c */
+extern const char *sandbox_api_user;
 void	 sandbox_role(enum privsep_procid);
 
 /* api.c: the read model */

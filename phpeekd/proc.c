@@ -297,7 +297,7 @@ proc_init_parent(struct privsep *ps, const char *exe, int debug, int verbose)
 int
 proc_start_role(struct privsep *ps, enum privsep_procid id)
 {
-	char		*argv[8];
+	char		*argv[10];
 	char		 vflag[8];
 	int		 sp[2], argc = 0, i;
 	pid_t		 pid;
@@ -310,6 +310,10 @@ proc_start_role(struct privsep *ps, enum privsep_procid id)
 	argv[argc++] = (char *)"phpeekd";
 	argv[argc++] = (char *)"-R";
 	argv[argc++] = (char *)proc_titles[id];
+	if (id == PROC_API) {
+		argv[argc++] = (char *)"-u";
+		argv[argc++] = (char *)sandbox_api_user;
+	}
 	if (ps->ps_verbose > 0) {
 		vflag[0] = '-';
 		for (i = 0; i < ps->ps_verbose && i < 5; i++)

@@ -12,9 +12,15 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -25,6 +31,8 @@
 #include <unistd.h>
 
 #include "phpeekd.h"
+
+const char	*sandbox_api_user = "nobody";
 
 /* Every role: the event loop, imsg, memory, time, exit. */
 static const char *const sandbox_base[] = {
@@ -67,6 +75,9 @@ static const size_t sandbox_nextra[PROC_MAX] = {
 };
 
 static void	sandbox_rlimit(int, rlim_t);
+static void	sandbox_caps(uint64_t);
+static void	sandbox_bounding(uint64_t);
+static void	sandbox_drop_user(const char *);
 static void	sandbox_allow(scmp_filter_ctx, const char *);
 static void	sandbox_sigsys(int, siginfo_t *, void *);
 
@@ -110,6 +121,95 @@ sandbox_sigsys(int sig, siginfo_t *si, void *ctx)
 	_exit(128 + SIGSYS);
 }
 
+/*
+ * Keep only the capabilities in keep (a bit per CAP_*), in every set,
+ * the bounding set included, so nothing can get the others back.
+ */
+static void
+sandbox_bounding(uint64_t keep)
+{
+	int	cap;
+
+	for (cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (!(keep & (1ULL << cap)) &&
+		    prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == -1)
+			fatal("PR_CAPBSET_DROP %d", cap);
+	(void)prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+}
+
+static void
+sandbox_caps(uint64_t keep)
+{
+	struct __user_cap_header_struct	hdr;
+	struct __user_cap_data_struct	data[2];
+
+	if (geteuid() != 0)
+		return;		/* nothing to drop */
+	sandbox_bounding(keep);
+	memset(&hdr, 0, sizeof(hdr));
+	memset(data, 0, sizeof(data));
+	hdr.version = _LINUX_CAPABILITY_VERSION_3;
+	data[0].effective = data[0].permitted = (uint32_t)keep;
+	data[1].effective = data[1].permitted = (uint32_t)(keep >> 32);
+	if (syscall(SYS_capset, &hdr, data) == -1)
+		fatal("capset");
+}
+
+/*
+ * The api speaks to the network: it runs as an unprivileged user in an
+ * empty directory.  Without root (a rootless container) it cannot
+ * switch and says so once.
+ */
+static void
+sandbox_drop_user(const char *user)
+{
+	struct passwd	*pw;
+	struct stat	 st;
+	const char	*dir = "/run/phpeekd-empty";
+	uid_t		 uid, ruid, euid, suid;
+	gid_t		 gid;
+	const char	*errstr;
+
+	if (geteuid() != 0) {
+		log_warnx("not root: the api keeps uid %d", (int)geteuid());
+		return;
+	}
+	/* a numeric id needs no passwd entry: minimal images lack one */
+	uid = (uid_t)strtonum(user, 1, UINT32_MAX - 1, &errstr);
+	if (errstr == NULL)
+		gid = (gid_t)uid;
+	else if ((pw = getpwnam(user)) != NULL) {
+		uid = pw->pw_uid;
+		gid = pw->pw_gid;
+	} else {
+		log_warnx("api user %s unknown: using 65534", user);
+		uid = gid = 65534;
+	}
+	if (mkdir(dir, 0555) == -1 && errno != EEXIST &&
+	    (dir = "/tmp/phpeekd-empty", mkdir(dir, 0555)) == -1 &&
+	    errno != EEXIST)
+		fatal("mkdir %s", dir);
+	if (lstat(dir, &st) == -1 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+	    (st.st_mode & 0222) != 0)
+		fatalx("%s: not a root-owned read-only directory", dir);
+	if (chroot(dir) == -1 || chdir("/") == -1)
+		fatal("chroot %s", dir);
+	/*
+	 * The bounding set only limits what an exec could gain; the
+	 * effective set still holds CAP_SETUID for the switch below.
+	 */
+	sandbox_bounding(0);
+	if (setgroups(1, &gid) == -1 || setresgid(gid, gid, gid) == -1 ||
+	    setresuid(uid, uid, uid) == -1)
+		fatal("cannot drop privileges to %u:%u", uid, gid);
+	if (getresuid(&ruid, &euid, &suid) == -1 || ruid != uid ||
+	    euid != uid || suid != uid || setuid(0) != -1)
+		fatalx("privileges were not dropped");
+	/* a change of credentials clears the parent-death signal */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		fatal("PR_SET_PDEATHSIG");
+}
+
 void
 sandbox_role(enum privsep_procid id)
 {
@@ -127,6 +227,18 @@ sandbox_role(enum privsep_procid id)
 	 */
 	if (id == PROC_CONFIG)
 		sandbox_rlimit(RLIMIT_NPROC, 0);
+	switch (id) {
+	case PROC_API:
+		sandbox_drop_user(sandbox_api_user);
+		break;
+	case PROC_ENGINE:
+		/* only to read /proc of services that run as other users */
+		sandbox_caps(1ULL << CAP_SYS_PTRACE);
+		break;
+	default:
+		sandbox_caps(0);
+		break;
+	}
 	/* nothing a role runs may gain privileges through exec */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1)
 		fatal("prctl PR_SET_NO_NEW_PRIVS");
