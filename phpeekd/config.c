@@ -229,6 +229,7 @@ config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
 {
 	return (a->pc_enabled == b->pc_enabled &&
 	    a->pc_priority == b->pc_priority &&
+	    a->pc_ready == b->pc_ready && a->pc_ready_fd == b->pc_ready_fd &&
 	    a->pc_type == b->pc_type &&
 	    a->pc_umask == b->pc_umask &&
 	    strlist_equal(&a->pc_command, &b->pc_command) &&
@@ -371,6 +372,8 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    config_add_optstr(buf, pc->pc_user) == -1 ||
 	    config_add_optstr(buf, pc->pc_group) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_initial_stopped) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_ready) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_ready_fd) == -1 ||
 	    config_add_health(buf, &pc->pc_health) == -1) {
 		log_warn("process %s does not fit in one message",
 		    pc->pc_name);
@@ -563,7 +566,8 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct proc_conf	*pc = NULL;
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
-	uint8_t			 en, type, rs, istop;
+	uint8_t			 en, type, rs, istop, ready;
+	uint32_t		 readyfd;
 	uint32_t		 scale, sig, tmo;
 	int64_t			 um, prio;
 
@@ -587,10 +591,15 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    config_get_optstr(&buf, &pc->pc_user) == -1 ||
 	    config_get_optstr(&buf, &pc->pc_group) == -1 ||
 	    ibuf_get_u8(&buf, &istop) == -1 ||
+	    ibuf_get_u8(&buf, &ready) == -1 ||
+	    ibuf_get_u32(&buf, &readyfd) == -1 ||
 	    config_get_health(&buf, &pc->pc_health) == -1 ||
-	    ibuf_left(&buf) != 0 || istop > 1)
+	    ibuf_left(&buf) != 0 || istop > 1 || ready > READY_FD ||
+	    (ready == READY_FD && (readyfd < 3 || readyfd > 1023)))
 		goto bad;
 	pc->pc_initial_stopped = istop;
+	pc->pc_ready = ready;
+	pc->pc_ready_fd = (int)readyfd;
 	if (en > 1 || type > PTYPE_ONESHOT || rs > RESTART_NEVER ||
 	    scale < 1 || scale > CONF_SCALE_MAX || sig < 1 || sig >= NSIG ||
 	    tmo > 86400 || um < -1 || um > 0777 || pc->pc_command.sl_n == 0 ||

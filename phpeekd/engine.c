@@ -459,6 +459,7 @@ engine_adopt(struct imsg *imsg)
 	if (RB_INSERT(instance_pids, &engine->en_pids, in) != NULL)
 		return (-1);
 	in->in_state = IST_RUNNING;
+	in->in_ready = 1;	/* it ran before the engine did */
 	in->in_started_wall = started;
 	log_info("%s: adopted running instance, pid %u", in->in_id, pid);
 	return (0);
@@ -540,6 +541,14 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		return (engine_adopt(imsg));
 	case IMSG_LOGFD:
 		return (engine_logfd(imsg));
+	case IMSG_NOTIFYFD:
+		if (imsg_get_len(imsg) != 0 || (fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		if ((in = instance_by_token(imsg_get_peerid(imsg))) == NULL)
+			close(fd);
+		else
+			notify_open(in, fd);
+		return (0);
 	case IMSG_INSTANCE_FINAL:
 		if (engine->en_conf == NULL || engine->en_started)
 			return (-1);

@@ -54,6 +54,10 @@ eproc_ready(struct eproc *ep)
 		    in->in_state != IST_COMPLETED :
 		    in->in_state != IST_RUNNING)
 			return (0);
+		/* a service that reports readiness is waited for */
+		if (pc->pc_type == PTYPE_LONGRUN &&
+		    pc->pc_ready != READY_NONE && !in->in_ready)
+			return (0);
 	}
 	return (1);
 }

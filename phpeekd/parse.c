@@ -2189,6 +2189,31 @@ p_health_check(struct parser *p, struct node *k, struct node *v, void *a)
 		    hc->hc_period);
 }
 
+/* phpeekd: how a service says it is ready, "notify" or "fd N" */
+static void
+p_readiness(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	const char	*errstr;
+	int		 n;
+
+	if (want_scalar(p, v, ppath(a, "readiness")) == -1)
+		return;
+	if (strcmp(v->n_value, "notify") == 0) {
+		PC(a)->pc_ready = READY_NOTIFY;
+		return;
+	}
+	if (strncmp(v->n_value, "fd ", 3) == 0) {
+		n = (int)strtonum(v->n_value + 3, 3, 1023, &errstr);
+		if (errstr == NULL) {
+			PC(a)->pc_ready = READY_FD;
+			PC(a)->pc_ready_fd = n;
+			return;
+		}
+	}
+	perr(p, v, "%s: \"%s\" is neither notify nor fd N (3 to 1023)",
+	    ppath(a, "readiness"), v->n_value);
+}
+
 static const struct key process_keys[] = {
 	{ "enabled", p_enabled },
 	{ "type", p_type },
@@ -2214,7 +2239,7 @@ static const struct key process_keys[] = {
 	{ "schedule_timeout", p_schedule_timeout },
 	{ "schedule_max_concurrent", p_schedule_max_concurrent },
 	{ "heartbeat", p_heartbeat },
-	{ "readiness", NULL },
+	{ "readiness", p_readiness },
 	{ NULL, NULL }
 };
 

@@ -839,6 +839,9 @@ parent_spawn(struct imsg *imsg)
 		if (sr.sr_err != -1)
 			proc_compose(ps, PROC_ENGINE, IMSG_LOGFD, token,
 			    sr.sr_err, &(uint8_t){ STREAM_STDERR }, 1);
+		if (sr.sr_notify != -1)
+			proc_compose(ps, PROC_ENGINE, IMSG_NOTIFYFD, token,
+			    sr.sr_notify, NULL, 0);
 		return;
 	}
 	if (sr.sr_what[0] == '\0')

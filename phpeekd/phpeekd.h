@@ -71,6 +71,7 @@ enum imsg_type {
 	IMSG_ENGINE_START,	/* parent -> engine: adoption finished */
 	IMSG_ADOPT,		/* parent -> engine: a running instance */
 	IMSG_LOGFD,		/* parent -> engine: a log pipe's read end */
+	IMSG_NOTIFYFD,		/* parent -> engine: readiness channel */
 	IMSG_SPAWN,		/* engine -> parent: start an instance */
 	IMSG_SPAWNED,		/* parent -> engine: it runs */
 	IMSG_SPAWN_FAILED,	/* parent -> engine: it could not start */
@@ -260,7 +261,13 @@ struct proc_conf {
 	struct health_conf	 pc_health;
 	struct hook_conf	*pc_pre_stop;	/* or NULL */
 	char			*pc_schedule;	/* cron expression or NULL */
+	int			 pc_ready;	/* READY_* */
+	int			 pc_ready_fd;	/* READY_FD: its number */
 };
+
+#define READY_NONE	0	/* ready when running (and healthy) */
+#define READY_NOTIFY	1	/* sd_notify READY=1 on NOTIFY_SOCKET */
+#define READY_FD	2	/* s6: a newline on fd pc_ready_fd */
 TAILQ_HEAD(proc_confs, proc_conf);
 
 struct global_conf {
@@ -457,6 +464,10 @@ struct instance {
 	int64_t			 in_cpu_when;	/* and when, monotonic ms */
 	int			 in_remove;	/* scaled away: free on exit */
 	int			 in_hooking;	/* pre_stop_hook runs */
+	int			 in_ready;	/* said so itself */
+	struct event		 in_notify_ev;
+	int			 in_notify_fd;
+	char			 in_notify_status[128]; /* STATUS= */
 	struct event		 in_timer;	/* backoff or stop timeout */
 };
 RB_HEAD(instance_pids, instance);
@@ -588,6 +599,10 @@ void	 health_exec_spawned(struct eproc *, pid_t);
 void	 health_exec_failed(struct eproc *, int, const char *);
 void	 health_exec_exited(struct eproc *, int);
 
+/* notify.c */
+void	 notify_open(struct instance *, int);
+void	 notify_close(struct instance *);
+
 /* hook.c */
 struct hook_run;
 void	 hook_run(const char *, int, uint32_t, void (*)(void *, int), void *);
@@ -707,6 +722,7 @@ struct spawn_result {
 	pid_t		 sr_pid;
 	int		 sr_out;	/* read ends, -1 if none */
 	int		 sr_err;
+	int		 sr_notify;	/* readiness channel, -1 if none */
 	int		 sr_errno;	/* 0 on success */
 	char		 sr_what[64];	/* which step failed */
 };

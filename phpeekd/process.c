@@ -58,6 +58,7 @@ instance_new(struct eproc *ep, int idx)
 	in->in_proc = ep;
 	in->in_idx = idx;
 	in->in_pid = -1;
+	in->in_notify_fd = -1;
 	in->in_exit_code = -1;
 	in->in_state = IST_STOPPED;
 	snprintf(in->in_id, sizeof(in->in_id), "%s-%d", ep->ep_conf->pc_name,
@@ -70,6 +71,7 @@ void
 instance_free(struct instance *in)
 {
 	hook_forget(in);
+	notify_close(in);
 	evtimer_del(&in->in_timer);
 	if (in->in_pid > 0)
 		RB_REMOVE(instance_pids, &engine->en_pids, in);
@@ -201,6 +203,7 @@ instance_spawned(struct instance *in, pid_t pid)
 	char	why[32];
 
 	in->in_pid = pid;
+	in->in_ready = 0;
 	in->in_started = now_ms();
 	in->in_started_wall = time(NULL);
 	if (RB_INSERT(instance_pids, &engine->en_pids, in) != NULL)
@@ -288,6 +291,8 @@ instance_exited(struct instance *in, int status)
 	in->in_pid = -1;
 	in->in_status = status;
 	in->in_exited = 1;
+	in->in_ready = 0;
+	notify_close(in);
 	in->in_exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	wait_status_str(status, why, sizeof(why));
 	if (!eproc_running(in->in_proc))

@@ -11,6 +11,8 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -18,6 +20,7 @@
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,11 +35,14 @@ struct spawn_err {
 	char	se_what[64];
 };
 
-static void	spawn_child(const struct proc_conf *, int, int, int, int, int)
+static void	spawn_child(const struct proc_conf *, int, int, int, int, int,
+		    int, const char *)
 		    __attribute__((__noreturn__));
 static void	spawn_fail(int, const char *) __attribute__((__noreturn__));
 static void	spawn_sigdfl(int);
-static char	**spawn_env(const struct proc_conf *, int);
+static int	spawn_ready_channel(const struct proc_conf *, int, int [2],
+		    char *, size_t);
+static char	**spawn_env(const struct proc_conf *, int, const char *);
 static int	spawn_creds(const struct proc_conf *, uid_t *, gid_t *,
 		    const char **);
 
@@ -75,7 +81,7 @@ spawn_fail(int errfd, const char *what)
 
 /* Later entries win: daemon env, then env:, then phpeek-pm's own. */
 static char **
-spawn_env(const struct proc_conf *pc, int idx)
+spawn_env(const struct proc_conf *pc, int idx, const char *notify)
 {
 	struct strlist	 sl;
 	char		 buf[CONF_NAME_MAX + 64], inst[CONF_NAME_MAX + 16];
@@ -111,6 +117,11 @@ spawn_env(const struct proc_conf *pc, int idx)
 	for (j = 0; j < 5; j++) {
 		snprintf(buf, sizeof(buf), "%s=%s", extra[j],
 		    j == 1 || j == 3 ? inst : pc->pc_name);
+		if (strlist_add(&sl, buf) == -1)
+			goto fail;
+	}
+	if (notify != NULL) {
+		snprintf(buf, sizeof(buf), "NOTIFY_SOCKET=%s", notify);
 		if (strlist_add(&sl, buf) == -1)
 			goto fail;
 	}
@@ -170,7 +181,7 @@ spawn_creds(const struct proc_conf *pc, uid_t *uid, gid_t *gid,
 
 static void
 spawn_child(const struct proc_conf *pc, int idx, int kind, int outfd,
-    int errfd, int errpipe)
+    int errfd, int errpipe, int readyfd, const char *notify)
 {
 	const struct strlist	*argv = kind == SPAWN_HEALTH ?
 				    &pc->pc_health.hc_command : &pc->pc_command;
@@ -180,7 +191,7 @@ spawn_child(const struct proc_conf *pc, int idx, int kind, int outfd,
 	uid_t			 uid;
 	gid_t			 gid;
 	const char		*what = "credentials";
-	int			 i, nullfd;
+	int			 i, nullfd, keep;
 
 	if (setsid() == -1)
 		spawn_fail(errpipe, "setsid");
@@ -223,17 +234,76 @@ spawn_child(const struct proc_conf *pc, int idx, int kind, int outfd,
 	}
 	if (uid != (uid_t)-1 && setresuid(uid, uid, uid) == -1)
 		spawn_fail(errpipe, "setuid");
-	if ((env = spawn_env(pc, idx)) == NULL)
+	if ((env = spawn_env(pc, idx, notify)) == NULL)
 		spawn_fail(errpipe, "environment");
+	/* s6-style readiness: the write end on the fd it asked for */
+	if (readyfd != -1 && pc->pc_ready == READY_FD) {
+		if (readyfd == pc->pc_ready_fd) {
+			if (fcntl(readyfd, F_SETFD, 0) == -1)
+				spawn_fail(errpipe, "readiness fd");
+		} else if (dup2(readyfd, pc->pc_ready_fd) == -1)
+			spawn_fail(errpipe, "readiness fd");
+	}
 
-	/* nothing but 0, 1, 2 may reach the service */
-	if (close_range(STDERR_FILENO + 1, ~0U, CLOSE_RANGE_CLOEXEC) == -1)
+	/*
+	 * Nothing but 0, 1, 2 (and a readiness fd) may reach the service;
+	 * the error pipe closes at exec, which is what tells the parent
+	 * the exec worked.
+	 */
+	keep = readyfd != -1 && pc->pc_ready == READY_FD ? pc->pc_ready_fd :
+	    -1;
+	if ((keep > STDERR_FILENO + 1 && close_range(STDERR_FILENO + 1,
+	    (unsigned)keep - 1, CLOSE_RANGE_CLOEXEC) == -1) ||
+	    close_range(keep == -1 ? STDERR_FILENO + 1 : (unsigned)keep + 1,
+	    ~0U, CLOSE_RANGE_CLOEXEC) == -1)
 		for (i = STDERR_FILENO + 1; i < 4096; i++)
-			if (i != errpipe)
-				close(i);
+			if (i != keep)
+				(void)fcntl(i, F_SETFD, FD_CLOEXEC);
 	(void)fcntl(errpipe, F_SETFD, FD_CLOEXEC);
 	execvpe(argv->sl_v[0], argv->sl_v, env);
 	spawn_fail(errpipe, "exec");
+}
+
+/*
+ * The channel on which a service says it is ready: an abstract
+ * datagram socket named in NOTIFY_SOCKET for sd_notify, or a pipe whose
+ * write end the service gets on the fd it asked for (s6).  rd[0] is
+ * the engine's end; rd[1] the service's (-1 for sd_notify, which
+ * connects by name).
+ */
+static int
+spawn_ready_channel(const struct proc_conf *pc, int idx, int rd[2],
+    char *notify, size_t len)
+{
+	static uint32_t		 seq;
+	struct sockaddr_un	 sun;
+	socklen_t		 slen;
+	int			 n;
+
+	if (pc->pc_ready == READY_FD)
+		return (pipe2(rd, O_CLOEXEC));
+	if ((rd[0] = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+	    0)) == -1)
+		return (-1);
+	n = snprintf(notify, len, "@phpeekd/%d/%s-%d/%u", (int)getpid(),
+	    pc->pc_name, idx, ++seq);
+	if (n < 0 || (size_t)n >= len || (size_t)n >= sizeof(sun.sun_path)) {
+		close(rd[0]);
+		rd[0] = -1;
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	/* abstract: a leading NUL, no file to clean up */
+	memcpy(sun.sun_path + 1, notify + 1, (size_t)n - 1);
+	slen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	if (bind(rd[0], (struct sockaddr *)&sun, slen) == -1) {
+		close(rd[0]);
+		rd[0] = -1;
+		return (-1);
+	}
+	return (0);
 }
 
 /*
@@ -249,12 +319,13 @@ spawn_instance(const struct proc_conf *pc, int idx, int kind,
 				    &pc->pc_health.hc_command : &pc->pc_command;
 	struct spawn_err	 se;
 	int			 out[2] = { -1, -1 }, err[2] = { -1, -1 };
-	int			 ep[2] = { -1, -1 }, status;
+	int			 ep[2] = { -1, -1 }, rd[2] = { -1, -1 }, status;
+	char			 notify[108] = "";
 	ssize_t			 n;
 	pid_t			 pid;
 
 	memset(sr, 0, sizeof(*sr));
-	sr->sr_out = sr->sr_err = -1;
+	sr->sr_out = sr->sr_err = sr->sr_notify = -1;
 	if (argv->sl_n == 0) {
 		sr->sr_errno = EINVAL;
 		strlcpy(sr->sr_what, "empty command", sizeof(sr->sr_what));
@@ -267,6 +338,12 @@ spawn_instance(const struct proc_conf *pc, int idx, int kind,
 		strlcpy(sr->sr_what, "pipe", sizeof(sr->sr_what));
 		goto fail;
 	}
+	if (kind == SPAWN_INSTANCE && pc->pc_ready != READY_NONE &&
+	    spawn_ready_channel(pc, idx, rd, notify, sizeof(notify)) == -1) {
+		sr->sr_errno = errno;
+		strlcpy(sr->sr_what, "readiness channel", sizeof(sr->sr_what));
+		goto fail;
+	}
 	switch (pid = fork()) {
 	case -1:
 		sr->sr_errno = errno;
@@ -274,15 +351,18 @@ spawn_instance(const struct proc_conf *pc, int idx, int kind,
 		goto fail;
 	case 0:
 		close(ep[0]);
-		spawn_child(pc, idx, kind, out[1], err[1], ep[1]);
+		spawn_child(pc, idx, kind, out[1], err[1], ep[1], rd[1],
+		    notify[0] != '\0' ? notify : NULL);
 		/* NOTREACHED */
 	}
 	if (out[1] != -1)
 		close(out[1]);
 	if (err[1] != -1)
 		close(err[1]);
+	if (rd[1] != -1)
+		close(rd[1]);
 	close(ep[1]);
-	out[1] = err[1] = ep[1] = -1;
+	out[1] = err[1] = ep[1] = rd[1] = -1;
 
 	/* EOF: exec happened and closed the pipe; data: it failed */
 	do {
@@ -301,8 +381,13 @@ spawn_instance(const struct proc_conf *pc, int idx, int kind,
 	sr->sr_pid = pid;
 	sr->sr_out = out[0];
 	sr->sr_err = err[0];
+	sr->sr_notify = rd[0];
 	return (0);
  fail:
+	if (rd[0] != -1)
+		close(rd[0]);
+	if (rd[1] != -1)
+		close(rd[1]);
 	if (out[0] != -1)
 		close(out[0]);
 	if (out[1] != -1)
