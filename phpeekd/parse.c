@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include <json.h>
@@ -99,6 +100,8 @@ static int	 get_str(struct parser *, struct node *, const char *, char **);
 static int	 levenshtein(const char *, const char *);
 static const char *suggest(const char *, const struct key *);
 static void	 validate(struct parser *, struct node *);
+static void	 validate_global(struct parser *, struct node *);
+static void	 validate_users(struct parser *, struct node *);
 static struct node *map_get(struct node *, const char *);
 
 void
@@ -2474,6 +2477,107 @@ cycles(struct parser *p, struct node *root)
 	free(color);
 }
 
+/*
+ * The checks phpeek-pm's check-config adds, with phpeekd's own word
+ * where phpeekd behaves differently (the API without a token listens on
+ * loopback only).
+ */
+static void
+validate_global(struct parser *p, struct node *root)
+{
+	struct global_conf	*gc = &p->p_conf->cf_global;
+	struct node		*g = map_get(root, "global"), *n, *r, *l;
+	struct node		*at = g != NULL ? g : root;
+	const char		*s;
+	size_t			 i;
+
+	if ((n = map_get(g, "restart_backoff")) != NULL &&
+	    n->n_type == N_SCALAR && strtol(n->n_value, NULL, 10) < 1)
+		pwarn(p, n, "global.restart_backoff: a very short backoff may "
+		    "cause rapid restart loops");
+	if (geteuid() != 0) {
+		if (gc->gc_api_enabled && gc->gc_api_port > 0 &&
+		    gc->gc_api_port < 1024)
+			perr(p, (n = map_get(g, "api_port")) != NULL ? n : at,
+			    "global.api_port: privileged port %d requires "
+			    "root", gc->gc_api_port);
+		if (gc->gc_metrics_enabled && gc->gc_metrics_port > 0 &&
+		    gc->gc_metrics_port < 1024)
+			perr(p, (n = map_get(g, "metrics_port")) != NULL ? n :
+			    at, "global.metrics_port: privileged port %d "
+			    "requires root", gc->gc_metrics_port);
+	}
+	if (gc->gc_api_enabled) {
+		if (gc->gc_api_auth[0] == '\0' &&
+		    map_get(g, "api_acl") == NULL)
+			pwarn(p, at, "global.api_auth: the API has neither a "
+			    "token nor an ACL; phpeekd serves it on 127.0.0.1 "
+			    "only");
+		if (map_get(g, "api_tls") == NULL)
+			psuggest(p, at, "global.api_tls: the API runs without "
+			    "TLS");
+		if ((n = map_get(g, "audit_enabled")) == NULL ||
+		    (n->n_type == N_SCALAR && strcasecmp(n->n_value,
+		    "true") != 0))
+			psuggest(p, n != NULL ? n : at, "global.audit_enabled: "
+			    "the API is on but audit logging is off");
+	}
+	if (gc->gc_metrics_enabled && map_get(g, "metrics_acl") == NULL)
+		psuggest(p, at, "global.metrics_acl: the metrics endpoint has "
+		    "no ACL and exposes monitoring data");
+	if (!gc->gc_api_enabled && !gc->gc_metrics_enabled)
+		psuggest(p, at, "global: neither the API nor metrics are "
+		    "enabled");
+	if (gc->gc_resource_enabled && !gc->gc_metrics_enabled)
+		pwarn(p, at, "global.metrics_enabled: resource metrics are "
+		    "collected but the Prometheus endpoint is off");
+	/* readiness file: checked only when it is enabled */
+	r = map_get(g, "readiness");
+	if (r != NULL && r->n_type == N_MAP && (n = map_get(r, "enabled")) !=
+	    NULL && n->n_type == N_SCALAR && strcasecmp(n->n_value,
+	    "true") == 0) {
+		n = map_get(r, "path");
+		s = n != NULL && n->n_type == N_SCALAR ? n->n_value :
+		    "/tmp/phpeek-ready";
+		if (*s == '\0')
+			perr(p, n, "global.readiness.path must not be empty");
+		else if (strncmp(s, "/tmp/", 5) != 0 &&
+		    strncmp(s, "/var/run/", 9) != 0 &&
+		    strncmp(s, "/run/", 5) != 0)
+			psuggest(p, n != NULL ? n : r, "global.readiness.path: "
+			    "%s is not under /tmp or /run", s);
+		if ((l = map_get(r, "processes")) != NULL &&
+		    l->n_type == N_SEQ)
+			for (i = 0; i < l->n_nkids; i++)
+				if (l->n_kids[i]->n_type == N_SCALAR &&
+				    config_proc_find(p->p_conf,
+				    l->n_kids[i]->n_value) == NULL)
+					pwarn(p, l->n_kids[i], "global."
+					    "readiness.processes: '%s' is not "
+					    "defined", l->n_kids[i]->n_value);
+	}
+}
+
+/* phpeek-pm's notes on users: switching needs root. */
+static void
+validate_users(struct parser *p, struct node *root)
+{
+	struct proc_conf	*pc;
+	struct node		*n;
+
+	TAILQ_FOREACH(pc, &p->p_conf->cf_procs, pc_entry) {
+		n = map_get(map_get(root, "processes"), pc->pc_name);
+		if (pc->pc_user == NULL && pc->pc_group == NULL)
+			continue;
+		if (geteuid() != 0)
+			pwarn(p, n, "processes.%s: user switching (user=%s, "
+			    "group=%s) needs root, and phpeekd does not run as "
+			    "root", pc->pc_name, pc->pc_user != NULL ?
+			    pc->pc_user : "-", pc->pc_group != NULL ?
+			    pc->pc_group : "-");
+	}
+}
+
 static void
 validate(struct parser *p, struct node *root)
 {
@@ -2510,6 +2614,8 @@ validate(struct parser *p, struct node *root)
 		}
 	}
 	cycles(p, root);
+	validate_global(p, root);
+	validate_users(p, root);
 }
 
 

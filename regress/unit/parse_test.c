@@ -160,7 +160,9 @@ START_TEST(test_unknown_key)
 	    DIAG_WARNING, 5, 5);
 	ck_assert_ptr_nonnull(find("unknown key 'frobnicate' in processes.a"));
 	ck_assert_ptr_null(strstr(find("frobnicate")->d_msg, "did you mean"));
-	ck_assert_int_eq(pr.pr_warnings, 2);
+	/* and the API's, which has no token */
+	ck_assert_int_eq(pr.pr_warnings, 3);
+	ck_assert_ptr_nonnull(find("global.api_auth: the API has neither"));
 }
 END_TEST
 
@@ -466,6 +468,29 @@ START_TEST(test_tables)
 }
 END_TEST
 
+START_TEST(test_check_config)
+{
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  api_auth: secret\n"
+	    "  api_tls: {enabled: false}\n"
+	    "  audit_enabled: true\n"
+	    "  metrics_enabled: false\n"
+	    "  readiness: {enabled: true, path: /srv/ready, processes: [nope]}\n"
+	    "processes:\n"
+	    "  a: {enabled: true, command: [x]}\n"), 0);
+	ck_assert_ptr_null(find("global.api_auth"));
+	ck_assert_ptr_null(find("global.api_tls"));
+	ck_assert_ptr_null(find("global.audit_enabled"));
+	ck_assert_ptr_nonnull(find("resource metrics are collected but the "
+	    "Prometheus endpoint is off"));
+	expect_at("global.readiness.path: /srv/ready is not under /tmp or /run",
+	    DIAG_SUGGESTION, 6, 36);
+	expect_at("global.readiness.processes: 'nope' is not defined",
+	    DIAG_WARNING, 6, 60);
+}
+END_TEST
+
 /* Run under valgrind or ASan, this shows any leak on either path. */
 START_TEST(test_repeat)
 {
@@ -505,6 +530,7 @@ main(void)
 	tcase_add_test(tc, test_health);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_cron);
+	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_repeat);
 	tcase_set_timeout(tc, 30);
