@@ -58,7 +58,8 @@ FUZZ_CC ?=	clang
 FUZZ_SECONDS ?=	10
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
-FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz
+FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz regress/fuzz/cron_fuzz
+cron_fuzz_SRCS = phpeekd/cron.c phpeekd/util.c phpeekd/log.c
 imsg_fuzz_SRCS = phpeekd/imsg.c
 parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c \
 		phpeekd/log.c phpeekd/imsg.c phpeekd/proc.c phpeekd/sandbox.c

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -55,7 +56,7 @@ static const char *const sandbox_base[] = {
  * poll, a wakeup socketpair, and threads for name lookups).
  */
 static const char *const sandbox_engine[] = {
-	"fcntl", "openat", "getdents64", "pipe2", "socket", "connect",
+	"fcntl", "openat", "getdents64", "pipe2", "connect",
 	"getsockopt", "setsockopt", "getsockname", "getpeername", "poll",
 	"ppoll", "socketpair", "set_robust_list", "rseq", "uname",
 	"sched_getaffinity", "sysinfo", "eventfd2",
@@ -276,6 +277,15 @@ sandbox_role(enum privsep_procid id)
 	    (rv = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS),
 	    SCMP_SYS(clone3), 0)) < 0))
 		fatalx("seccomp: clone: %s", strerror(-rv));
+	/* the engine's sockets: IP for checks, Unix for libcurl's wakeup */
+	if (id == PROC_ENGINE &&
+	    ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET))) < 0 ||
+	    (rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6))) < 0 ||
+	    (rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) < 0))
+		fatalx("seccomp: socket: %s", strerror(-rv));
 	/* stdio's first write asks whether stderr is a terminal */
 	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0)
