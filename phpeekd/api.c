@@ -51,7 +51,7 @@ api_role(void)
 	TAILQ_INIT(&api->a_waits);
 	api->a_start_time = time(NULL);
 	api->a_last_reload_ok = 1;
-	event_init();
+	apihttp_init(event_init());
 	ps->ps_procs = api_procs;
 	ps->ps_nprocs = sizeof(api_procs) / sizeof(api_procs[0]);
 	ps->ps_lost = api_lost;

@@ -253,7 +253,7 @@ logpipe_to_api(const char *proc, const char *inst, int stream,
 	if (ibuf_add_str(buf, proc) == -1 || ibuf_add_u32(buf, idx) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)stream) == -1 ||
 	    ibuf_add_u8(buf, LOG_LVL_INFO) == -1 ||
-	    ibuf_add_i64(buf, (int64_t)time(NULL) * 1000) == -1 ||
+	    ibuf_add_i64(buf, wall_ms()) == -1 ||
 	    ibuf_add_str(buf, msg) == -1) {
 		imsg_abort(buf);
 		return;

@@ -715,7 +715,12 @@ int	 api_request(uint32_t, const char *, int64_t,
 void	 api_request_cancel(void *);
 
 /* apihttp.c */
+void	 apihttp_init(struct event_base *);
 void	 apihttp_listen(int, int);
+
+/* metrics.c */
+struct evbuffer;
+void	 metrics_render(struct evbuffer *);
 
 /* spawn.c */
 struct spawn_result {
@@ -741,6 +746,7 @@ int	 signal_byname(const char *);
 const char *signal_name(int);
 int	 parse_duration_ms(const char *, int64_t *);
 int64_t	 now_ms(void);
+int64_t	 wall_ms(void);
 void	 ms_to_tv(int64_t, struct timeval *);
 const char *restart_name(int);
 void	 wait_status_str(int, char *, size_t);

@@ -290,6 +290,13 @@ sandbox_role(enum privsep_procid id)
 	if ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 	    SCMP_A1(SCMP_CMP_EQ, TCGETS))) < 0)
 		fatalx("seccomp: ioctl: %s", strerror(-rv));
+	/* libevent sizes socket reads with FIONREAD; libcurl may FIONBIO */
+	if (id != PROC_CONFIG &&
+	    ((rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, FIONREAD))) < 0 ||
+	    (rv = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
+	    SCMP_A1(SCMP_CMP_EQ, FIONBIO))) < 0))
+		fatalx("seccomp: ioctl: %s", strerror(-rv));
 	if ((rv = seccomp_load(ctx)) < 0)
 		fatalx("seccomp_load: %s", strerror(-rv));
 	seccomp_release(ctx);
