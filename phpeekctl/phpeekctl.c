@@ -1,33 +1,427 @@
 /*
- * phpeekctl: the administration client of phpeekd.
+ * phpeekctl: the administration client of phpeekd, over the control
+ * socket (libcurl) with phpeek-pm's REST API (json-c).
+ *
+ * Exit status: 0 done, 1 refused by the daemon (its message is
+ * printed), 2 usage, 3 the daemon cannot be reached.
  */
 
 #include <sys/types.h>
 
+#include <curl/curl.h>
+#include <err.h>
+#include <json.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PHPEEKCTL_VERSION	"0.1.0"
+#define PHPEEKCTL_SOCKET	"/run/phpeekd.sock"
+
+struct reply {
+	char	*r_body;
+	size_t	 r_len;
+	long	 r_status;
+	char	 r_type[128];
+};
+
+static const char	*ctl_socket = PHPEEKCTL_SOCKET;
+static const char	*ctl_token;
+static int		 ctl_json;
+
+static void	usage(void) __attribute__((__noreturn__));
+static size_t	ctl_write(char *, size_t, size_t, void *);
+static size_t	ctl_header(char *, size_t, size_t, void *);
+static void	ctl_request(const char *, const char *, const char *,
+		    struct reply *);
+static int	ctl_done(struct reply *, struct json_object **);
 
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: %s [-j] [-s socket] command [argument ...]\n",
-	    getprogname());
+	fprintf(stderr, "usage: %s [-j] [-s socket] [-t token] command "
+	    "[argument ...]\n"
+	    "commands: status | show name | start name | stop name |\n"
+	    "          restart name | scale name n|+n|-n | signal name sig |\n"
+	    "          reload | check | logs [-f] [-n lines] name | metrics |\n"
+	    "          version\n", getprogname());
 	exit(2);
+}
+
+static size_t
+ctl_write(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct reply	*r = arg;
+	char		*p;
+
+	if ((p = realloc(r->r_body, r->r_len + size * n + 1)) == NULL)
+		return (0);
+	r->r_body = p;
+	memcpy(r->r_body + r->r_len, ptr, size * n);
+	r->r_len += size * n;
+	r->r_body[r->r_len] = '\0';
+	return (size * n);
+}
+
+static size_t
+ctl_header(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct reply	*r = arg;
+	size_t		 len = size * n;
+
+	if (len > 13 && strncasecmp(ptr, "Content-Type:", 13) == 0) {
+		snprintf(r->r_type, sizeof(r->r_type), "%.*s", (int)(len - 13),
+		    ptr + 13);
+		r->r_type[strcspn(r->r_type, "\r\n")] = '\0';
+	}
+	return (len);
+}
+
+/* One request; exits 3 when the daemon cannot be reached. */
+static void
+ctl_request(const char *method, const char *path, const char *body,
+    struct reply *r)
+{
+	struct curl_slist	*hdrs = NULL;
+	char			 url[1024], auth[512];
+	CURL			*c;
+	CURLcode		 rc;
+
+	memset(r, 0, sizeof(*r));
+	if ((c = curl_easy_init()) == NULL)
+		errx(3, "cannot initialise libcurl");
+	snprintf(url, sizeof(url), "http://localhost%s", path);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ctl_socket);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_write);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, ctl_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+	if (body != NULL) {
+		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+		hdrs = curl_slist_append(hdrs,
+		    "Content-Type: application/json");
+	}
+	if (ctl_token != NULL) {
+		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
+		    ctl_token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	if (hdrs != NULL)
+		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
+		fprintf(stderr, "%s: cannot reach phpeekd at %s: %s\n",
+		    getprogname(), ctl_socket, curl_easy_strerror(rc));
+		exit(3);
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->r_status);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(c);
+}
+
+/*
+ * Check a reply: print the server's error and return 1 when it was
+ * refused; with -j print the body as it came.
+ */
+static int
+ctl_done(struct reply *r, struct json_object **out)
+{
+	struct json_object	*o = NULL, *e;
+
+	if (r->r_body != NULL)
+		o = json_tokener_parse(r->r_body);
+	if (r->r_status >= 300) {
+		if (o != NULL && json_object_object_get_ex(o, "error", &e))
+			fprintf(stderr, "%s: %s\n", getprogname(),
+			    json_object_get_string(e));
+		else
+			fprintf(stderr, "%s: HTTP %ld\n", getprogname(),
+			    r->r_status);
+		json_object_put(o);
+		return (1);
+	}
+	if (o == NULL) {
+		fprintf(stderr, "%s: unreadable answer from phpeekd\n",
+		    getprogname());
+		return (1);
+	}
+	if (out != NULL)
+		*out = o;
+	else
+		json_object_put(o);
+	return (0);
+}
+
+static const char *
+jstr(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return ("");
+	return (json_object_get_string(v));
+}
+
+static long long
+jint(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return (0);
+	return ((long long)json_object_get_int64(v));
+}
+
+static void
+uptime(long long started, char *buf, size_t len)
+{
+	long long	s = started > 0 ? (long long)time(NULL) - started : 0;
+
+	if (started <= 0)
+		snprintf(buf, len, "-");
+	else if (s < 3600)
+		snprintf(buf, len, "%lldm%02llds", s / 60, s % 60);
+	else if (s < 86400)
+		snprintf(buf, len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
+	else
+		snprintf(buf, len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+}
+
+static int
+cmd_status(void)
+{
+	struct json_object	*o, *procs, *p, *insts, *in;
+	struct reply		 r;
+	size_t			 i, j, w = 4;
+	long long		 restarts;
+	char			 up[32];
+
+	ctl_request("GET", "/api/v1/processes", NULL, &r);
+	if (ctl_json) {
+		fputs(r.r_body != NULL ? r.r_body : "", stdout);
+		return (r.r_status >= 300);
+	}
+	if (ctl_done(&r, &o) != 0)
+		return (1);
+	json_object_object_get_ex(o, "processes", &procs);
+	for (i = 0; i < json_object_array_length(procs); i++) {
+		p = json_object_array_get_idx(procs, i);
+		if (strlen(jstr(p, "name")) + 6 > w)
+			w = strlen(jstr(p, "name")) + 6;
+	}
+	printf("%-*s %-8s %-10s %-7s %s\n", (int)w, "NAME", "TYPE", "STATE",
+	    "SCALE", "RESTARTS");
+	for (i = 0; i < json_object_array_length(procs); i++) {
+		p = json_object_array_get_idx(procs, i);
+		json_object_object_get_ex(p, "instances", &insts);
+		restarts = 0;
+		for (j = 0; j < json_object_array_length(insts); j++)
+			restarts += jint(json_object_array_get_idx(insts, j),
+			    "restart_count");
+		printf("%-*s %-8s %-10s %3lld/%-3lld %lld\n", (int)w,
+		    jstr(p, "name"), jstr(p, "type"), jstr(p, "state"),
+		    jint(p, "scale"), jint(p, "desired_scale"), restarts);
+		for (j = 0; j < json_object_array_length(insts); j++) {
+			in = json_object_array_get_idx(insts, j);
+			uptime(strcmp(jstr(in, "state"), "running") == 0 ?
+			    jint(in, "started_at") : 0, up, sizeof(up));
+			printf("  %-*s %-10s pid %-7lld up %s\n", (int)w - 2,
+			    jstr(in, "id"), jstr(in, "state"), jint(in, "pid"),
+			    up);
+		}
+	}
+	json_object_put(o);
+	return (0);
+}
+
+static int
+cmd_show(const char *name)
+{
+	struct json_object	*o;
+	struct reply		 r;
+	char			 path[512];
+
+	snprintf(path, sizeof(path), "/api/v1/processes/%s", name);
+	ctl_request("GET", path, NULL, &r);
+	if (ctl_json) {
+		fputs(r.r_body != NULL ? r.r_body : "", stdout);
+		return (r.r_status >= 300);
+	}
+	if (ctl_done(&r, &o) != 0)
+		return (1);
+	printf("%s\n", json_object_to_json_string_ext(o,
+	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(o);
+	return (0);
+}
+
+static int
+cmd_action(const char *name, const char *action, const char *body)
+{
+	struct json_object	*o;
+	struct reply		 r;
+	char			 path[512];
+
+	snprintf(path, sizeof(path), "/api/v1/processes/%s/%s", name, action);
+	ctl_request("POST", path, body, &r);
+	if (ctl_json) {
+		fputs(r.r_body != NULL ? r.r_body : "", stdout);
+		return (r.r_status >= 300);
+	}
+	if (ctl_done(&r, &o) != 0)
+		return (1);
+	printf("%s: %s\n", name, jstr(o, "status"));
+	json_object_put(o);
+	return (0);
+}
+
+static int
+cmd_reload(void)
+{
+	struct json_object	*o;
+	struct reply		 r;
+
+	ctl_request("POST", "/api/v1/config/reload", NULL, &r);
+	if (ctl_json) {
+		fputs(r.r_body != NULL ? r.r_body : "", stdout);
+		return (r.r_status >= 300);
+	}
+	if (ctl_done(&r, &o) != 0)
+		return (1);
+	printf("%s\n", jstr(o, "message"));
+	json_object_put(o);
+	return (0);
+}
+
+static int
+cmd_check(void)
+{
+	struct json_object	*o = NULL, *procs;
+	struct reply		 r;
+
+	ctl_request("GET", "/readyz", NULL, &r);
+	if (ctl_json) {
+		fputs(r.r_body != NULL ? r.r_body : "", stdout);
+		return (r.r_status != 200);
+	}
+	if (r.r_body == NULL || (o = json_tokener_parse(r.r_body)) == NULL) {
+		fprintf(stderr, "%s: unreadable answer\n", getprogname());
+		return (1);
+	}
+	printf("%s\n", jstr(o, "status"));
+	if (json_object_object_get_ex(o, "processes", &procs)) {
+		json_object_object_foreach(procs, k, v)
+			printf("  %-20s %s (%lld/%lld)\n", k,
+			    jstr(v, "state"), jint(v, "running"),
+			    jint(v, "desired"));
+	}
+	json_object_put(o);
+	return (r.r_status == 200 ? 0 : 1);
+}
+
+static int
+cmd_metrics(void)
+{
+	struct reply	r;
+
+	ctl_request("GET", "/metrics", NULL, &r);
+	if (r.r_status != 200)
+		return (ctl_done(&r, NULL));
+	fputs(r.r_body != NULL ? r.r_body : "", stdout);
+	return (0);
+}
+
+static void
+print_log(struct json_object *e)
+{
+	printf("%s %s %s %s\n", jstr(e, "Timestamp"), jstr(e, "InstanceID"),
+	    jstr(e, "Stream"), jstr(e, "Message"));
+}
+
+/*
+ * The last n lines, oldest first; -f then keeps asking for what came
+ * after the newest line seen.
+ */
+static int
+cmd_logs(const char *name, int lines, int follow)
+{
+	struct json_object	*o, *logs;
+	struct reply		 r;
+	char			 path[512], last[128] = "";
+	size_t			 i, n, start;
+
+	for (;;) {
+		snprintf(path, sizeof(path), "/api/v1/processes/%s/logs?"
+		    "limit=%d", name, follow && last[0] != '\0' ? 1000 : lines);
+		ctl_request("GET", path, NULL, &r);
+		if (ctl_json && !follow) {
+			fputs(r.r_body != NULL ? r.r_body : "", stdout);
+			return (r.r_status >= 300);
+		}
+		if (ctl_done(&r, &o) != 0)
+			return (1);
+		json_object_object_get_ex(o, "logs", &logs);
+		n = json_object_array_length(logs);
+		/* newest first from the daemon: find what is new */
+		start = n;
+		if (last[0] != '\0') {
+			for (i = 0; i < n; i++) {
+				struct json_object *e =
+				    json_object_array_get_idx(logs, i);
+				char key[128];
+
+				snprintf(key, sizeof(key), "%s %s",
+				    jstr(e, "Timestamp"), jstr(e, "Message"));
+				if (strcmp(key, last) == 0)
+					break;
+			}
+			start = i;
+		}
+		for (i = start; i > 0; i--)
+			print_log(json_object_array_get_idx(logs, i - 1));
+		if (n > 0) {
+			struct json_object *e = json_object_array_get_idx(logs,
+			    0);
+
+			snprintf(last, sizeof(last), "%s %s",
+			    jstr(e, "Timestamp"), jstr(e, "Message"));
+		}
+		fflush(stdout);
+		json_object_put(o);
+		free(r.r_body);
+		if (!follow)
+			return (0);
+		usleep(500000);
+	}
 }
 
 int
 main(int argc, char *argv[])
 {
-	int	ch;
+	const char	*env, *errstr;
+	char		 body[64];
+	int		 ch, lines = 100, follow = 0, sig;
 
-	while ((ch = getopt(argc, argv, "js:")) != -1) {
+	if ((env = getenv("PHPEEKD_SOCKET")) != NULL && *env != '\0')
+		ctl_socket = env;
+	if ((env = getenv("PHPEEKD_TOKEN")) != NULL && *env != '\0')
+		ctl_token = env;
+	while ((ch = getopt(argc, argv, "+js:t:")) != -1) {
 		switch (ch) {
 		case 'j':
+			ctl_json = 1;
+			break;
 		case 's':
+			ctl_socket = optarg;
+			break;
+		case 't':
+			ctl_token = optarg;
 			break;
 		default:
 			usage();
@@ -37,10 +431,73 @@ main(int argc, char *argv[])
 	argv += optind;
 	if (argc < 1)
 		usage();
-	if (strcmp(argv[0], "version") == 0) {
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
+		errx(3, "curl_global_init");
+
+	if (strcmp(argv[0], "version") == 0 && argc == 1) {
 		printf("phpeekctl %s\n", PHPEEKCTL_VERSION);
 		return (0);
 	}
-	fprintf(stderr, "%s: unknown command: %s\n", getprogname(), argv[0]);
-	return (2);
+	if (strcmp(argv[0], "status") == 0 && argc == 1)
+		return (cmd_status());
+	if (strcmp(argv[0], "show") == 0 && argc == 2)
+		return (cmd_show(argv[1]));
+	if ((strcmp(argv[0], "start") == 0 || strcmp(argv[0], "stop") == 0 ||
+	    strcmp(argv[0], "restart") == 0) && argc == 2)
+		return (cmd_action(argv[1], argv[0], NULL));
+	if (strcmp(argv[0], "scale") == 0 && argc == 3) {
+		(void)strtonum(argv[2] + (argv[2][0] == '+' ||
+		    argv[2][0] == '-'), 0, 1000, &errstr);
+		if (errstr != NULL)
+			usage();
+		if (argv[2][0] == '+' || argv[2][0] == '-')
+			snprintf(body, sizeof(body), "{\"delta\":%s}",
+			    argv[2][0] == '+' ? argv[2] + 1 : argv[2]);
+		else
+			snprintf(body, sizeof(body), "{\"desired\":%s}",
+			    argv[2]);
+		return (cmd_action(argv[1], "scale", body));
+	}
+	if (strcmp(argv[0], "signal") == 0 && argc == 3) {
+		sig = (int)strtonum(argv[2], 1, NSIG - 1, &errstr);
+		if (errstr == NULL)
+			snprintf(body, sizeof(body), "{\"signal\":%d}", sig);
+		else {
+			if (strlen(argv[2]) > 16 ||
+			    strspn(argv[2], "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "abcdefghijklmnopqrstuvwxyz0123456789+-") !=
+			    strlen(argv[2]))
+				usage();
+			snprintf(body, sizeof(body), "{\"signal\":\"%s\"}",
+			    argv[2]);
+		}
+		return (cmd_action(argv[1], "signal", body));
+	}
+	if (strcmp(argv[0], "reload") == 0 && argc == 1)
+		return (cmd_reload());
+	if (strcmp(argv[0], "check") == 0 && argc == 1)
+		return (cmd_check());
+	if (strcmp(argv[0], "metrics") == 0 && argc == 1)
+		return (cmd_metrics());
+	if (strcmp(argv[0], "logs") == 0) {
+		optind = 1;
+		while ((ch = getopt(argc, argv, "fn:")) != -1) {
+			switch (ch) {
+			case 'f':
+				follow = 1;
+				break;
+			case 'n':
+				lines = (int)strtonum(optarg, 1, 1000, &errstr);
+				if (errstr != NULL)
+					usage();
+				break;
+			default:
+				usage();
+			}
+		}
+		if (optind != argc - 1)
+			usage();
+		return (cmd_logs(argv[optind], lines, follow));
+	}
+	usage();
 }

@@ -801,6 +801,13 @@ apihttp_route(struct evhttp_request *req, void *arg)
 			evhttp_send_error(req, 404, "404 page not found");
 		return;
 	}
+	if (hs->hs_kind == HK_API &&
+	    !apihttp_rate_ok(apihttp_peer(req, hs))) {
+		evhttp_add_header(evhttp_request_get_output_headers(req),
+		    "Retry-After", "1");
+		apihttp_error(req, 429, "rate limit exceeded");
+		return;
+	}
 	if (strcmp(path, "/api/v1/health") == 0) {
 		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
 			apihttp_error(req, 405, "method not allowed");
@@ -810,13 +817,6 @@ apihttp_route(struct evhttp_request *req, void *arg)
 		json_object_object_add(o, "status",
 		    json_object_new_string("healthy"));
 		apihttp_json(req, 200, o);
-		return;
-	}
-	if (hs->hs_kind == HK_API &&
-	    !apihttp_rate_ok(apihttp_peer(req, hs))) {
-		evhttp_add_header(evhttp_request_get_output_headers(req),
-		    "Retry-After", "1");
-		apihttp_error(req, 429, "rate limit exceeded");
 		return;
 	}
 	if (!apihttp_authorized(req)) {

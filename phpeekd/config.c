@@ -477,8 +477,9 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_u8(buf, (uint8_t)gc->gc_api_enabled) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_api_port) == -1 ||
 	    ibuf_add_str(buf, gc->gc_api_socket) == -1 ||
-	    /* the token goes to the api only, which checks it */
-	    ibuf_add_str(buf, dst == PROC_API ? gc->gc_api_auth : "") == -1 ||
+	    /* the engine has no use for the API's token */
+	    ibuf_add_str(buf, dst == PROC_ENGINE ? "" : gc->gc_api_auth) ==
+	    -1 ||
 	    ibuf_add_i64(buf, gc->gc_api_max_body) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)gc->gc_metrics_enabled) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_metrics_port) == -1 ||

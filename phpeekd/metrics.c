@@ -210,9 +210,9 @@ metrics_render(struct evbuffer *b)
 			    sa->sa_threads);
 		}
 
-	metrics_family(b, "phpeek_pm_manager_process_count", "gauge",
+	metrics_family(b, "phpeek_pm_manager_processes", "gauge",
 	    "Enabled processes.");
-	metrics_sample(b, "phpeek_pm_manager_process_count", NULL, NULL, NULL,
+	metrics_sample(b, "phpeek_pm_manager_processes", NULL, NULL, NULL,
 	    NULL, (double)nprocs);
 	metrics_family(b, "phpeek_pm_manager_start_time_seconds", "gauge",
 	    "Unix time phpeekd's api started.");

@@ -6,7 +6,7 @@ TOP=$(pwd)
 export TOP
 pass=0
 failed=
-for t in regress/phpeekd/[0-9]*.sh ${REGRESS_EXTRA:-}; do
+for t in regress/phpeekd/[0-9]*.sh regress/phpeekctl/[0-9]*.sh ${REGRESS_EXTRA:-}; do
 	name=${t#regress/}
 	if out=$(sh "$t" 2>&1); then
 		echo "PASS  $name"

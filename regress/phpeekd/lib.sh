@@ -36,6 +36,7 @@ cleanup() {
 	exit $_rc
 }
 trap cleanup EXIT
+trap "exit 1" HUP INT PIPE TERM
 
 # wait_for SECONDS command...: poll the condition until it holds.
 wait_for() {
