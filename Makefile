@@ -48,7 +48,7 @@ imsg_test_OBJS = phpeekd/imsg.o
 parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
 
-MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5
+MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5 man/phpeekctl.8
 
 .PHONY: all clean deps test unit regress lint demo fuzz test-sanitize
 
