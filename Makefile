@@ -66,6 +66,13 @@ parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c
 
 all: phpeekd/phpeekd phpeekctl/phpeekctl
 
+# The same daemon with a sandbox-violation trigger, for regress only.
+phpeekd/phpeekd-regress: $(PHPEEKD_SRCS) phpeekd/phpeekd.h phpeekd/imsg.h \
+    phpeekd/log.h
+	@echo "  LD      $@"
+	$(Q)$(CC) $(CFLAGS) -DPHPEEKD_REGRESS $(LDFLAGS) -o $@ \
+	    $(PHPEEKD_SRCS) $(LDLIBS)
+
 phpeekd/phpeekd: $(PHPEEKD_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(PHPEEKD_OBJS) $(LDLIBS)
@@ -106,7 +113,7 @@ deps:
 unit: $(UNIT_TESTS)
 	$(Q)set -e; for t in $(UNIT_TESTS); do echo "== $$t"; ./$$t; done
 
-regress: all
+regress: all phpeekd/phpeekd-regress
 	$(Q)sh regress/config/run.sh
 	$(Q)set -e; for f in etc/phpeekd.yaml share/examples/*.yaml; do \
 	    ./phpeekd/phpeekd -n -f $$f; done
@@ -140,4 +147,5 @@ demo: deps
 
 clean:
 	rm -f $(PHPEEKD_OBJS) $(PHPEEKCTL_OBJS) phpeekd/phpeekd \
+	    phpeekd/phpeekd-regress \
 	    phpeekctl/phpeekctl $(UNIT_TESTS) regress/unit/*.o $(FUZZERS)

@@ -142,7 +142,7 @@ main(int argc, char *argv[], char *envp[])
 			}
 		}
 	}
-	while ((ch = getopt(argc, argv, "D:df:jnqR:su:vw")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:jnqR:sT:u:vw")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (strchr(optarg, '=') == NULL)
@@ -172,6 +172,13 @@ main(int argc, char *argv[], char *envp[])
 		case 's':
 			strict = 1;
 			break;
+		case 'T':
+#ifdef PHPEEKD_REGRESS
+			sandbox_violate = optarg;
+			break;
+#else
+			usage();
+#endif
 		case 'u':
 			sandbox_api_user = optarg;
 			break;

@@ -327,6 +327,7 @@ struct role_state {
 	int			 rs_ncrashes;
 	struct event		 rs_restart;
 	int			 rs_stopping;
+	int			 rs_violated;	/* regress: -T passed once */
 };
 
 struct privsep {
@@ -651,6 +652,9 @@ void	 listen_close(void);
 
 /* sandbox.c */
 extern const char *sandbox_api_user;
+#ifdef PHPEEKD_REGRESS
+extern const char *sandbox_violate;
+#endif
 void	 sandbox_role(enum privsep_procid);
 
 /* api.c: the read model */

@@ -297,7 +297,10 @@ proc_init_parent(struct privsep *ps, const char *exe, int debug, int verbose)
 int
 proc_start_role(struct privsep *ps, enum privsep_procid id)
 {
-	char		*argv[10];
+	char		*argv[12];
+#ifdef PHPEEKD_REGRESS
+	const char	*violate;
+#endif
 	char		 vflag[8];
 	int		 sp[2], argc = 0, i;
 	pid_t		 pid;
@@ -314,6 +317,17 @@ proc_start_role(struct privsep *ps, enum privsep_procid id)
 		argv[argc++] = (char *)"-u";
 		argv[argc++] = (char *)sandbox_api_user;
 	}
+#ifdef PHPEEKD_REGRESS
+	/* PHPEEKD_REGRESS_VIOLATE=role:syscall, on the role's first start */
+	if ((violate = getenv("PHPEEKD_REGRESS_VIOLATE")) != NULL &&
+	    ps->ps_roles[id].rs_ncrashes == 0 && !ps->ps_roles[id].rs_violated &&
+	    strncmp(violate, proc_titles[id], strlen(proc_titles[id])) == 0 &&
+	    violate[strlen(proc_titles[id])] == ':') {
+		ps->ps_roles[id].rs_violated = 1;
+		argv[argc++] = (char *)"-T";
+		argv[argc++] = (char *)violate + strlen(proc_titles[id]) + 1;
+	}
+#endif
 	if (ps->ps_verbose > 0) {
 		vflag[0] = '-';
 		for (i = 0; i < ps->ps_verbose && i < 5; i++)

@@ -13,6 +13,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+
+#include <netinet/in.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -212,6 +214,42 @@ sandbox_drop_user(const char *user)
 		fatal("PR_SET_PDEATHSIG");
 }
 
+#ifdef PHPEEKD_REGRESS
+/*
+ * Regress builds only: try what the sandbox forbids, so a test can see
+ * the kill, the log line and the restart.
+ */
+const char	*sandbox_violate;
+
+static void
+sandbox_regress_violate(void)
+{
+	struct sockaddr_in	sin;
+	int			fd;
+
+	if (sandbox_violate == NULL)
+		return;
+	log_info("regress: attempting %s", sandbox_violate);
+	if (strcmp(sandbox_violate, "execve") == 0)
+		execl("/bin/true", "true", (char *)NULL);
+	else if (strcmp(sandbox_violate, "fork") == 0) {
+		if (fork() == 0)
+			_exit(0);
+	}
+	else if (strcmp(sandbox_violate, "open") == 0)
+		(void)open("/etc/passwd", O_RDONLY);
+	else if (strcmp(sandbox_violate, "connect") == 0 &&
+	    (fd = socket(AF_INET, SOCK_STREAM, 0)) != -1) {
+		memset(&sin, 0, sizeof(sin));
+		sin.sin_family = AF_INET;
+		sin.sin_port = htons(9);
+		sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		(void)connect(fd, (struct sockaddr *)&sin, sizeof(sin));
+	}
+	log_warnx("regress: %s was allowed", sandbox_violate);
+}
+#endif
+
 void
 sandbox_role(enum privsep_procid id)
 {
@@ -302,4 +340,7 @@ sandbox_role(enum privsep_procid id)
 	seccomp_release(ctx);
 	log_debug("sandboxed: seccomp %s", action == SCMP_ACT_TRAP ?
 	    "trap (debug)" : "kill");
+#ifdef PHPEEKD_REGRESS
+	sandbox_regress_violate();
+#endif
 }
