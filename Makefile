@@ -38,6 +38,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
 		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c phpeekd/sample.c \
 		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c \
+		phpeekd/logframe.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
@@ -58,8 +59,10 @@ FUZZ_CC ?=	clang
 FUZZ_SECONDS ?=	10
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
-FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz regress/fuzz/cron_fuzz
+FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz \
+		regress/fuzz/cron_fuzz regress/fuzz/logframe_fuzz
 cron_fuzz_SRCS = phpeekd/cron.c phpeekd/util.c phpeekd/log.c
+logframe_fuzz_SRCS = phpeekd/logframe.c
 imsg_fuzz_SRCS = phpeekd/imsg.c
 parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c \
 		phpeekd/log.c phpeekd/imsg.c phpeekd/proc.c phpeekd/sandbox.c

@@ -261,29 +261,21 @@ logpipe_to_api(const char *proc, const char *inst, int stream,
 	proc_close(privsep, PROC_API, buf);
 }
 
+static void
+logpipe_line(void *arg, const char *line, size_t len)
+{
+	struct logpipe	*lp = arg;
+
+	logpipe_emit(lp->lp_proc, lp->lp_inst, lp->lp_stream, line, len);
+	lp->lp_lines++;
+}
+
 /* Emit every complete line; with force, the partial rest as well. */
 static void
 logpipe_flush(struct logpipe *lp, int force)
 {
-	char	*nl, *p = lp->lp_buf;
-	size_t	 left = lp->lp_len;
-
-	while (left > 0 && (nl = memchr(p, '\n', left)) != NULL) {
-		logpipe_emit(lp->lp_proc, lp->lp_inst, lp->lp_stream, p,
-		    (size_t)(nl - p));
-		lp->lp_lines++;
-		left -= (size_t)(nl - p) + 1;
-		p = nl + 1;
-	}
-	if (left == LOG_LINE_LIMIT || (force && left > 0)) {
-		logpipe_emit(lp->lp_proc, lp->lp_inst, lp->lp_stream, p,
-		    left);
-		lp->lp_lines++;
-		left = 0;
-	}
-	if (left > 0 && p != lp->lp_buf)
-		memmove(lp->lp_buf, p, left);
-	lp->lp_len = left;
+	lp->lp_len = logframe(lp->lp_buf, lp->lp_len, LOG_LINE_LIMIT, force,
+	    logpipe_line, lp);
 }
 
 static void

@@ -566,6 +566,8 @@ struct instance *instance_by_token(uint32_t);
 void	 eproc_resize(struct eproc *, int);
 int	 eproc_running(struct eproc *);
 void	 eproc_scale(struct eproc *, int);
+size_t	 logframe(char *, size_t, size_t, int,
+	    void (*)(void *, const char *, size_t), void *);
 extern uint64_t	 logpipe_pauses;
 extern uint64_t	 logpipe_api_drops;
 void	 logpipe_init(void);
