@@ -60,7 +60,9 @@ FUZZ_SECONDS ?=	10
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
 FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz \
-		regress/fuzz/cron_fuzz regress/fuzz/logframe_fuzz
+		regress/fuzz/cron_fuzz regress/fuzz/logframe_fuzz \
+		regress/fuzz/api_fuzz
+api_fuzz_SRCS =	$(filter-out phpeekd/phpeekd.c,$(PHPEEKD_SRCS))
 cron_fuzz_SRCS = phpeekd/cron.c phpeekd/util.c phpeekd/log.c
 logframe_fuzz_SRCS = phpeekd/logframe.c
 imsg_fuzz_SRCS = phpeekd/imsg.c
