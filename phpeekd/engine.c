@@ -53,6 +53,11 @@ engine_role(void)
 	RB_INIT(&engine->en_pids);
 	TAILQ_INIT(&engine->en_logpipes);
 	TAILQ_INIT(&engine->en_ctl);
+	/*
+	 * libevent's default monotonic clock is the coarse one (4 ms on
+	 * a 250 Hz kernel): a 1 ms backoff would take 4.
+	 */
+	setenv("EVENT_PRECISE_TIMER", "1", 1);
 	event_init();
 	ps->ps_procs = engine_procs;
 	ps->ps_nprocs = sizeof(engine_procs) / sizeof(engine_procs[0]);

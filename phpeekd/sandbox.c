@@ -62,6 +62,9 @@ static const char *const sandbox_engine[] = {
 	"getsockopt", "setsockopt", "getsockname", "getpeername", "poll",
 	"ppoll", "socketpair", "set_robust_list", "rseq", "uname",
 	"sched_getaffinity", "sysinfo", "eventfd2",
+	/* libevent's precise timers are a timerfd under epoll */
+	"timerfd_settime", "timerfd_settime64", "timerfd_gettime",
+	"timerfd_gettime64",
 };
 
 /* The api serves HTTP on sockets the parent bound for it. */
