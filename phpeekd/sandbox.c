@@ -238,6 +238,10 @@ sandbox_regress_violate(void)
 	else if (strcmp(sandbox_violate, "fork") == 0) {
 		if (fork() == 0)
 			_exit(0);
+	} else if (strcmp(sandbox_violate, "garbage") == 0) {
+		/* a message type the parent does not take from anyone */
+		proc_compose(privsep, PROC_PARENT, 0xdead, 0, -1, "junk", 4);
+		return;
 	}
 	else if (strcmp(sandbox_violate, "open") == 0)
 		(void)open("/etc/passwd", O_RDONLY);

@@ -4,7 +4,8 @@
 # and connect for config and api; execve and fork for the engine, which
 # opens /proc and connects for health checks by design.  The
 # parent logs the violation, with the system call's name under -vv,
-# and restarts the role; the services run on untouched.
+# and restarts the role; the services run on untouched.  A role that
+# sends a malformed message is killed and restarted, and only it.
 . "$(dirname "$0")/lib.sh"
 
 PHPEEKD=$TOP/phpeekd/phpeekd-regress
@@ -47,5 +48,24 @@ for rc in config:execve config:open config:connect engine:execve \
 		    fail "$role/$call: exit status $EXIT_STATUS"
 		: >"$T/err"
 	}
+done
+
+# a malformed message kills only its sender
+for role in config engine api; do
+	PHPEEKD_REGRESS_VIOLATE="$role:garbage" start_phpeekd "$T/conf.yaml"
+	wait_for 5 log_has "$role: unexpected message" ||
+	    fail "$role's garbage was not refused"
+	wait_for 5 log_has "$role (pid [0-9]*) died: killed by SIGKILL" ||
+	    fail "$role was not killed for its garbage"
+	wait_for 5 log_has "$role restarted, pid" || fail "$role not restarted"
+	wait_for 5 instance_pid svc-0 >/dev/null || fail "svc-0 not running"
+	for other in config engine api; do
+		[ $other = $role ] && continue
+		[ "$(log_count "$other (pid")" -eq 0 ] ||
+		    fail "$other died for $role's garbage"
+	done
+	stop_phpeekd
+	[ "$EXIT_STATUS" -eq 0 ] || fail "$role garbage: exit $EXIT_STATUS"
+	: >"$T/err"
 done
 echo ok
