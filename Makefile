@@ -4,6 +4,8 @@
 PREFIX ?=	/usr/local
 SBINDIR ?=	$(PREFIX)/sbin
 MANDIR ?=	$(PREFIX)/share/man
+SHAREDIR ?=	$(PREFIX)/share/phpeekd
+INSTALL ?=	install
 
 CC ?=		cc
 PKG_CONFIG ?=	pkg-config
@@ -51,7 +53,8 @@ parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o
 
 MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5 man/phpeekctl.8
 
-.PHONY: all clean deps test unit regress lint demo fuzz test-sanitize
+.PHONY: all clean deps test unit regress lint demo fuzz test-sanitize \
+		install uninstall
 
 
 # libFuzzer targets, built with clang; each runs FUZZ_SECONDS in `make test`
@@ -149,6 +152,25 @@ test-sanitize: deps
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	./phpeekd/phpeekd -d -f etc/phpeekd.yaml
+
+install: all
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SHAREDIR)/examples
+	$(INSTALL) -m 0755 phpeekd/phpeekd phpeekctl/phpeekctl \
+	    $(DESTDIR)$(SBINDIR)
+	$(INSTALL) -m 0644 man/phpeekd.yaml.5 $(DESTDIR)$(MANDIR)/man5
+	$(INSTALL) -m 0644 man/phpeekd.8 man/phpeekctl.8 \
+	    $(DESTDIR)$(MANDIR)/man8
+	$(INSTALL) -m 0644 etc/phpeekd.yaml $(DESTDIR)$(SHAREDIR)/phpeekd.yaml
+	$(INSTALL) -m 0644 share/examples/*.yaml \
+	    $(DESTDIR)$(SHAREDIR)/examples
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/phpeekd $(DESTDIR)$(SBINDIR)/phpeekctl \
+	    $(DESTDIR)$(MANDIR)/man5/phpeekd.yaml.5 \
+	    $(DESTDIR)$(MANDIR)/man8/phpeekd.8 \
+	    $(DESTDIR)$(MANDIR)/man8/phpeekctl.8
+	rm -rf $(DESTDIR)$(SHAREDIR)
 
 clean:
 	rm -f $(PHPEEKD_OBJS) $(PHPEEKCTL_OBJS) phpeekd/phpeekd \

@@ -52,14 +52,10 @@ api_role(void)
 	api->a_start_time = time(NULL);
 	api->a_last_reload_ok = 1;
 	apihttp_init(event_init());
-	ps->ps_procs = api_procs;
-	ps->ps_nprocs = sizeof(api_procs) / sizeof(api_procs[0]);
 	ps->ps_lost = api_lost;
-	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
-	    IMSG_CFG_MAXSIZE, 1);
-	sandbox_role(PROC_API);
-	event_dispatch();
-	exit(0);
+	proc_role_channel(ps, api_procs, sizeof(api_procs) /
+	    sizeof(api_procs[0]));
+	proc_role_run(ps);
 }
 
 struct api_proc *

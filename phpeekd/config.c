@@ -668,13 +668,9 @@ config_role(void)
 	struct privsep	*ps = privsep;
 
 	event_init();
-	ps->ps_procs = config_procs;
-	ps->ps_nprocs = sizeof(config_procs) / sizeof(config_procs[0]);
-	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
-	    IMSG_CFG_MAXSIZE, 1);
-	sandbox_role(PROC_CONFIG);
-	event_dispatch();
-	exit(0);
+	proc_role_channel(ps, config_procs, sizeof(config_procs) /
+	    sizeof(config_procs[0]));
+	proc_role_run(ps);
 }
 
 static int

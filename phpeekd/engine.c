@@ -59,16 +59,12 @@ engine_role(void)
 	 */
 	setenv("EVENT_PRECISE_TIMER", "1", 1);
 	event_init();
-	ps->ps_procs = engine_procs;
-	ps->ps_nprocs = sizeof(engine_procs) / sizeof(engine_procs[0]);
-	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
-	    IMSG_CFG_MAXSIZE, 1);
+	proc_role_channel(ps, engine_procs, sizeof(engine_procs) /
+	    sizeof(engine_procs[0]));
 	sample_init();
 	logpipe_init();
 	curlev_init();
-	sandbox_role(PROC_ENGINE);
-	event_dispatch();
-	exit(0);
+	proc_role_run(ps);
 }
 
 struct eproc *

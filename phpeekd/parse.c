@@ -100,6 +100,9 @@ static int	 get_str(struct parser *, struct node *, const char *, char **);
 static int	 levenshtein(const char *, const char *);
 static const char *suggest(const char *, const struct key *);
 static void	 validate(struct parser *, struct node *);
+static void	 decode_env(struct parser *, struct node *, const char *,
+		    struct strlist *);
+static int	 secret_name(const char *);
 static void	 validate_global(struct parser *, struct node *);
 static void	 validate_users(struct parser *, struct node *);
 static struct node *map_get(struct node *, const char *);
@@ -1606,8 +1609,13 @@ secret_name(const char *key)
 	    strcasestr(key, "token") != NULL);
 }
 
+/*
+ * An env mapping into KEY=VALUE entries, in file order.  A variable
+ * named like a secret whose value is written out gets a warning.
+ */
 static void
-p_env(struct parser *p, struct node *k, struct node *v, void *a)
+decode_env(struct parser *p, struct node *v, const char *path,
+    struct strlist *sl)
 {
 	struct node	*kn, *vn;
 	char		*kv;
@@ -1615,34 +1623,39 @@ p_env(struct parser *p, struct node *k, struct node *v, void *a)
 
 	if (v->n_type != N_MAP) {
 		perr(p, v, "%s: expected a mapping of names to values, got %s",
-		    ppath(a, "env"), node_kind(v));
+		    path, node_kind(v));
 		return;
 	}
 	for (i = 0; i + 1 < v->n_nkids; i += 2) {
 		kn = v->n_kids[i];
 		vn = v->n_kids[i + 1];
-		if (want_scalar(p, kn, ppath(a, "env")) == -1 ||
-		    want_scalar(p, vn, ppath(a, "env")) == -1)
+		if (want_scalar(p, kn, path) == -1 ||
+		    want_scalar(p, vn, path) == -1)
 			continue;
 		if (kn->n_value[0] == '\0' || strchr(kn->n_value, '=') !=
 		    NULL) {
-			perr(p, kn, "%s: invalid variable name \"%s\"",
-			    ppath(a, "env"), kn->n_value);
+			perr(p, kn, "%s: invalid variable name \"%s\"", path,
+			    kn->n_value);
 			continue;
 		}
 		if (secret_name(kn->n_value) && strchr(vn->n_value, '$') ==
 		    NULL && strchr(vn->n_value, '{') == NULL &&
 		    vn->n_value[0] != '\0')
 			pwarn(p, vn, "%s.%s: a secret written into the file; "
-			    "use ${VARIABLE} instead", ppath(a, "env"),
-			    kn->n_value);
+			    "use ${VARIABLE} instead", path, kn->n_value);
 		if (asprintf(&kv, "%s=%s", kn->n_value,
 		    is_null(vn) ? "" : vn->n_value) == -1)
 			fatal("%s", __func__);
-		if (strlist_add(&PC(a)->pc_env, kv) == -1)
+		if (strlist_add(sl, kv) == -1)
 			fatal("%s", __func__);
 		free(kv);
 	}
+}
+
+static void
+p_env(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	decode_env(p, v, ppath(a, "env"), &PC(a)->pc_env);
 }
 
 static void
@@ -1740,24 +1753,7 @@ k_working_dir(struct parser *p, struct node *k, struct node *v, void *a)
 static void
 k_env(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	char	*kv;
-	size_t	 i;
-
-	if (v->n_type != N_MAP) {
-		perr(p, v, "%s: expected a mapping, got %s", hpath(a, "env"),
-		    node_kind(v));
-		return;
-	}
-	for (i = 0; i + 1 < v->n_nkids; i += 2) {
-		if (want_scalar(p, v->n_kids[i], hpath(a, "env")) == -1 ||
-		    want_scalar(p, v->n_kids[i + 1], hpath(a, "env")) == -1)
-			continue;
-		if (asprintf(&kv, "%s=%s", v->n_kids[i]->n_value,
-		    v->n_kids[i + 1]->n_value) == -1 ||
-		    strlist_add(&HK(a)->hk_env, kv) == -1)
-			fatal("%s", __func__);
-		free(kv);
-	}
+	decode_env(p, v, hpath(a, "env"), &HK(a)->hk_env);
 }
 
 static const struct key hook_keys[] = {

@@ -352,6 +352,8 @@ extern const char	*proc_titles[PROC_MAX];
 void	 proc_init_parent(struct privsep *, const char *, int, int);
 int	 proc_start_role(struct privsep *, enum privsep_procid);
 void	 proc_role_main(struct privsep *, enum privsep_procid, void (*)(void));
+void	 proc_role_channel(struct privsep *, struct privsep_proc *, size_t);
+__dead void proc_role_run(struct privsep *);
 struct imsgev *proc_channel(struct privsep *, enum privsep_procid, int,
 	    size_t, int);
 void	 proc_channel_close(struct imsgev *);

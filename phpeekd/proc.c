@@ -446,6 +446,25 @@ proc_restart_cb(int fd, short event, void *arg)
 		ps->ps_started(ps, id);
 }
 
+/* A role's peers, and its channel to the parent on fd 3. */
+void
+proc_role_channel(struct privsep *ps, struct privsep_proc *procs, size_t n)
+{
+	ps->ps_procs = procs;
+	ps->ps_nprocs = n;
+	proc_channel(ps, PROC_PARENT, PROC_PARENT_SOCK_FILENO,
+	    IMSG_CFG_MAXSIZE, 1);
+}
+
+/* The privileged work is done: sandbox, then serve until the end. */
+__dead void
+proc_role_run(struct privsep *ps)
+{
+	sandbox_role(ps->ps_id);
+	event_dispatch();
+	exit(0);
+}
+
 /*
  * Common start of every role: name it, make sure it dies with the
  * parent, take the channel on fd 3, and hand over to the role.
