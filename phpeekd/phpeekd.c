@@ -62,6 +62,7 @@ struct parent {
 	struct services		 pa_services;
 	struct finals		 pa_finals;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
+	int64_t			 pa_shutdown_at;	/* monotonic ms */
 	int			 pa_status;
 	uint32_t		 pa_adopt_token;
 	struct event		 pa_sigev[9];
@@ -996,12 +997,20 @@ parent_shutdown(const char *why)
 	struct timeval		 tv;
 
 	if (parent->pa_shutdown) {
+		/*
+		 * timeout(1) and some runtimes signal the process and its
+		 * group: one stop request arrives twice at once.  Only a
+		 * second request a moment later forces the shutdown.
+		 */
+		if (now_ms() - parent->pa_shutdown_at < SHUTDOWN_REPEAT_MS)
+			return;
 		log_warnx("%s again: killing every process now", why);
 		parent_kill_all(SIGKILL);
 		parent_finish(1);
 	}
 	log_info("%s: shutting down", why);
 	parent->pa_shutdown = 1;
+	parent->pa_shutdown_at = now_ms();
 	if (parent->pa_conf == NULL)
 		parent_finish(0);
 	if (parent_ps.ps_iev[PROC_ENGINE] == NULL ||

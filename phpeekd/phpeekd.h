@@ -30,6 +30,7 @@
 #define ROLE_CRASH_WINDOW	30	/* ... within this many seconds */
 #define ROLE_RESTART_DELAY_MS	100	/* pause before a role restarts */
 #define SHUTDOWN_GRACE_MS	500	/* parent's margin over the engine */
+#define SHUTDOWN_REPEAT_MS	200	/* a repeat sooner is the same request */
 
 /*
  * Payload limits per channel.  Configuration travels one process per
