@@ -85,6 +85,10 @@ phpeekd/phpeekd: $(PHPEEKD_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(PHPEEKD_OBJS) $(LDLIBS)
 
+phpeekctl/phpeekctl.o: phpeekctl/phpeekctl.c
+	@echo "  CC      $@"
+	$(Q)$(CC) $(CFLAGS) -DPHPEEKD_SHAREDIR=\"$(SHAREDIR)\" -c -o $@ $<
+
 phpeekctl/phpeekctl: $(PHPEEKCTL_OBJS)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(PHPEEKCTL_OBJS) $(LDLIBS)

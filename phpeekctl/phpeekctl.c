@@ -10,6 +10,7 @@
 
 #include <curl/curl.h>
 #include <err.h>
+#include <errno.h>
 #include <json.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +21,9 @@
 
 #define PHPEEKCTL_VERSION	"0.1.0"
 #define PHPEEKCTL_SOCKET	"/run/phpeekd.sock"
+#ifndef PHPEEKD_SHAREDIR
+#define PHPEEKD_SHAREDIR	"/usr/local/share/phpeekd"
+#endif
 
 struct reply {
 	char	*r_body;
@@ -47,7 +51,7 @@ usage(void)
 	    "commands: status | show name | start name | stop name |\n"
 	    "          restart name | scale name n|+n|-n | signal name sig |\n"
 	    "          reload | check | logs [-f] [-n lines] name | metrics |\n"
-	    "          version\n", getprogname());
+	    "          init [-f] [-o dir] preset | version\n", getprogname());
 	exit(2);
 }
 
@@ -401,6 +405,60 @@ cmd_logs(const char *name, int lines, int follow)
 	}
 }
 
+/*
+ * Write a preset as DIR/phpeek-pm.yaml, as phpeek-pm's scaffold does;
+ * an existing file is kept unless -f.
+ */
+static int
+cmd_init(const char *preset, const char *dir, int force)
+{
+	const char	*share, *dirs[3];
+	char		 src[1024], dst[1024], buf[8192];
+	FILE		*in = NULL, *out;
+	size_t		 i, n;
+
+	if (strspn(preset, "abcdefghijklmnopqrstuvwxyz-") != strlen(preset))
+		usage();
+	dirs[0] = getenv("PHPEEKD_SHARE");
+	dirs[1] = PHPEEKD_SHAREDIR;
+	dirs[2] = "share";		/* the source tree */
+	for (i = 0; i < 3 && in == NULL; i++) {
+		if ((share = dirs[i]) == NULL)
+			continue;
+		snprintf(src, sizeof(src), "%s/examples/%s.yaml", share, preset);
+		in = fopen(src, "r");
+	}
+	if (in == NULL) {
+		fprintf(stderr, "%s: no preset %s (minimal, laravel, symfony, "
+		    "generic, production)\n", getprogname(), preset);
+		return (1);
+	}
+	snprintf(dst, sizeof(dst), "%s/phpeek-pm.yaml", dir);
+	if (!force && access(dst, F_OK) == 0) {
+		fprintf(stderr, "%s: %s exists; -f replaces it\n",
+		    getprogname(), dst);
+		fclose(in);
+		return (1);
+	}
+	if ((out = fopen(dst, "w")) == NULL) {
+		fprintf(stderr, "%s: %s: %s\n", getprogname(), dst,
+		    strerror(errno));
+		fclose(in);
+		return (1);
+	}
+	while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			break;
+	n = ferror(in);
+	fclose(in);
+	if (fclose(out) != 0 || n != 0) {
+		fprintf(stderr, "%s: writing %s failed\n", getprogname(), dst);
+		return (1);
+	}
+	printf("wrote %s from the %s preset\n", dst, preset);
+	return (0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -479,6 +537,27 @@ main(int argc, char *argv[])
 		return (cmd_check());
 	if (strcmp(argv[0], "metrics") == 0 && argc == 1)
 		return (cmd_metrics());
+	if (strcmp(argv[0], "init") == 0) {
+		const char	*dir = ".";
+		int		 force = 0;
+
+		optind = 1;
+		while ((ch = getopt(argc, argv, "fo:")) != -1) {
+			switch (ch) {
+			case 'f':
+				force = 1;
+				break;
+			case 'o':
+				dir = optarg;
+				break;
+			default:
+				usage();
+			}
+		}
+		if (optind != argc - 1)
+			usage();
+		return (cmd_init(argv[optind], dir, force));
+	}
 	if (strcmp(argv[0], "logs") == 0) {
 		optind = 1;
 		while ((ch = getopt(argc, argv, "fn:")) != -1) {

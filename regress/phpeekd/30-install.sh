@@ -15,6 +15,14 @@ for f in "$R"/share/phpeekd/examples/*.yaml; do
 	"$R/sbin/phpeekd" -n -f "$f" >/dev/null 2>&1 ||
 	    fail "installed phpeekd rejects $f"
 done
+# phpeekctl init writes an installed preset that the daemon accepts
+mkdir "$T/app"
+PHPEEKD_SHARE=$R/share/phpeekd "$R/sbin/phpeekctl" init -o "$T/app" laravel \
+    >/dev/null || fail "phpeekctl init failed"
+"$R/sbin/phpeekd" -n -f "$T/app/phpeek-pm.yaml" >/dev/null 2>&1 ||
+    fail "the initialised preset does not pass -n"
+PHPEEKD_SHARE=$R/share/phpeekd "$R/sbin/phpeekctl" init -o "$T/app" laravel \
+    >/dev/null 2>&1 && fail "init replaced an existing file without -f"
 cat >"$T/conf.yaml" <<YAML
 global:
   log_format: text
