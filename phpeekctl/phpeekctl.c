@@ -12,10 +12,12 @@
 #include <err.h>
 #include <errno.h>
 #include <json.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -51,7 +53,8 @@ usage(void)
 	    "commands: status | show name | start name | stop name |\n"
 	    "          restart name | scale name n|+n|-n | signal name sig |\n"
 	    "          reload | check | logs [-f] [-n lines] name | metrics |\n"
-	    "          init [-f] [-o dir] preset | version\n", getprogname());
+	    "          init [-f] [-o dir] preset | top | version\n",
+	    getprogname());
 	exit(2);
 }
 
@@ -459,6 +462,162 @@ cmd_init(const char *preset, const char *dir, int force)
 	return (0);
 }
 
+/*
+ * top: a live view of processes and instances, redrawn in place once a
+ * second (cursor home and line clears, no full-screen clear, so it does
+ * not flicker), with keys to act on the selected process.
+ */
+static struct termios	top_saved;
+static int		top_raw;
+
+static void
+top_restore(void)
+{
+	if (top_raw)
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &top_saved);
+	/* cursor back, below the view */
+	printf("\033[?25h\n");
+	fflush(stdout);
+}
+
+static void
+top_draw(struct json_object *procs, int sel, const char *msg)
+{
+	struct json_object	*p, *insts, *in;
+	size_t			 i, j;
+	long long		 restarts;
+	char			 up[32];
+
+	printf("\033[H\033[?25l");
+	printf("phpeekd top  %s   keys: j/k move  r restart  s stop  S start"
+	    "  +/- scale  q quit\033[K\n", ctl_socket);
+	printf("%-22s %-8s %-10s %-7s %-8s %s\033[K\n", "NAME", "TYPE",
+	    "STATE", "SCALE", "RESTARTS", "CPU%  RSS");
+	for (i = 0; procs != NULL && i < json_object_array_length(procs);
+	    i++) {
+		p = json_object_array_get_idx(procs, i);
+		json_object_object_get_ex(p, "instances", &insts);
+		restarts = 0;
+		for (j = 0; j < json_object_array_length(insts); j++)
+			restarts += jint(json_object_array_get_idx(insts, j),
+			    "restart_count");
+		printf("%s%-22s %-8s %-10s %3lld/%-3lld %-8lld %5.1f %lldK"
+		    "\033[0m\033[K\n", (int)i == sel ? "\033[7m" : "",
+		    jstr(p, "name"), jstr(p, "type"), jstr(p, "state"),
+		    jint(p, "scale"), jint(p, "desired_scale"), restarts,
+		    json_object_get_double(json_object_object_get(p,
+		    "cpu_percent")), jint(p, "memory_rss_bytes") / 1024);
+		for (j = 0; j < json_object_array_length(insts); j++) {
+			in = json_object_array_get_idx(insts, j);
+			uptime(strcmp(jstr(in, "state"), "running") == 0 ?
+			    jint(in, "started_at") : 0, up, sizeof(up));
+			printf("  %-20s %-10s pid %-7lld up %-9s %5.1f %lldK"
+			    "\033[K\n", jstr(in, "id"), jstr(in, "state"),
+			    jint(in, "pid"), up, json_object_get_double(
+			    json_object_object_get(in, "cpu_percent")),
+			    jint(in, "memory_rss_bytes") / 1024);
+		}
+	}
+	printf("%s\033[K\n\033[J", msg);
+	fflush(stdout);
+}
+
+/* Run an action quietly and say how it went on the status line. */
+static void
+top_act(const char *name, const char *action, const char *body, char *msg,
+    size_t len)
+{
+	struct json_object	*o = NULL, *e;
+	struct reply		 r;
+	char			 path[512];
+
+	snprintf(path, sizeof(path), "/api/v1/processes/%s/%s", name, action);
+	ctl_request("POST", path, body, &r);
+	if (r.r_body != NULL)
+		o = json_tokener_parse(r.r_body);
+	if (r.r_status >= 300 && o != NULL &&
+	    json_object_object_get_ex(o, "error", &e))
+		snprintf(msg, len, "%s %s: %s", action, name,
+		    json_object_get_string(e));
+	else
+		snprintf(msg, len, "%s %s: %s", action, name,
+		    r.r_status < 300 ? "done" : "failed");
+	json_object_put(o);
+	free(r.r_body);
+}
+
+static int
+cmd_top(void)
+{
+	struct json_object	*o = NULL, *procs = NULL, *p;
+	struct termios		 raw;
+	struct pollfd		 pfd;
+	struct reply		 r;
+	char			 msg[256] = "", key, body[32];
+	int			 sel = 0, n = 0;
+
+	if (tcgetattr(STDIN_FILENO, &top_saved) == 0) {
+		raw = top_saved;
+		raw.c_lflag &= ~(ICANON | ECHO);
+		raw.c_cc[VMIN] = 1;
+		raw.c_cc[VTIME] = 0;
+		if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) == 0)
+			top_raw = 1;
+	}
+	atexit(top_restore);
+	printf("\033[2J");
+	for (;;) {
+		ctl_request("GET", "/api/v1/processes", NULL, &r);
+		json_object_put(o);
+		o = r.r_body != NULL ? json_tokener_parse(r.r_body) : NULL;
+		free(r.r_body);
+		procs = NULL;
+		if (o != NULL)
+			json_object_object_get_ex(o, "processes", &procs);
+		n = procs != NULL ? (int)json_object_array_length(procs) : 0;
+		if (sel >= n)
+			sel = n > 0 ? n - 1 : 0;
+		top_draw(procs, sel, msg);
+		pfd.fd = STDIN_FILENO;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 1000) <= 0)
+			continue;
+		if (read(STDIN_FILENO, &key, 1) != 1)
+			break;
+		if (key == 'q')
+			break;
+		if (key == 'j' || key == 'B')	/* B: the end of down arrow */
+			sel = sel + 1 < n ? sel + 1 : sel;
+		else if (key == 'k' || key == 'A')
+			sel = sel > 0 ? sel - 1 : 0;
+		if (n == 0 || (p = json_object_array_get_idx(procs, sel)) ==
+		    NULL)
+			continue;
+		switch (key) {
+		case 'r':
+			top_act(jstr(p, "name"), "restart", NULL, msg,
+			    sizeof(msg));
+			break;
+		case 's':
+			top_act(jstr(p, "name"), "stop", NULL, msg, sizeof(msg));
+			break;
+		case 'S':
+			top_act(jstr(p, "name"), "start", NULL, msg,
+			    sizeof(msg));
+			break;
+		case '+':
+		case '-':
+			snprintf(body, sizeof(body), "{\"delta\":%s1}",
+			    key == '+' ? "" : "-");
+			top_act(jstr(p, "name"), "scale", body, msg,
+			    sizeof(msg));
+			break;
+		}
+	}
+	json_object_put(o);
+	return (0);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -537,6 +696,8 @@ main(int argc, char *argv[])
 		return (cmd_check());
 	if (strcmp(argv[0], "metrics") == 0 && argc == 1)
 		return (cmd_metrics());
+	if (strcmp(argv[0], "top") == 0 && argc == 1)
+		return (cmd_top());
 	if (strcmp(argv[0], "init") == 0) {
 		const char	*dir = ".";
 		int		 force = 0;
