@@ -26,6 +26,7 @@
 
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 #include <json.h>
 
@@ -68,15 +69,69 @@ static struct http_srv		 apihttp_srv[HK_MAX];
 static struct rate		 apihttp_rates[RATE_CLIENTS];
 
 static void	apihttp_route(struct evhttp_request *, void *);
+static void	apihttp_resume(int, short, void *);
+static void	apihttp_accept_error(struct evconnlistener *, void *);
 static void	apihttp_json(struct evhttp_request *, int,
 		    struct json_object *);
 static void	apihttp_error(struct evhttp_request *, int, const char *, ...)
 		    __attribute__((__format__(printf, 3, 4)));
 
+static struct event	 apihttp_pause;
+static int		 apihttp_paused;
+
+/* libevent's own messages go through our log, at debug level. */
+static void
+apihttp_evlog(int severity, const char *msg)
+{
+	if (severity >= EVENT_LOG_ERR)
+		log_warnx("libevent: %s", msg);
+	else
+		log_debug("libevent: %s", msg);
+}
+
 void
 apihttp_init(struct event_base *base)
 {
 	apihttp_base = base;
+	event_set_log_callback(apihttp_evlog);
+	evtimer_set(&apihttp_pause, apihttp_resume, NULL);
+}
+
+/*
+ * Out of file descriptors: accept nothing for a moment instead of
+ * spinning on a listener that stays readable.  Connections wait in the
+ * backlog or are refused by the kernel; the api goes on.
+ */
+static void
+apihttp_accept_error(struct evconnlistener *l, void *arg)
+{
+	struct timeval	tv;
+	int		i;
+
+	if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS &&
+	    errno != ENOMEM)
+		return;
+	if (!apihttp_paused)
+		log_warnx("out of file descriptors: not accepting for 100 ms");
+	apihttp_paused = 1;
+	for (i = 0; i < HK_MAX; i++)
+		if (apihttp_srv[i].hs_bound != NULL)
+			evconnlistener_disable(evhttp_bound_socket_get_listener(
+			    apihttp_srv[i].hs_bound));
+	ms_to_tv(100, &tv);
+	evtimer_add(&apihttp_pause, &tv);
+}
+
+static void
+apihttp_resume(int fd, short event, void *arg)
+{
+	int	i;
+
+	apihttp_paused = 0;
+	for (i = 0; i < HK_MAX; i++)
+		if (apihttp_srv[i].hs_bound != NULL)
+			evconnlistener_enable(evhttp_bound_socket_get_listener(
+			    apihttp_srv[i].hs_bound));
 }
 
 static struct evhttp *
@@ -120,7 +175,10 @@ apihttp_listen(int kind, int fd)
 	    apihttp_server(hk), fd)) == NULL) {
 		log_warnx("cannot serve on listener %d", kind);
 		close(fd);
+		return;
 	}
+	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
+	    hs->hs_bound), apihttp_accept_error);
 }
 
 static void

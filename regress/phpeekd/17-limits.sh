@@ -40,7 +40,10 @@ bad=$(grep -v -x -E '200|503|429|000' "$T/codes" | sort | uniq -c)
 [ -z "$bad" ] || fail "unexpected answers: $bad"
 [ "$(wc -l <"$T/codes")" -eq 2000 ] || fail "curl did not try all 2000"
 grep -q -x 200 "$T/codes" || fail "not one request answered"
-[ "$(role_pid api)" = "$api" ] || fail "the api role crashed"
 wait_for 10 up || fail "the api does not answer after the storm"
+log_has "api (pid [0-9]*) died" && fail "the api role died"
+[ "$(role_pid api)" = "$api" ] || fail "the api role was replaced"
+log_has "out of file descriptors: not accepting for 100 ms" ||
+    fail "the api did not notice it ran out of descriptors"
 stop_phpeekd
 echo ok
