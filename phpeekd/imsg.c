@@ -331,7 +331,7 @@ int
 imsgbuf_set_maxsize(struct imsgbuf *ib, size_t max)
 {
 	if (max > (IMSG_FD_MARK - 1) - IMSG_HEADER_SIZE ||
-	    max > IMSG_MAX_QUEUED) {
+	    max > IMSG_MAX_QUEUED - IMSG_HEADER_SIZE) {
 		errno = ERANGE;
 		return (-1);
 	}
