@@ -5,8 +5,9 @@
  * and suggestion a user can act on.
  *
  * The input is untrusted: nesting depth, node count (aliases
- * included) and size are bounded before anything grows, and nothing
- * recurses deeper than MAX_DEPTH.
+ * included), size and the number of diagnostics are bounded before
+ * anything grows, nothing recurses deeper than MAX_DEPTH, and no step
+ * is worse than n log n in the size of the file.
  */
 
 #include <sys/types.h>
@@ -18,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -32,6 +34,8 @@
 
 #define MAX_DEPTH	64
 #define MAX_NODES	100000
+#define MAX_DIAGS	1000	/* kept; the rest are counted in a summary */
+#define MAX_SUGGEST	100	/* did-you-mean searches over process names */
 
 enum node_type {
 	N_SCALAR,
@@ -43,17 +47,36 @@ struct node {
 	enum node_type	  n_type;
 	int		  n_line;
 	int		  n_col;
-	int		  n_quoted;
+	int		  n_quoted;	/* quoted, block or !!str: a string */
+	int		  n_open;	/* a collection not yet ended */
 	char		 *n_value;	/* scalars */
 	struct node	**n_kids;	/* maps: key, value, key, value... */
 	size_t		  n_nkids;
-	size_t		  n_size;	/* nodes in this subtree */
+	size_t		  n_capkids;
+	size_t		  n_size;	/* nodes in this subtree, expanded */
+	size_t		  n_start;	/* scalars: characters, as libyaml */
+	size_t		  n_end;	/* counts them (mark.index) */
 	char		 *n_env;	/* set by this environment variable */
+};
+
+/* Characters of the substituted text that came from ${...}. */
+struct span {
+	size_t		 s_start;
+	size_t		 s_end;
 };
 
 struct anchor {
 	char		*a_name;
 	struct node	*a_node;
+	size_t		 a_next;	/* hash chain, SIZE_MAX ends it */
+};
+
+/* A decoded process with the nodes its later diagnostics point at. */
+struct pent {
+	struct proc_conf	 *e_pc;
+	struct node		 *e_key;
+	struct node		 *e_body;
+	struct node		**e_deps;	/* one per pc_depends entry */
 };
 
 struct parser {
@@ -61,13 +84,25 @@ struct parser {
 	struct node		**p_all;	/* every node, for freeing */
 	size_t			  p_nall;
 	size_t			  p_capall;
-	size_t			  p_expanded;	/* nodes counting aliases */
+	size_t			  p_expanded;	/* nodes aliases stand for */
 	struct anchor		 *p_anchors;
 	size_t			  p_nanchors;
+	size_t			  p_capanchors;
+	size_t			 *p_buckets;	/* first anchor of a chain */
+	size_t			  p_nbuckets;
 	struct phpeekd_conf	 *p_conf;
+	struct pent		 *p_ents;	/* sorted by name */
+	size_t			  p_nents;
 	int			  p_have_initial;
 	int			  p_have_max;
 	int			  p_legacy_backoff;
+	int			  p_nerrors;	/* kept or not */
+	int			  p_ndiags;	/* kept */
+	int			  p_dropped[3];	/* not kept, by severity */
+	int			  p_nsuggest;
+	struct span		 *p_spans;	/* in text order */
+	size_t			  p_nspans;
+	size_t			  p_capspans;
 };
 
 /* A key of a mapping phpeekd knows; decode NULL: accepted, unused. */
@@ -81,14 +116,18 @@ static void	 perr(struct parser *, struct node *, const char *, ...)
 		    __attribute__((__format__(printf, 3, 4)));
 static void	 pwarn(struct parser *, struct node *, const char *, ...)
 		    __attribute__((__format__(printf, 3, 4)));
+static void	 perr_mark(struct parser *, yaml_mark_t, const char *, ...)
+		    __attribute__((__format__(printf, 3, 4)));
 static struct node *node_new(struct parser *, enum node_type, yaml_mark_t);
-static int	 node_add(struct parser *, struct node *, struct node *);
+static void	 node_add(struct node *, struct node *);
 static struct node *tree_build(struct parser *, const char *, size_t);
-static char	*substitute(const char *, size_t, size_t *);
+static char	*substitute(struct parser *, const char *, size_t,
+		    size_t *);
 static void	 decode_map(struct parser *, struct node *, const char *,
 		    const struct key *, void *);
 static const char *node_kind(struct node *);
-static int	 want_scalar(struct parser *, struct node *, const char *);
+static int	 want_scalar(struct parser *, struct node *, const char *,
+		    const char *);
 static int	 get_int(struct parser *, struct node *, const char *,
 		    long long, long long, int *);
 static int	 get_bool(struct parser *, struct node *, const char *, int *);
@@ -96,7 +135,8 @@ static int	 get_duration(struct parser *, struct node *, const char *,
 		    int64_t *);
 static int	 get_strlist(struct parser *, struct node *, const char *,
 		    struct strlist *);
-static int	 get_str(struct parser *, struct node *, const char *, char **);
+static int	 get_str(struct parser *, struct node *, const char *,
+		    char **);
 static int	 levenshtein(const char *, const char *);
 static const char *suggest(const char *, const struct key *);
 static void	 validate(struct parser *, struct node *);
@@ -104,8 +144,9 @@ static void	 decode_env(struct parser *, struct node *, const char *,
 		    struct strlist *);
 static int	 secret_name(const char *);
 static void	 validate_global(struct parser *, struct node *);
-static void	 validate_users(struct parser *, struct node *);
+static void	 validate_users(struct parser *);
 static struct node *map_get(struct node *, const char *);
+static struct pent *ent_find(struct parser *, const char *);
 
 void
 diag_add(struct diags *dl, int sev, int line, int col, const char *fmt, ...)
@@ -125,23 +166,38 @@ diag_add(struct diags *dl, int sev, int line, int col, const char *fmt, ...)
 	TAILQ_INSERT_TAIL(dl, d, d_entry);
 }
 
+/* Whether one more diagnostic would be kept: gates costly messages. */
+static int
+diag_room(struct parser *p)
+{
+	return (p->p_ndiags < MAX_DIAGS);
+}
+
 static void
 pdiag(struct parser *p, int sev, struct node *n, const char *fmt, va_list ap)
 {
-	char	*msg;
+	char	*msg, *env;
 
+	if (sev == DIAG_ERROR)
+		p->p_nerrors++;
+	/*
+	 * A hostile file can ask for a diagnostic per node; each crosses
+	 * to the parent as a message, so only the first ones are kept.
+	 */
+	if (!diag_room(p)) {
+		if (sev >= DIAG_ERROR && sev <= DIAG_SUGGESTION)
+			p->p_dropped[sev]++;
+		return;
+	}
 	if (vasprintf(&msg, fmt, ap) == -1)
 		fatal("%s", __func__);
+	env = n != NULL ? n->n_env : NULL;
 	diag_add(&p->p_pr->pr_diags, sev, n != NULL ? n->n_line : 0,
-	    n != NULL ? n->n_col : 0, "%s%s%s%s", msg,
-	    n != NULL && n->n_env != NULL ? " (from the environment variable " :
-	    "", n != NULL && n->n_env != NULL ? n->n_env : "",
-	    n != NULL && n->n_env != NULL ? ")" : "");
+	    n != NULL ? n->n_col : 0, "%s%s%s%s", msg, env != NULL ?
+	    " (from the environment variable " : "", env != NULL ? env : "",
+	    env != NULL ? ")" : "");
 	free(msg);
-	if (sev == DIAG_ERROR)
-		p->p_pr->pr_errors++;
-	else if (sev == DIAG_WARNING)
-		p->p_pr->pr_warnings++;
+	p->p_ndiags++;
 }
 
 static void
@@ -178,6 +234,21 @@ psuggest(struct parser *p, struct node *n, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* An error at a libyaml mark, for problems found before any node. */
+static void
+perr_mark(struct parser *p, yaml_mark_t mark, const char *fmt, ...)
+{
+	struct node	m;
+	va_list		ap;
+
+	memset(&m, 0, sizeof(m));
+	m.n_line = (int)mark.line + 1;
+	m.n_col = (int)mark.column + 1;
+	va_start(ap, fmt);
+	pdiag(p, DIAG_ERROR, &m, fmt, ap);
+	va_end(ap);
+}
+
 void
 parse_result_clear(struct parse_result *pr)
 {
@@ -190,74 +261,192 @@ parse_result_clear(struct parse_result *pr)
 	}
 	config_free(pr->pr_conf);
 	pr->pr_conf = NULL;
+	pr->pr_errors = pr->pr_warnings = 0;
+}
+
+/* Room for n more bytes in out, which never exceeds CONF_FILE_MAX. */
+static int
+grow(char **out, size_t *cap, size_t used, size_t n)
+{
+	size_t	 ncap = *cap;
+	char	*np;
+
+	if (n > CONF_FILE_MAX || used + n > CONF_FILE_MAX)
+		return (-1);
+	if (used + n + 1 <= ncap)
+		return (0);
+	while (used + n + 1 > ncap)
+		ncap = ncap < 4096 ? 4096 : ncap * 2;
+	if (ncap > CONF_FILE_MAX + 1)
+		ncap = CONF_FILE_MAX + 1;
+	if ((np = realloc(*out, ncap)) == NULL)
+		fatal("%s", __func__);
+	*out = np;
+	*cap = ncap;
+	return (0);
+}
+
+/* Characters in s[0..n), as libyaml counts them: UTF-8 lead bytes. */
+static size_t
+utf8_chars(const char *s, size_t n)
+{
+	size_t	i, c = 0;
+
+	for (i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return (c);
+}
+
+static void
+span_add(struct parser *p, size_t start, size_t end)
+{
+	struct span	*v;
+	size_t		 ncap;
+
+	if (start == end)
+		return;
+	if (p->p_nspans == p->p_capspans) {
+		ncap = p->p_capspans == 0 ? 16 : p->p_capspans * 2;
+		if ((v = reallocarray(p->p_spans, ncap, sizeof(*v))) == NULL)
+			fatal("%s", __func__);
+		p->p_spans = v;
+		p->p_capspans = ncap;
+	}
+	p->p_spans[p->p_nspans].s_start = start;
+	p->p_spans[p->p_nspans++].s_end = end;
+}
+
+/* Whether any of scalar n's text came from a ${...} substitution. */
+static int
+substituted(struct parser *p, struct node *n)
+{
+	size_t	lo = 0, hi = p->p_nspans, mid;
+
+	if (n->n_type != N_SCALAR || n->n_end == 0)
+		return (0);
+	/* the first span that ends after n starts */
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (p->p_spans[mid].s_end <= n->n_start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (lo < p->p_nspans && p->p_spans[lo].s_start < n->n_end);
+}
+
+/* The first c at or after from, or end; *memo caches the last answer. */
+static const char *
+next_char(const char *from, const char *end, int c, const char **memo)
+{
+	const char	*q;
+
+	if (*memo != NULL && *memo >= from)
+		return (*memo);
+	q = memchr(from, c, (size_t)(end - from));
+	*memo = q != NULL ? q : end;
+	return (*memo);
+}
+
+/* getenv of the name in [name, end); a NUL in it names no variable. */
+static const char *
+env_lookup(const char *name, const char *end)
+{
+	const char	*val;
+	char		*key;
+
+	if (memchr(name, '\0', (size_t)(end - name)) != NULL)
+		return (NULL);
+	if ((key = strndup(name, (size_t)(end - name))) == NULL)
+		fatal("%s", __func__);
+	val = getenv(key);
+	free(key);
+	return (val);
 }
 
 /*
- * ${NAME} and ${NAME:-default} on the raw text, as phpeek-pm does: an
- * empty variable counts as unset for :-, anything else is left as is.
+ * ${NAME} and ${NAME:-default} on the raw text, as phpeek-pm's regular
+ * expression \$\{([^}:]+)(?::-([^}]*))?\} finds them: an empty variable
+ * counts as unset for :-, anything else is left as it is.  The next '}'
+ * and ':' are remembered rather than searched for again from every
+ * '$', so a file of "${${${..." costs one pass, not one per '$'.
+ * NULL when the result would exceed CONF_FILE_MAX.
  */
 static char *
-substitute(const char *in, size_t len, size_t *outlen)
+substitute(struct parser *ps, const char *in, size_t len, size_t *outlen)
 {
-	char		*out, *np;
-	const char	*p = in, *end = in + len, *close, *colon, *val;
-	size_t		 o = 0, cap = len + 1, vlen;
-	char		 name[256];
+	const char	*p = in, *end = in + len, *name, *close, *colon;
+	const char	*nend, *val, *def, *dollar;
+	const char	*mclose = NULL, *mcolon = NULL;
+	char		*out = NULL;
+	size_t		 o = 0, cap = 0, vlen, dlen, chars = 0, c;
 
-	if ((out = malloc(cap)) == NULL)
+	if (grow(&out, &cap, 0, 0) == -1)
 		return (NULL);
 	while (p < end) {
+		if ((dollar = memchr(p, '$', (size_t)(end - p))) == NULL)
+			dollar = end;
+		if (dollar > p) {
+			if (grow(&out, &cap, o, (size_t)(dollar - p)) == -1)
+				goto big;
+			memcpy(out + o, p, (size_t)(dollar - p));
+			o += (size_t)(dollar - p);
+			chars += utf8_chars(p, (size_t)(dollar - p));
+			p = dollar;
+			continue;
+		}
+		/* p is at a '$' */
 		val = NULL;
-		vlen = 0;
-		if (p + 1 < end && p[0] == '$' && p[1] == '{' &&
-		    (close = memchr(p + 2, '}', (size_t)(end - p - 2))) !=
-		    NULL && close > p + 2) {
-			colon = memchr(p + 2, ':', (size_t)(close - p - 2));
-			if (colon != NULL && (colon + 1 >= close ||
-			    colon[1] != '-'))
-				colon = NULL;	/* ${A:b}: not ours */
-			if ((size_t)((colon != NULL ? colon : close) - p - 2) <
-			    sizeof(name) && (colon != NULL ||
-			    memchr(p + 2, ':', (size_t)(close - p - 2)) ==
-			    NULL)) {
-				memcpy(name, p + 2, (size_t)((colon != NULL ?
-				    colon : close) - p - 2));
-				name[(colon != NULL ? colon : close) - p - 2] =
-				    '\0';
-				val = getenv(name);
-				if (colon != NULL && (val == NULL ||
+		name = p + 2;
+		if (p + 1 < end && p[1] == '{' && name < end) {
+			close = next_char(name, end, '}', &mclose);
+			colon = next_char(name, end, ':', &mcolon);
+			nend = colon < close ? colon : close;
+			def = NULL;
+			dlen = 0;
+			/* a name, then "}" or ":-...}" */
+			if (nend == name || close == end)
+				nend = NULL;
+			else if (nend == colon) {
+				if (colon + 1 < close && colon[1] == '-') {
+					def = colon + 2;
+					dlen = (size_t)(close - def);
+				} else
+					nend = NULL;	/* ${A:b}: not ours */
+			}
+			if (nend != NULL) {
+				val = env_lookup(name, nend);
+				if (def != NULL && (val == NULL ||
 				    *val == '\0')) {
-					val = colon + 2;
-					vlen = (size_t)(close - val);
+					val = def;
+					vlen = dlen;
 				} else {
 					if (val == NULL)
 						val = "";
 					vlen = strlen(val);
 				}
+				if (grow(&out, &cap, o, vlen) == -1)
+					goto big;
+				memcpy(out + o, val, vlen);
+				o += vlen;
+				c = utf8_chars(val, vlen);
+				span_add(ps, chars, chars + c);
+				chars += c;
+				p = close + 1;
+				continue;
 			}
 		}
-		if (val == NULL) {
-			val = p;
-			vlen = 1;
-			close = p;
-		}
-		if (o + vlen + 1 > cap) {
-			while (o + vlen + 1 > cap)
-				cap *= 2;
-			if (cap > CONF_FILE_MAX * 2 ||
-			    (np = realloc(out, cap)) == NULL) {
-				free(out);
-				return (NULL);
-			}
-			out = np;
-		}
-		memcpy(out + o, val, vlen);
-		o += vlen;
-		p = close + 1;
+		if (grow(&out, &cap, o, 1) == -1)
+			goto big;
+		out[o++] = *p++;
+		chars++;	/* a '$' */
 	}
 	out[o] = '\0';
 	*outlen = o;
 	return (out);
+ big:
+	free(out);
+	return (NULL);
 }
 
 static struct node *
@@ -285,18 +474,23 @@ node_new(struct parser *p, enum node_type type, yaml_mark_t mark)
 	return (n);
 }
 
-static int
-node_add(struct parser *p, struct node *parent, struct node *kid)
+/* Append a kid; the array doubles, so a long list stays linear. */
+static void
+node_add(struct node *parent, struct node *kid)
 {
 	struct node	**v;
+	size_t		  ncap;
 
-	if ((v = reallocarray(parent->n_kids, parent->n_nkids + 1,
-	    sizeof(*v))) == NULL)
-		fatal("%s", __func__);
-	v[parent->n_nkids++] = kid;
-	parent->n_kids = v;
+	if (parent->n_nkids == parent->n_capkids) {
+		ncap = parent->n_capkids == 0 ? 8 : parent->n_capkids * 2;
+		if ((v = reallocarray(parent->n_kids, ncap,
+		    sizeof(*v))) == NULL)
+			fatal("%s", __func__);
+		parent->n_kids = v;
+		parent->n_capkids = ncap;
+	}
+	parent->n_kids[parent->n_nkids++] = kid;
 	parent->n_size += kid->n_size;
-	return (0);
 }
 
 static void
@@ -314,83 +508,331 @@ parser_free(struct parser *p)
 	for (i = 0; i < p->p_nanchors; i++)
 		free(p->p_anchors[i].a_name);
 	free(p->p_anchors);
+	free(p->p_buckets);
+	free(p->p_spans);
+	for (i = 0; i < p->p_nents; i++)
+		free(p->p_ents[i].e_deps);
+	free(p->p_ents);
 }
 
-static int
+static size_t
+anchor_hash(const char *s)
+{
+	size_t	h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return (h);
+}
+
+static struct anchor *
+anchor_lookup(struct parser *p, const char *name)
+{
+	size_t	i;
+
+	if (p->p_nbuckets == 0)
+		return (NULL);
+	for (i = p->p_buckets[anchor_hash(name) & (p->p_nbuckets - 1)];
+	    i != SIZE_MAX; i = p->p_anchors[i].a_next)
+		if (strcmp(p->p_anchors[i].a_name, name) == 0)
+			return (&p->p_anchors[i]);
+	return (NULL);
+}
+
+/*
+ * Anchors in a hash table: a file can hold tens of thousands of
+ * anchors and aliases, and a list would make that quadratic.
+ */
+static void
 anchor_add(struct parser *p, const char *name, struct node *n)
 {
-	struct anchor	*v;
+	struct anchor	*a, *v;
+	size_t		 ncap, i, h, *b;
 
-	if ((v = reallocarray(p->p_anchors, p->p_nanchors + 1,
-	    sizeof(*v))) == NULL)
+	/* the latest definition of a name wins */
+	if ((a = anchor_lookup(p, name)) != NULL) {
+		a->a_node = n;
+		return;
+	}
+	if (p->p_nanchors == p->p_capanchors) {
+		ncap = p->p_capanchors == 0 ? 16 : p->p_capanchors * 2;
+		if ((v = reallocarray(p->p_anchors, ncap,
+		    sizeof(*v))) == NULL ||
+		    (b = reallocarray(p->p_buckets, ncap,
+		    sizeof(*b))) == NULL)
+			fatal("%s", __func__);
+		p->p_anchors = v;
+		p->p_buckets = b;
+		p->p_capanchors = p->p_nbuckets = ncap;
+		for (i = 0; i < ncap; i++)
+			b[i] = SIZE_MAX;
+		for (i = 0; i < p->p_nanchors; i++) {
+			h = anchor_hash(v[i].a_name) & (ncap - 1);
+			v[i].a_next = b[h];
+			b[h] = i;
+		}
+	}
+	a = &p->p_anchors[p->p_nanchors];
+	if ((a->a_name = strdup(name)) == NULL)
 		fatal("%s", __func__);
-	p->p_anchors = v;
-	if ((v[p->p_nanchors].a_name = strdup(name)) == NULL)
-		fatal("%s", __func__);
-	v[p->p_nanchors++].a_node = n;
-	return (0);
+	a->a_node = n;
+	h = anchor_hash(name) & (p->p_nbuckets - 1);
+	a->a_next = p->p_buckets[h];
+	p->p_buckets[h] = p->p_nanchors++;
 }
 
 static struct node *
 anchor_find(struct parser *p, const char *name)
 {
-	size_t	i;
+	struct anchor	*a;
 
-	/* the latest definition of a name wins */
-	for (i = p->p_nanchors; i > 0; i--)
-		if (strcmp(p->p_anchors[i - 1].a_name, name) == 0)
-			return (p->p_anchors[i - 1].a_node);
-	return (NULL);
+	return ((a = anchor_lookup(p, name)) != NULL ? a->a_node : NULL);
 }
 
+/* Keys by name, then by position, so the first of equals leads. */
 static int
 key_cmp(const void *a, const void *b)
 {
 	const struct node	*x = *(struct node * const *)a;
 	const struct node	*y = *(struct node * const *)b;
+	int			 c;
 
-	return (strcmp(x->n_value, y->n_value));
+	if ((c = strcmp(x->n_value, y->n_value)) != 0)
+		return (c);
+	if (x->n_line != y->n_line)
+		return (x->n_line < y->n_line ? -1 : 1);
+	if (x->n_col != y->n_col)
+		return (x->n_col < y->n_col ? -1 : 1);
+	return (x < y ? -1 : x > y);
 }
 
-/* Duplicate keys are errors (yaml.v3 refuses them too). */
-static void
-check_duplicates(struct parser *p, struct node *map)
+static int
+is_merge_key(struct node *k)
 {
-	struct node	**keys;
-	size_t		  i, n = 0;
+	return (k->n_type == N_SCALAR && !k->n_quoted &&
+	    strcmp(k->n_value, "<<") == 0);
+}
 
-	if (map->n_nkids < 4)
+static int
+key_in(struct node **sorted, size_t n, const char *name)
+{
+	size_t	lo = 0, hi = n, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(name, sorted[mid]->n_value)) == 0)
+			return (1);
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (0);
+}
+
+struct mpair {
+	struct node	*m_key;
+	struct node	*m_value;
+	size_t		 m_order;
+};
+
+static int
+mpair_cmp(const void *a, const void *b)
+{
+	const struct mpair	*x = a, *y = b;
+	int			 c;
+
+	if ((c = strcmp(x->m_key->n_value, y->m_key->n_value)) != 0)
+		return (c);
+	return (x->m_order < y->m_order ? -1 : x->m_order > y->m_order);
+}
+
+static int
+mpair_order(const void *a, const void *b)
+{
+	const struct mpair	*x = a, *y = b;
+
+	return (x->m_order < y->m_order ? -1 : x->m_order > y->m_order);
+}
+
+/*
+ * yaml.v3's merge key: "<<: *base" (or a list of bases) adds each key
+ * of the bases the mapping does not set itself, the first base first.
+ * The merged pairs take the place of the "<<" pair.
+ */
+static void
+map_merge(struct parser *p, struct node *map, size_t at,
+    struct node **keys, size_t nkeys)
+{
+	struct node	 *v = map->n_kids[at + 1], **src, **kids;
+	struct mpair	 *mp;
+	size_t		  nsrc, i, j, n = 0, cap = 0, nk = 0;
+
+	if (v->n_type == N_MAP) {
+		src = &map->n_kids[at + 1];
+		nsrc = 1;
+	} else if (v->n_type == N_SEQ) {
+		src = v->n_kids;
+		nsrc = v->n_nkids;
+	} else {
+		perr(p, v, "'<<' merges a mapping or a list of mappings, not "
+		    "%s", node_kind(v));
+		return;
+	}
+	for (i = 0; i < nsrc; i++) {
+		if (src[i]->n_type != N_MAP) {
+			perr(p, src[i], "'<<' merges a mapping or a list of "
+			    "mappings, not %s", node_kind(src[i]));
+			return;
+		}
+		cap += src[i]->n_nkids / 2;
+	}
+	if ((mp = calloc(cap + 1, sizeof(*mp))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < nsrc; i++)
+		for (j = 0; j + 1 < src[i]->n_nkids; j += 2) {
+			if (src[i]->n_kids[j]->n_type != N_SCALAR ||
+			    key_in(keys, nkeys, src[i]->n_kids[j]->n_value))
+				continue;
+			mp[n].m_key = src[i]->n_kids[j];
+			mp[n].m_value = src[i]->n_kids[j + 1];
+			mp[n].m_order = n;
+			n++;
+		}
+	/* of equal keys, the earliest base wins */
+	qsort(mp, n, sizeof(*mp), mpair_cmp);
+	for (i = 0, j = 0; i < n; i++)
+		if (j == 0 || strcmp(mp[j - 1].m_key->n_value,
+		    mp[i].m_key->n_value) != 0)
+			mp[j++] = mp[i];
+	n = j;
+	qsort(mp, n, sizeof(*mp), mpair_order);
+	if ((kids = reallocarray(NULL, map->n_nkids - 2 + 2 * n + 1,
+	    sizeof(*kids))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i + 1 < map->n_nkids; i += 2) {
+		if (i != at) {
+			kids[nk++] = map->n_kids[i];
+			kids[nk++] = map->n_kids[i + 1];
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			kids[nk++] = mp[j].m_key;
+			kids[nk++] = mp[j].m_value;
+		}
+	}
+	free(mp);
+	free(map->n_kids);
+	map->n_kids = kids;
+	map->n_nkids = nk;
+	map->n_capkids = nk + 1;
+	map->n_size = 1;
+	for (i = 0; i < nk; i++)
+		map->n_size += kids[i]->n_size;
+}
+
+/*
+ * A mapping is complete: duplicate keys are errors naming both lines
+ * (yaml.v3 refuses them too), then a merge key is resolved.
+ */
+static void
+map_finish(struct parser *p, struct node *map)
+{
+	struct node	**keys, *a;
+	size_t		  i, n = 0, merge = SIZE_MAX;
+
+	if (map->n_nkids < 2)
 		return;
 	if ((keys = calloc(map->n_nkids / 2, sizeof(*keys))) == NULL)
 		fatal("%s", __func__);
-	for (i = 0; i < map->n_nkids; i += 2)
-		if (map->n_kids[i]->n_type == N_SCALAR)
-			keys[n++] = map->n_kids[i];
+	for (i = 0; i + 1 < map->n_nkids; i += 2) {
+		if (map->n_kids[i]->n_type != N_SCALAR)
+			continue;
+		if (is_merge_key(map->n_kids[i]))
+			merge = i;
+		keys[n++] = map->n_kids[i];
+	}
 	qsort(keys, n, sizeof(*keys), key_cmp);
-	for (i = 1; i < n; i++)
-		if (strcmp(keys[i - 1]->n_value, keys[i]->n_value) == 0) {
-			struct node *a = keys[i - 1], *b = keys[i];
-
-			if (a->n_line > b->n_line || (a->n_line == b->n_line &&
-			    a->n_col > b->n_col)) {
-				b = keys[i - 1];
-				a = keys[i];
-			}
-			perr(p, b, "duplicate key '%s' (first at line %d)",
-			    b->n_value, a->n_line);
+	for (i = 1, a = n > 0 ? keys[0] : NULL; i < n; i++) {
+		if (strcmp(a->n_value, keys[i]->n_value) != 0) {
+			a = keys[i];
+			continue;
 		}
+		perr(p, keys[i], "duplicate key '%s' (first at line %d)",
+		    keys[i]->n_value, a->n_line);
+	}
+	/* after any error the tree is thrown away: do not merge into it */
+	if (merge != SIZE_MAX && p->p_nerrors == 0)
+		map_merge(p, map, merge, keys, n);
 	free(keys);
 }
 
-/* libyaml's events into the node tree; NULL after an error. */
+/* The line and column of a byte offset, as libyaml would count them. */
+static yaml_mark_t
+offset_mark(const char *buf, size_t len, size_t off)
+{
+	yaml_mark_t	m;
+	size_t		i;
+
+	memset(&m, 0, sizeof(m));
+	if (off > len)
+		off = len;
+	for (i = 0; i < off; i++) {
+		if (buf[i] == '\n' || (buf[i] == '\r' &&
+		    (i + 1 >= len || buf[i + 1] != '\n'))) {
+			m.line++;
+			m.column = 0;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80)
+			m.column++;	/* characters, not bytes */
+	}
+	return (m);
+}
+
+static void
+yaml_problem(struct parser *p, yaml_parser_t *yp, const char *buf,
+    size_t len)
+{
+	yaml_mark_t	m = yp->problem_mark;
+	char		val[32] = "";
+
+	/* the reader has an offset, not a mark */
+	if (yp->error == YAML_READER_ERROR) {
+		m = offset_mark(buf, len, yp->problem_offset);
+		if (yp->problem_value != -1)
+			snprintf(val, sizeof(val), " (#x%X)",
+			    (unsigned int)yp->problem_value);
+	}
+	perr_mark(p, m, "YAML: %s%s%s%s", yp->problem != NULL ? yp->problem :
+	    "syntax error", val, yp->context != NULL ? " " : "",
+	    yp->context != NULL ? yp->context : "");
+}
+
+/* A scalar is a string, whatever it looks like, when quoted or !!str. */
+static int
+scalar_quoted(yaml_event_t *ev)
+{
+	const char	*tag = (const char *)ev->data.scalar.tag;
+
+	if (ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+		return (1);
+	return (tag != NULL && (strcmp(tag, YAML_STR_TAG) == 0 ||
+	    strcmp(tag, "!") == 0));
+}
+
+/*
+ * libyaml's events into the node tree; NULL after an error.  Aliases
+ * are references, but the nodes they stand for are counted, so an
+ * alias bomb stops at MAX_NODES however few bytes it has.
+ */
 static struct node *
 tree_build(struct parser *p, const char *buf, size_t len)
 {
 	yaml_parser_t	 yp;
 	yaml_event_t	 ev;
-	struct node	*stack[MAX_DEPTH + 1], *root = NULL, *n, *a;
-	int		 depth = 0, done = 0, docs = 0, failed = 0;
+	struct node	*stack[MAX_DEPTH], *root = NULL, *n, *a;
 	const char	*anchor;
+	int		 depth = 0, done = 0, failed = 0;
 
 	if (!yaml_parser_initialize(&yp))
 		fatalx("yaml_parser_initialize");
@@ -398,27 +840,15 @@ tree_build(struct parser *p, const char *buf, size_t len)
 	yaml_parser_set_encoding(&yp, YAML_UTF8_ENCODING);
 	while (!done && !failed) {
 		if (!yaml_parser_parse(&yp, &ev)) {
-			struct node	m;
-
-			memset(&m, 0, sizeof(m));
-			m.n_line = (int)yp.problem_mark.line + 1;
-			m.n_col = (int)yp.problem_mark.column + 1;
-			perr(p, &m, "YAML: %s%s%s", yp.problem != NULL ?
-			    yp.problem : "syntax error", yp.context != NULL ?
-			    " " : "", yp.context != NULL ? yp.context : "");
+			yaml_problem(p, &yp, buf, len);
 			failed = 1;
 			break;
 		}
 		n = NULL;
 		anchor = NULL;
 		switch (ev.type) {
-		case YAML_DOCUMENT_START_EVENT:
-			docs++;
-			break;
 		case YAML_DOCUMENT_END_EVENT:
 			/* only the first document counts, as in phpeek-pm */
-			done = 1;
-			break;
 		case YAML_STREAM_END_EVENT:
 			done = 1;
 			break;
@@ -435,20 +865,16 @@ tree_build(struct parser *p, const char *buf, size_t len)
 				perr(p, n, "NUL character in a value");
 				failed = 1;
 			}
-			n->n_quoted = ev.data.scalar.style !=
-			    YAML_PLAIN_SCALAR_STYLE;
+			n->n_quoted = scalar_quoted(&ev);
+			n->n_start = ev.start_mark.index;
+			n->n_end = ev.end_mark.index;
 			anchor = (const char *)ev.data.scalar.anchor;
 			break;
 		case YAML_SEQUENCE_START_EVENT:
 		case YAML_MAPPING_START_EVENT:
 			if (depth >= MAX_DEPTH) {
-				struct node	m;
-
-				memset(&m, 0, sizeof(m));
-				m.n_line = (int)ev.start_mark.line + 1;
-				m.n_col = (int)ev.start_mark.column + 1;
-				perr(p, &m, "nesting deeper than %d levels",
-				    MAX_DEPTH);
+				perr_mark(p, ev.start_mark, "nesting deeper "
+				    "than %d levels", MAX_DEPTH);
 				failed = 1;
 				break;
 			}
@@ -456,26 +882,20 @@ tree_build(struct parser *p, const char *buf, size_t len)
 			    YAML_SEQUENCE_START_EVENT ? N_SEQ : N_MAP,
 			    ev.start_mark)) == NULL)
 				break;
+			n->n_open = 1;
 			anchor = (const char *)(ev.type ==
 			    YAML_SEQUENCE_START_EVENT ?
 			    ev.data.sequence_start.anchor :
 			    ev.data.mapping_start.anchor);
-			if (anchor != NULL)
-				anchor_add(p, anchor, n);
-			if (depth > 0)
-				node_add(p, stack[depth - 1], n);
-			else if (root == NULL)
-				root = n;
-			stack[depth++] = n;
-			n = NULL;	/* added above */
 			break;
 		case YAML_SEQUENCE_END_EVENT:
 		case YAML_MAPPING_END_EVENT:
 			if (depth == 0)
 				break;
 			a = stack[--depth];
+			a->n_open = 0;
 			if (a->n_type == N_MAP)
-				check_duplicates(p, a);
+				map_finish(p, a);
 			/* the parent counted the child before it grew */
 			if (depth > 0)
 				stack[depth - 1]->n_size += a->n_size - 1;
@@ -483,60 +903,51 @@ tree_build(struct parser *p, const char *buf, size_t len)
 		case YAML_ALIAS_EVENT:
 			a = anchor_find(p, (const char *)ev.data.alias.anchor);
 			if (a == NULL) {
-				struct node	m;
-
-				memset(&m, 0, sizeof(m));
-				m.n_line = (int)ev.start_mark.line + 1;
-				m.n_col = (int)ev.start_mark.column + 1;
-				perr(p, &m, "unknown alias *%s",
+				perr_mark(p, ev.start_mark, "unknown alias "
+				    "*%s", ev.data.alias.anchor);
+				failed = 1;
+				break;
+			}
+			if (a->n_open) {
+				perr_mark(p, ev.start_mark, "alias *%s is "
+				    "inside the node it names",
 				    ev.data.alias.anchor);
 				failed = 1;
 				break;
 			}
-			/* an alias bomb multiplies: count what it stands for */
 			p->p_expanded += a->n_size;
-			if (p->p_expanded > MAX_NODES) {
-				struct node	m;
-
-				memset(&m, 0, sizeof(m));
-				m.n_line = (int)ev.start_mark.line + 1;
-				m.n_col = (int)ev.start_mark.column + 1;
-				perr(p, &m, "aliases expand to more than %d "
-				    "nodes", MAX_NODES);
+			if (p->p_nall + p->p_expanded > MAX_NODES) {
+				perr_mark(p, ev.start_mark, "aliases expand "
+				    "to more than %d nodes", MAX_NODES);
 				failed = 1;
 				break;
 			}
-			if (depth > 0)
-				node_add(p, stack[depth - 1], a);
-			else if (root == NULL)
-				root = a;
+			n = a;
 			break;
 		default:
 			break;
 		}
-		if (p->p_nall >= MAX_NODES && !failed) {
-			struct node	m;
-
-			memset(&m, 0, sizeof(m));
-			m.n_line = (int)ev.start_mark.line + 1;
-			m.n_col = (int)ev.start_mark.column + 1;
-			perr(p, &m, "more than %d nodes", MAX_NODES);
+		if (!failed && (ev.type == YAML_SCALAR_EVENT ||
+		    ev.type == YAML_SEQUENCE_START_EVENT ||
+		    ev.type == YAML_MAPPING_START_EVENT) && (n == NULL ||
+		    p->p_nall + p->p_expanded > MAX_NODES)) {
+			perr_mark(p, ev.start_mark, "more than %d nodes",
+			    MAX_NODES);
 			failed = 1;
 		}
-		if (n != NULL) {
+		if (!failed && n != NULL) {
 			if (anchor != NULL)
 				anchor_add(p, anchor, n);
 			if (depth > 0)
-				node_add(p, stack[depth - 1], n);
+				node_add(stack[depth - 1], n);
 			else if (root == NULL)
 				root = n;
+			if (n->n_open)
+				stack[depth++] = n;
 		}
 		yaml_event_delete(&ev);
 	}
-	if (failed && !done)
-		yaml_event_delete(&ev);
 	yaml_parser_delete(&yp);
-	(void)docs;
 	return (failed ? NULL : root);
 }
 
@@ -553,80 +964,186 @@ node_kind(struct node *n)
 	}
 }
 
+/*
+ * Whether s is one of YAML's case forms of a word: all lower, all
+ * upper or capitalised ("true", "True", "TRUE", never "tRUE").
+ */
+static int
+case_form(const char *s)
+{
+	const char	*t;
+	int		 lower = 1, upper = 1;
+
+	for (t = s + (*s != '\0'); *t != '\0'; t++) {
+		if (!islower((unsigned char)*t))
+			lower = 0;
+		if (!isupper((unsigned char)*t))
+			upper = 0;
+	}
+	return (lower || (upper && isupper((unsigned char)*s)));
+}
+
 /* YAML null: ~, null, or nothing. */
 static int
 is_null(struct node *n)
 {
 	return (n->n_type == N_SCALAR && !n->n_quoted &&
 	    (n->n_value[0] == '\0' || strcmp(n->n_value, "~") == 0 ||
-	    strcasecmp(n->n_value, "null") == 0));
+	    (strcasecmp(n->n_value, "null") == 0 && case_form(n->n_value))));
 }
 
+/* A scalar is wanted; what names the type for the error. */
 static int
-want_scalar(struct parser *p, struct node *n, const char *path)
+want_scalar(struct parser *p, struct node *n, const char *path,
+    const char *what)
 {
 	if (n->n_type == N_SCALAR)
 		return (0);
-	perr(p, n, "%s: expected a value, got %s", path, node_kind(n));
+	perr(p, n, "%s: expected %s, got %s", path, what, node_kind(n));
 	return (-1);
 }
 
+/* YAML's float syntax, [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)? */
+static int
+yaml_float_syntax(const char *s)
+{
+	size_t	n;
+
+	if (*s == '-' || *s == '+')
+		s++;
+	if (*s == '.') {
+		if ((n = strspn(s + 1, "0123456789")) == 0)
+			return (0);
+		s += 1 + n;
+	} else {
+		if ((n = strspn(s, "0123456789")) == 0)
+			return (0);
+		s += n;
+		if (*s == '.')
+			s += 1 + strspn(s + 1, "0123456789");
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '-' || *s == '+')
+			s++;
+		if ((n = strspn(s, "0123456789")) == 0)
+			return (0);
+		s += n;
+	}
+	return (*s == '\0');
+}
+
 /*
- * yaml.v3 into Go int: decimal, 0x, 0o and 0b integers, and floats,
- * which are truncated toward zero.
+ * A plain scalar as yaml.v3 turns it into a Go int: underscores
+ * dropped, then Go's ParseInt with base 0 (0x, 0o, 0b, and a leading 0
+ * for octal), else a YAML float truncated toward zero.  0 with the
+ * value, -1 for no number at all, 1 for a number out of range.
+ */
+static int
+yaml_int(const char *in, long long *out)
+{
+	static const char *const inf[] = { ".inf", "+.inf", "-.inf", ".nan" };
+	unsigned long long	 v = 0, lim;
+	char			*s, *t, *end;
+	const char		*d;
+	double			 f;
+	size_t			 i;
+	int			 neg = 0, base = 10, digit, rv = -1;
+
+	for (i = 0; i < sizeof(inf) / sizeof(inf[0]); i++)
+		if (strcasecmp(in, inf[i]) == 0)
+			return (1);
+	if (strchr("+-.0123456789", in[0]) == NULL || in[0] == '\0')
+		return (-1);
+	if ((s = strdup(in)) == NULL)
+		fatal("%s", __func__);
+	for (d = in, t = s; *d != '\0'; d++)
+		if (*d != '_')
+			*t++ = *d;
+	*t = '\0';
+	t = s;
+	if (*t == '+' || *t == '-')
+		neg = *t++ == '-';
+	if (t[0] == '0' && (t[1] == 'x' || t[1] == 'X')) {
+		base = 16;
+		t += 2;
+	} else if (t[0] == '0' && (t[1] == 'o' || t[1] == 'O')) {
+		base = 8;
+		t += 2;
+	} else if (t[0] == '0' && (t[1] == 'b' || t[1] == 'B')) {
+		base = 2;
+		t += 2;
+	} else if (t[0] == '0' && t[1] != '\0')
+		base = 8;
+	lim = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
+	for (end = t; *end != '\0'; end++) {
+		if (isdigit((unsigned char)*end))
+			digit = *end - '0';
+		else if (isxdigit((unsigned char)*end))
+			digit = tolower((unsigned char)*end) - 'a' + 10;
+		else
+			break;
+		if (digit >= base)
+			break;
+		if (v > (lim - (unsigned long long)digit) /
+		    (unsigned long long)base)
+			rv = 1;		/* keep scanning: is it a number? */
+		else
+			v = v * (unsigned long long)base +
+			    (unsigned long long)digit;
+	}
+	if (end > t && *end == '\0') {
+		if (rv != 1) {
+			*out = neg ? (long long)(0 - v) : (long long)v;
+			rv = 0;
+		}
+	} else if (yaml_float_syntax(s)) {
+		errno = 0;
+		f = strtod(s, NULL);
+		if (errno == ERANGE || !isfinite(f) || f >= 0x1p63 ||
+		    f < -0x1p63)
+			rv = 1;
+		else {
+			*out = (long long)f;
+			rv = 0;
+		}
+	} else
+		rv = -1;
+	free(s);
+	return (rv);
+}
+
+/*
+ * yaml.v3 into a Go int: YAML integers (decimal, 0x, 0o, 0b) and
+ * floats, which are truncated toward zero; quoted text is a string.
  */
 static int
 get_int(struct parser *p, struct node *n, const char *path, long long min,
     long long max, int *out)
 {
-	const char	*s;
-	char		*end;
-	long long	 v;
-	double		 d;
-	int		 base = 10;
+	long long	v;
+	int		rv;
 
-	if (want_scalar(p, n, path) == -1)
+	if (want_scalar(p, n, path, "an integer") == -1)
 		return (-1);
-	s = n->n_value;
-	if (n->n_quoted || *s == '\0')
-		goto bad;
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	} else if (s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) {
-		base = 8;
-		s += 2;
-	} else if (s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) {
-		base = 2;
-		s += 2;
+	if (n->n_quoted || (rv = yaml_int(n->n_value, &v)) == -1) {
+		perr(p, n, "%s: expected an integer, got \"%s\"", path,
+		    n->n_value);
+		return (-1);
 	}
-	errno = 0;
-	v = strtoll(s, &end, base);
-	if (*end != '\0' && base == 10) {
-		errno = 0;
-		d = strtod(n->n_value, &end);
-		if (*end != '\0' || errno != 0 || d != d)
-			goto bad;
-		if (d < (double)min || d > (double)max)
-			goto range;
-		v = (long long)d;
-	} else if (*end != '\0' || end == s)
-		goto bad;
-	else if (errno == ERANGE)
-		goto range;
-	if (v < min || v > max)
-		goto range;
+	if (rv == 1 || v < min || v > max) {
+		perr(p, n, "%s: %s is out of range %lld..%lld", path,
+		    n->n_value, min, max);
+		return (-1);
+	}
 	*out = (int)v;
 	return (0);
- range:
-	perr(p, n, "%s: %s is out of range %lld..%lld", path, n->n_value,
-	    min, max);
-	return (-1);
- bad:
-	perr(p, n, "%s: expected an integer, got \"%s\"", path, n->n_value);
-	return (-1);
 }
 
+/*
+ * yaml.v3 into a Go bool: true and false, and YAML 1.1's yes, no, on,
+ * off, y and n, each in its lower, capitalised or upper case form.
+ */
 static int
 get_bool(struct parser *p, struct node *n, const char *path, int *out)
 {
@@ -634,9 +1151,9 @@ get_bool(struct parser *p, struct node *n, const char *path, int *out)
 	static const char *const no[] = { "false", "no", "n", "off" };
 	size_t	i;
 
-	if (want_scalar(p, n, path) == -1)
+	if (want_scalar(p, n, path, "true or false") == -1)
 		return (-1);
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 4 && case_form(n->n_value); i++) {
 		if (strcasecmp(n->n_value, yes[i]) == 0) {
 			*out = 1;
 			return (0);
@@ -651,19 +1168,23 @@ get_bool(struct parser *p, struct node *n, const char *path, int *out)
 	return (-1);
 }
 
+/* A Go duration string: "500ms", "5s", "1m30s"; "0" alone needs none. */
 static int
 get_duration(struct parser *p, struct node *n, const char *path,
     int64_t *out)
 {
 	const char	*s;
 
-	if (want_scalar(p, n, path) == -1)
+	if (want_scalar(p, n, path, "a duration such as \"5s\"") == -1)
 		return (-1);
 	s = n->n_value;
 	if (parse_duration_ms(s, out) == 0)
 		return (0);
-	if (s[0] != '\0' && strspn(s, "0123456789") == strlen(s))
-		perr(p, n, "%s: \"%s\" needs a unit, e.g. \"%ss\"", path, s, s);
+	if (yaml_float_syntax(s) && s[0] != '-')
+		perr(p, n, "%s: \"%s\" needs a unit, e.g. \"%ss\"", path, s,
+		    s[0] == '+' ? s + 1 : s);
+	else if (s[0] == '-')
+		perr(p, n, "%s: \"%s\" is negative", path, s);
 	else
 		perr(p, n, "%s: \"%s\" is not a duration (e.g. 500ms, 5s, "
 		    "1m30s)", path, s);
@@ -673,7 +1194,7 @@ get_duration(struct parser *p, struct node *n, const char *path,
 static int
 get_str(struct parser *p, struct node *n, const char *path, char **out)
 {
-	if (want_scalar(p, n, path) == -1)
+	if (want_scalar(p, n, path, "a string") == -1)
 		return (-1);
 	free(*out);
 	if ((*out = strdup(n->n_value)) == NULL)
@@ -681,6 +1202,32 @@ get_str(struct parser *p, struct node *n, const char *path, char **out)
 	return (0);
 }
 
+/*
+ * Room for n more entries of sl at once: strlist_add grows by one, which
+ * a list of 100,000 entries would make quadratic.
+ */
+static void
+strlist_reserve(struct strlist *sl, size_t n)
+{
+	char	**v;
+
+	if ((v = reallocarray(sl->sl_v, sl->sl_n + n + 1,
+	    sizeof(*v))) == NULL)
+		fatal("%s", __func__);
+	v[sl->sl_n] = NULL;
+	sl->sl_v = v;
+}
+
+/* Append s to sl, room for it reserved. */
+static void
+strlist_put(struct strlist *sl, const char *s)
+{
+	if ((sl->sl_v[sl->sl_n] = strdup(s)) == NULL)
+		fatal("%s", __func__);
+	sl->sl_v[++sl->sl_n] = NULL;
+}
+
+/* A list of scalars; null entries are empty strings, as in yaml.v3. */
 static int
 get_strlist(struct parser *p, struct node *n, const char *path,
     struct strlist *sl)
@@ -691,16 +1238,19 @@ get_strlist(struct parser *p, struct node *n, const char *path,
 		perr(p, n, "%s: expected a list, got %s", path, node_kind(n));
 		return (-1);
 	}
-	strlist_free(sl);
-	for (i = 0; i < n->n_nkids; i++) {
-		if (want_scalar(p, n->n_kids[i], path) == -1)
+	for (i = 0; i < n->n_nkids; i++)
+		if (want_scalar(p, n->n_kids[i], path,
+		    "a list of strings") == -1)
 			return (-1);
-		if (strlist_add(sl, n->n_kids[i]->n_value) == -1)
-			fatal("%s", __func__);
-	}
+	strlist_free(sl);
+	strlist_reserve(sl, n->n_nkids);
+	for (i = 0; i < n->n_nkids; i++)
+		strlist_put(sl, is_null(n->n_kids[i]) ? "" :
+		    n->n_kids[i]->n_value);
 	return (0);
 }
 
+/* Edit distance, or 3 for "more than 2" when that is plain early. */
 static int
 levenshtein(const char *a, const char *b)
 {
@@ -709,6 +1259,8 @@ levenshtein(const char *a, const char *b)
 
 	if (la >= 63 || lb >= 63)
 		return (99);
+	if (la - lb > 2 || lb - la > 2)
+		return (3);
 	for (j = 0; j <= lb; j++)
 		row[j] = j;
 	for (i = 1; i <= la; i++) {
@@ -727,7 +1279,11 @@ levenshtein(const char *a, const char *b)
 	return (row[lb]);
 }
 
-/* The known key closest to name, if it is close enough to be a typo. */
+/*
+ * The known key closest to name, if it is close enough to be a typo:
+ * at most two edits away, or one a prefix of the other (3 or more
+ * characters), which counts as two.
+ */
 static const char *
 suggest(const char *name, const struct key *keys)
 {
@@ -750,11 +1306,25 @@ suggest(const char *name, const struct key *keys)
 }
 
 static void
+unknown_key(struct parser *p, struct node *kn, const char *path,
+    const struct key *keys)
+{
+	const char	*s = NULL;
+
+	if (diag_room(p))
+		s = suggest(kn->n_value, keys);
+	if (s != NULL)
+		pwarn(p, kn, "unknown key '%s' in %s; did you mean '%s'?",
+		    kn->n_value, path, s);
+	else
+		pwarn(p, kn, "unknown key '%s' in %s", kn->n_value, path);
+}
+
+static void
 decode_map(struct parser *p, struct node *map, const char *path,
     const struct key *keys, void *arg)
 {
 	const struct key	*k;
-	const char		*s;
 	struct node		*kn;
 	size_t			 i;
 
@@ -773,12 +1343,7 @@ decode_map(struct parser *p, struct node *map, const char *path,
 			if (strcmp(k->k_name, kn->n_value) == 0)
 				break;
 		if (k->k_name == NULL) {
-			if ((s = suggest(kn->n_value, keys)) != NULL)
-				pwarn(p, kn, "unknown key '%s' in %s; did you "
-				    "mean '%s'?", kn->n_value, path, s);
-			else
-				pwarn(p, kn, "unknown key '%s' in %s",
-				    kn->n_value, path);
+			unknown_key(p, kn, path, keys);
 			continue;
 		}
 		if (k->k_decode != NULL && !is_null(map->n_kids[i + 1]))
@@ -831,7 +1396,7 @@ g_restart_policy(struct parser *p, struct node *k, struct node *v, void *a)
 {
 	int	pol;
 
-	if (want_scalar(p, v, "global.restart_policy") == -1)
+	if (want_scalar(p, v, "global.restart_policy", "a string") == -1)
 		return;
 	if ((pol = policy_byname(v->n_value)) == -1)
 		perr(p, v, "global.restart_policy: invalid policy \"%s\" "
@@ -895,7 +1460,7 @@ g_backoff_max(struct parser *p, struct node *k, struct node *v, void *a)
 static void
 g_log_format(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	if (want_scalar(p, v, "global.log_format") == -1)
+	if (want_scalar(p, v, "global.log_format", "a string") == -1)
 		return;
 	if (strcmp(v->n_value, "json") == 0)
 		GC(a)->gc_log_format = LOG_FMT_JSON;
@@ -912,7 +1477,7 @@ g_log_level(struct parser *p, struct node *k, struct node *v, void *a)
 	static const char *const lv[] = { "error", "warn", "info", "debug" };
 	int	i;
 
-	if (want_scalar(p, v, "global.log_level") == -1)
+	if (want_scalar(p, v, "global.log_level", "a string") == -1)
 		return;
 	for (i = 0; i < 4; i++)
 		if (strcmp(v->n_value, lv[i]) == 0) {
@@ -952,7 +1517,7 @@ static void
 g_strbuf(struct parser *p, struct node *v, const char *path, char *dst,
     size_t len)
 {
-	if (want_scalar(p, v, path) == -1)
+	if (want_scalar(p, v, path, "a string") == -1)
 		return;
 	if (strlcpy(dst, v->n_value, len) >= len)
 		perr(p, v, "%s: longer than %zu characters", path, len - 1);
@@ -1103,8 +1668,8 @@ vcheck(struct parser *p, struct node *v, const char *path,
 {
 	const char *const	*e;
 	int64_t			 ms;
+	long long		 ll;
 	double			 d;
-	char			*end;
 	int			 n;
 	size_t			 i;
 
@@ -1116,13 +1681,19 @@ vcheck(struct parser *p, struct node *v, const char *path,
 		(void)get_int(p, v, path, k->v_min, k->v_max, &n);
 		break;
 	case VT_FLOAT:
-		if (want_scalar(p, v, path) == -1)
+		if (want_scalar(p, v, path, "a number") == -1)
 			break;
-		d = strtod(v->n_value, &end);
-		if (*end != '\0' || end == v->n_value)
+		/* what yaml.v3 takes for a Go float64: a float or an int */
+		if (!v->n_quoted && yaml_float_syntax(v->n_value))
+			d = strtod(v->n_value, NULL);
+		else if (!v->n_quoted && yaml_int(v->n_value, &ll) == 0)
+			d = (double)ll;
+		else {
 			perr(p, v, "%s: expected a number, got \"%s\"", path,
 			    v->n_value);
-		else if (d < (double)k->v_min || d > (double)k->v_max)
+			break;
+		}
+		if (d < (double)k->v_min || d > (double)k->v_max)
 			perr(p, v, "%s: %s is out of range %lld..%lld", path,
 			    v->n_value, k->v_min, k->v_max);
 		break;
@@ -1133,10 +1704,10 @@ vcheck(struct parser *p, struct node *v, const char *path,
 			    path, v->n_value, k->v_min, k->v_max);
 		break;
 	case VT_STR:
-		(void)want_scalar(p, v, path);
+		(void)want_scalar(p, v, path, "a string");
 		break;
 	case VT_SIGNAL:
-		if (want_scalar(p, v, path) == 0 &&
+		if (want_scalar(p, v, path, "a signal name") == 0 &&
 		    signal_byname(v->n_value) == -1)
 			perr(p, v, "%s: unknown signal \"%s\"", path,
 			    v->n_value);
@@ -1149,7 +1720,8 @@ vcheck(struct parser *p, struct node *v, const char *path,
 			break;
 		}
 		for (i = 0; i < v->n_nkids; i++) {
-			if (want_scalar(p, v->n_kids[i], path) == -1)
+			if (want_scalar(p, v->n_kids[i], path,
+			    "a list of strings") == -1)
 				continue;
 			if (k->v_type == VT_CIDRS &&
 			    v->n_kids[i]->n_value[0] != '\0' &&
@@ -1166,10 +1738,11 @@ vcheck(struct parser *p, struct node *v, const char *path,
 			break;
 		}
 		for (i = 0; i < v->n_nkids; i++)
-			(void)want_scalar(p, v->n_kids[i], path);
+			(void)want_scalar(p, v->n_kids[i], path,
+			    "a mapping of strings");
 		break;
 	case VT_ENUM:
-		if (want_scalar(p, v, path) == -1)
+		if (want_scalar(p, v, path, "a string") == -1)
 			break;
 		for (e = k->v_enum; *e != NULL; e++)
 			if (strcmp(*e, v->n_value) == 0)
@@ -1448,14 +2021,17 @@ static const struct key global_keys[] = {
 /* processes.<name> */
 
 struct pctx {
-	struct proc_conf	*c_pc;
-	char			 c_path[CONF_NAME_MAX + 32];
-	char			 c_buf[CONF_NAME_MAX + 96];
-	int			 c_have_enabled;
-	int			 c_have_restart;
-	struct node		*c_node;
-	struct node		*c_type_node;
-	struct node		*c_scale_node;
+	struct proc_conf	 *c_pc;
+	char			  c_path[CONF_NAME_MAX + 32];
+	char			  c_buf[CONF_NAME_MAX + 96];
+	int			  c_have_enabled;
+	int			  c_have_restart;
+	int			  c_cmd_bad;	/* command had an error */
+	struct node		 *c_node;
+	struct node		 *c_type_node;
+	struct node		 *c_scale_node;
+	struct node		 *c_cmd_node;
+	struct node		**c_deps;	/* one per pc_depends entry */
 };
 
 #define PC(arg)		(((struct pctx *)(arg))->c_pc)
@@ -1479,7 +2055,7 @@ p_enabled(struct parser *p, struct node *k, struct node *v, void *a)
 static void
 p_type(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	if (want_scalar(p, v, ppath(a, "type")) == -1)
+	if (want_scalar(p, v, ppath(a, "type"), "a string") == -1)
 		return;
 	((struct pctx *)a)->c_type_node = v;
 	if (strcmp(v->n_value, "longrun") == 0)
@@ -1494,7 +2070,8 @@ p_type(struct parser *p, struct node *k, struct node *v, void *a)
 static void
 p_initial_state(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	if (want_scalar(p, v, ppath(a, "initial_state")) == -1)
+	if (want_scalar(p, v, ppath(a, "initial_state"),
+	    "a string") == -1)
 		return;
 	if (strcmp(v->n_value, "running") == 0)
 		PC(a)->pc_initial_stopped = 0;
@@ -1508,12 +2085,17 @@ p_initial_state(struct parser *p, struct node *k, struct node *v, void *a)
 static void
 p_command(struct parser *p, struct node *k, struct node *v, void *a)
 {
+	struct pctx	*c = a;
+
+	c->c_cmd_node = v;
 	if (v->n_type == N_SCALAR) {
 		perr(p, v, "%s must be a list, e.g. [\"php-fpm\", \"-F\"]",
 		    ppath(a, "command"));
+		c->c_cmd_bad = 1;
 		return;
 	}
-	get_strlist(p, v, ppath(a, "command"), &PC(a)->pc_command);
+	if (get_strlist(p, v, ppath(a, "command"), &PC(a)->pc_command) == -1)
+		c->c_cmd_bad = 1;
 }
 
 static void
@@ -1539,7 +2121,7 @@ p_restart(struct parser *p, struct node *k, struct node *v, void *a)
 {
 	int	pol;
 
-	if (want_scalar(p, v, ppath(a, "restart")) == -1)
+	if (want_scalar(p, v, ppath(a, "restart"), "a string") == -1)
 		return;
 	if ((pol = policy_byname(v->n_value)) == -1) {
 		perr(p, v, "%s: invalid restart policy \"%s\" (always, "
@@ -1585,7 +2167,7 @@ p_umask(struct parser *p, struct node *k, struct node *v, void *a)
 	char	*end;
 	long	 m;
 
-	if (want_scalar(p, v, ppath(a, "umask")) == -1)
+	if (want_scalar(p, v, ppath(a, "umask"), "a string") == -1)
 		return;
 	m = strtol(v->n_value, &end, 8);
 	if (*end != '\0' || end == v->n_value || m < 0 || m > 0777)
@@ -1595,10 +2177,70 @@ p_umask(struct parser *p, struct node *k, struct node *v, void *a)
 		PC(a)->pc_umask = (int)m;
 }
 
+/* depends_on entries by name, then by position in the list */
+struct dep_ent {
+	const char	*d_name;
+	size_t		 d_idx;
+};
+
+static int
+dep_ent_cmp(const void *a, const void *b)
+{
+	const struct dep_ent	*x = a, *y = b;
+	int			 c;
+
+	if ((c = strcmp(x->d_name, y->d_name)) != 0)
+		return (c);
+	return (x->d_idx < y->d_idx ? -1 : x->d_idx > y->d_idx);
+}
+
+/*
+ * The names a process waits for, each once: a name listed twice is
+ * dropped with a warning, found by sorting rather than by comparing
+ * every pair.  The entries' nodes are kept for later errors.
+ */
 static void
 p_depends_on(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	get_strlist(p, v, ppath(a, "depends_on"), &PC(a)->pc_depends);
+	struct pctx	*c = a;
+	struct dep_ent	*ents;
+	char		*drop;
+	size_t		 i, n, nd = 0;
+
+	if (get_strlist(p, v, ppath(a, "depends_on"),
+	    &PC(a)->pc_depends) == -1)
+		return;
+	n = PC(a)->pc_depends.sl_n;
+	free(c->c_deps);
+	if ((ents = calloc(n + 1, sizeof(*ents))) == NULL ||
+	    (drop = calloc(n + 1, 1)) == NULL ||
+	    (c->c_deps = calloc(n + 1, sizeof(*c->c_deps))) == NULL)
+		fatal("%s", __func__);
+	for (i = 0; i < n; i++) {
+		ents[i].d_name = PC(a)->pc_depends.sl_v[i];
+		ents[i].d_idx = i;
+	}
+	qsort(ents, n, sizeof(*ents), dep_ent_cmp);
+	for (i = 1; i < n; i++)
+		if (strcmp(ents[i - 1].d_name, ents[i].d_name) == 0) {
+			pwarn(p, v->n_kids[ents[i].d_idx], "%s: '%s' is "
+			    "listed twice", ppath(a, "depends_on"),
+			    ents[i].d_name);
+			drop[ents[i].d_idx] = 1;
+		}
+	/* compact the list in place, keeping the file's order */
+	for (i = 0; i < n; i++) {
+		if (drop[i]) {
+			free(PC(a)->pc_depends.sl_v[i]);
+			continue;
+		}
+		PC(a)->pc_depends.sl_v[nd] = PC(a)->pc_depends.sl_v[i];
+		c->c_deps[nd++] = v->n_kids[i];
+	}
+	PC(a)->pc_depends.sl_v[nd] = NULL;
+	PC(a)->pc_depends.sl_n = nd;
+	free(ents);
+	free(drop);
 }
 
 static int
@@ -1626,11 +2268,12 @@ decode_env(struct parser *p, struct node *v, const char *path,
 		    path, node_kind(v));
 		return;
 	}
+	strlist_reserve(sl, v->n_nkids / 2);
 	for (i = 0; i + 1 < v->n_nkids; i += 2) {
 		kn = v->n_kids[i];
 		vn = v->n_kids[i + 1];
-		if (want_scalar(p, kn, path) == -1 ||
-		    want_scalar(p, vn, path) == -1)
+		if (want_scalar(p, kn, path, "a variable name") == -1 ||
+		    want_scalar(p, vn, path, "a string") == -1)
 			continue;
 		if (kn->n_value[0] == '\0' || strchr(kn->n_value, '=') !=
 		    NULL) {
@@ -1638,16 +2281,16 @@ decode_env(struct parser *p, struct node *v, const char *path,
 			    kn->n_value);
 			continue;
 		}
+		/* ${VAR} was substituted already: no '$' is left to see */
 		if (secret_name(kn->n_value) && strchr(vn->n_value, '$') ==
 		    NULL && strchr(vn->n_value, '{') == NULL &&
-		    vn->n_value[0] != '\0')
+		    vn->n_value[0] != '\0' && !substituted(p, vn))
 			pwarn(p, vn, "%s.%s: a secret written into the file; "
 			    "use ${VARIABLE} instead", path, kn->n_value);
 		if (asprintf(&kv, "%s=%s", kn->n_value,
 		    is_null(vn) ? "" : vn->n_value) == -1)
 			fatal("%s", __func__);
-		if (strlist_add(sl, kv) == -1)
-			fatal("%s", __func__);
+		strlist_put(sl, kv);
 		free(kv);
 	}
 }
@@ -1663,7 +2306,8 @@ s_signal(struct parser *p, struct node *k, struct node *v, void *a)
 {
 	int	sig;
 
-	if (want_scalar(p, v, ppath(a, "shutdown.signal")) == -1)
+	if (want_scalar(p, v, ppath(a, "shutdown.signal"),
+	    "a signal name") == -1)
 		return;
 	if ((sig = signal_byname(v->n_value)) == -1)
 		perr(p, v, "%s: unknown signal \"%s\"",
@@ -1704,7 +2348,7 @@ hpath(void *arg, const char *key)
 static void
 k_name(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	if (want_scalar(p, v, hpath(a, "name")) == 0 &&
+	if (want_scalar(p, v, hpath(a, "name"), "a string") == 0 &&
 	    strlcpy(HK(a)->hk_name, v->n_value, sizeof(HK(a)->hk_name)) >=
 	    sizeof(HK(a)->hk_name))
 		perr(p, v, "%s: too long", hpath(a, "name"));
@@ -1882,7 +2526,8 @@ v_redaction(struct parser *p, struct node *v, const char *path)
 	/* patterns is a list of {name, pattern, replacement} */
 	if ((pats = map_get(v, "patterns")) != NULL && pats->n_type == N_SEQ) {
 		for (i = 0; i < pats->n_nkids; i++) {
-			snprintf(sub, sizeof(sub), "%s.patterns[%zu]", path, i);
+			snprintf(sub, sizeof(sub), "%s.patterns[%zu]", path,
+			    i);
 			vdecode(p, pats->n_kids[i], sub, redact_pattern_vkeys);
 			if (pats->n_kids[i]->n_type == N_MAP &&
 			    map_get(pats->n_kids[i], "pattern") == NULL)
@@ -1911,8 +2556,8 @@ p_logging(struct parser *p, struct node *k, struct node *v, void *a)
 		for (i = 0; r->n_type == N_MAP && i + 1 < r->n_nkids; i += 2)
 			if (strcmp(r->n_kids[i]->n_value, "enabled") != 0 &&
 			    strcmp(r->n_kids[i]->n_value, "patterns") != 0)
-				pwarn(p, r->n_kids[i], "unknown key '%s' in %s",
-				    r->n_kids[i]->n_value, rp);
+				pwarn(p, r->n_kids[i], "unknown key '%s' in "
+				    "%s", r->n_kids[i]->n_value, rp);
 		v_redaction(p, r, rp);
 	}
 	o = map_get(v, "stdout");
@@ -1938,7 +2583,7 @@ p_schedule(struct parser *p, struct node *k, struct node *v, void *a)
 	struct cron	c;
 	char		err[256];
 
-	if (want_scalar(p, v, ppath(a, "schedule")) == -1 ||
+	if (want_scalar(p, v, ppath(a, "schedule"), "a string") == -1 ||
 	    v->n_value[0] == '\0')
 		return;
 	if (cron_parse(v->n_value, &c, err, sizeof(err)) == -1) {
@@ -1999,15 +2644,21 @@ p_schedule_timezone(struct parser *p, struct node *k, struct node *v,
 static void
 p_schedule_timeout(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	p_vkey(p, v, a, "schedule_timeout", VT_DURATION, 0,
-	    (long long)86400 * 1000, NULL);
+	int64_t	ms = -1;
+
+	if (get_duration(p, v, ppath(a, "schedule_timeout"), &ms) == 0 &&
+	    ms > (int64_t)86400 * 1000)
+		perr(p, v, "%s: at most 24h", ppath(a, "schedule_timeout"));
+	else if (ms >= 0)
+		PC(a)->pc_schedule_timeout_ms = ms;
 }
 
 static void
 p_schedule_max_concurrent(struct parser *p, struct node *k, struct node *v,
     void *a)
 {
-	p_vkey(p, v, a, "schedule_max_concurrent", VT_INT, 0, 1000, NULL);
+	get_int(p, v, ppath(a, "schedule_max_concurrent"), 0, 1000,
+	    &PC(a)->pc_schedule_max);
 }
 
 static void
@@ -2043,7 +2694,8 @@ p_shutdown(struct parser *p, struct node *k, struct node *v, void *a)
 static void
 h_type(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	if (want_scalar(p, v, ppath(a, "health_check.type")) == -1)
+	if (want_scalar(p, v, ppath(a, "health_check.type"),
+	    "a string") == -1)
 		return;
 	if (strcmp(v->n_value, "tcp") == 0)
 		HC(a)->hc_type = HC_TCP;
@@ -2078,7 +2730,8 @@ h_command(struct parser *p, struct node *k, struct node *v, void *a)
 static void
 h_mode(struct parser *p, struct node *k, struct node *v, void *a)
 {
-	if (want_scalar(p, v, ppath(a, "health_check.mode")) == -1)
+	if (want_scalar(p, v, ppath(a, "health_check.mode"),
+	    "a string") == -1)
 		return;
 	if (strcmp(v->n_value, "both") == 0 || v->n_value[0] == '\0')
 		HC(a)->hc_mode = HC_MODE_BOTH;
@@ -2183,9 +2836,9 @@ p_health_check(struct parser *p, struct node *k, struct node *v, void *a)
 		perr(p, v, "%s: an exec health check needs a command",
 		    ppath(a, "health_check"));
 	if (hc->hc_type != HC_NONE && hc->hc_timeout >= hc->hc_period)
-		pwarn(p, v, "%s: timeout (%ds) >= period (%ds) may make checks "
-		    "overlap", ppath(a, "health_check"), hc->hc_timeout,
-		    hc->hc_period);
+		pwarn(p, v, "%s: timeout (%ds) >= period (%ds) may make "
+		    "checks overlap", ppath(a, "health_check"),
+		    hc->hc_timeout, hc->hc_period);
 }
 
 /* phpeekd: how a service says it is ready, "notify" or "fd N" */
@@ -2195,7 +2848,7 @@ p_readiness(struct parser *p, struct node *k, struct node *v, void *a)
 	const char	*errstr;
 	int		 n;
 
-	if (want_scalar(p, v, ppath(a, "readiness")) == -1)
+	if (want_scalar(p, v, ppath(a, "readiness"), "a string") == -1)
 		return;
 	if (strcmp(v->n_value, "notify") == 0) {
 		PC(a)->pc_ready = READY_NOTIFY;
@@ -2253,19 +2906,78 @@ name_valid(const char *s)
 }
 
 static int
-proc_cmp(const void *a, const void *b)
+ent_cmp(const void *a, const void *b)
 {
-	const struct proc_conf	*x = *(struct proc_conf * const *)a;
-	const struct proc_conf	*y = *(struct proc_conf * const *)b;
+	const struct pent	*x = a, *y = b;
 
-	return (strcmp(x->pc_name, y->pc_name));
+	return (strcmp(x->e_pc->pc_name, y->e_pc->pc_name));
+}
+
+/* A process by name, by binary search: names are looked up per edge. */
+static struct pent *
+ent_find(struct parser *p, const char *name)
+{
+	size_t	lo = 0, hi = p->p_nents, mid;
+	int	c;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if ((c = strcmp(name, p->p_ents[mid].e_pc->pc_name)) == 0)
+			return (&p->p_ents[mid]);
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	return (NULL);
+}
+
+/* The checks of one process that need all of its keys. */
+static void
+process_checks(struct parser *p, struct pctx *c, struct node *kn,
+    struct node *body)
+{
+	struct proc_conf	*pc = c->c_pc;
+
+	if (!c->c_have_enabled)
+		pwarn(p, kn, "processes.%s: 'enabled' is not set: phpeekd "
+		    "runs it (phpeek-pm would skip it); set enabled: true or "
+		    "false", pc->pc_name);
+	else if (!pc->pc_enabled)
+		psuggest(p, kn, "processes.%s is defined but disabled",
+		    pc->pc_name);
+	if (body->n_type != N_MAP || c->c_cmd_bad)
+		;	/* reported already */
+	else if (pc->pc_command.sl_n == 0 && (c->c_cmd_node == NULL ||
+	    is_null(c->c_cmd_node)))
+		perr(p, kn, "processes.%s: no command", pc->pc_name);
+	else if (pc->pc_command.sl_n == 0)
+		perr(p, c->c_cmd_node, "processes.%s.command is empty",
+		    pc->pc_name);
+	else if (pc->pc_command.sl_v[0][0] == '\0')
+		perr(p, c->c_cmd_node->n_kids[0], "processes.%s.command: the "
+		    "program name is empty", pc->pc_name);
+	else if (strcmp(pc->pc_command.sl_v[0], "sh") == 0 ||
+	    strcmp(pc->pc_command.sl_v[0], "bash") == 0)
+		psuggest(p, kn, "processes.%s: the command runs through a "
+		    "shell; exec the program directly so it gets signals",
+		    pc->pc_name);
+	if (pc->pc_type == PTYPE_ONESHOT && pc->pc_restart == RESTART_ALWAYS)
+		perr(p, c->c_type_node != NULL ? c->c_type_node : kn,
+		    "processes.%s: oneshot processes cannot use restart: "
+		    "always (inherited from global.restart_policy unless "
+		    "set); set restart: never or on-failure", pc->pc_name);
+	if (pc->pc_type == PTYPE_ONESHOT && pc->pc_scale > 1)
+		perr(p, c->c_scale_node != NULL ? c->c_scale_node : kn,
+		    "processes.%s: a oneshot process cannot have scale > 1 "
+		    "(got %d)", pc->pc_name, pc->pc_scale);
 }
 
 static void
 decode_processes(struct parser *p, struct node *map)
 {
 	struct phpeekd_conf	*cf = p->p_conf;
-	struct proc_conf	*pc, **v;
+	struct proc_conf	*pc;
 	struct pctx		 c;
 	struct node		*kn;
 	size_t			 i, n = 0;
@@ -2275,7 +2987,8 @@ decode_processes(struct parser *p, struct node *map)
 		    "processes, got %s", node_kind(map));
 		return;
 	}
-	if ((v = calloc(map->n_nkids / 2 + 1, sizeof(*v))) == NULL)
+	if ((p->p_ents = calloc(map->n_nkids / 2 + 1,
+	    sizeof(*p->p_ents))) == NULL)
 		fatal("%s", __func__);
 	for (i = 0; i + 1 < map->n_nkids; i += 2) {
 		kn = map->n_kids[i];
@@ -2294,41 +3007,20 @@ decode_processes(struct parser *p, struct node *map)
 		snprintf(c.c_path, sizeof(c.c_path), "processes.%s",
 		    pc->pc_name);
 		decode_map(p, map->n_kids[i + 1], c.c_path, process_keys, &c);
-		if (!c.c_have_enabled)
-			pwarn(p, kn, "processes.%s: 'enabled' is not set: "
-			    "phpeekd runs it (phpeek-pm would skip it); set "
-			    "enabled: true or false", pc->pc_name);
-		else if (!pc->pc_enabled)
-			psuggest(p, kn, "processes.%s is defined but disabled",
-			    pc->pc_name);
-		if (pc->pc_command.sl_n == 0 && map->n_kids[i + 1]->n_type ==
-		    N_MAP && map_get(map->n_kids[i + 1], "command") == NULL)
-			perr(p, kn, "processes.%s: no command", pc->pc_name);
-		else if (pc->pc_command.sl_n > 0 &&
-		    (strcmp(pc->pc_command.sl_v[0], "sh") == 0 ||
-		    strcmp(pc->pc_command.sl_v[0], "bash") == 0))
-			psuggest(p, kn, "processes.%s: the command runs through "
-			    "a shell; exec the program directly so it gets "
-			    "signals", pc->pc_name);
-		if (pc->pc_type == PTYPE_ONESHOT &&
-		    pc->pc_restart == RESTART_ALWAYS)
-			perr(p, c.c_type_node != NULL ? c.c_type_node : kn,
-			    "processes.%s: oneshot processes cannot use "
-			    "restart: always (inherited from "
-			    "global.restart_policy unless set); set restart: "
-			    "never or on-failure", pc->pc_name);
-		if (pc->pc_type == PTYPE_ONESHOT && pc->pc_scale > 1)
-			perr(p, c.c_scale_node != NULL ? c.c_scale_node : kn,
-			    "processes.%s: a oneshot process cannot have scale "
-			    "> 1 (got %d)", pc->pc_name, pc->pc_scale);
-		v[n++] = pc;
+		process_checks(p, &c, kn, map->n_kids[i + 1]);
+		p->p_ents[n].e_pc = pc;
+		p->p_ents[n].e_key = kn;
+		p->p_ents[n].e_body = map->n_kids[i + 1];
+		p->p_ents[n].e_deps = c.c_deps;
+		n++;
 	}
-	qsort(v, n, sizeof(*v), proc_cmp);
+	/* processes in name order, as every role lists them */
+	qsort(p->p_ents, n, sizeof(*p->p_ents), ent_cmp);
+	p->p_nents = n;
 	for (i = 0; i < n; i++) {
-		TAILQ_INSERT_TAIL(&cf->cf_procs, v[i], pc_entry);
+		TAILQ_INSERT_TAIL(&cf->cf_procs, p->p_ents[i].e_pc, pc_entry);
 		cf->cf_nprocs++;
 	}
-	free(v);
 }
 
 static void
@@ -2367,107 +3059,115 @@ map_get(struct node *map, const char *key)
 
 /* A depends_on entry's node, for errors that point at it. */
 static struct node *
-depends_node(struct node *root, const char *proc, const char *dep)
+dep_node(struct pent *e, size_t i)
 {
-	struct node	*d;
-	size_t		 i;
-
-	d = map_get(map_get(map_get(root, "processes"), proc), "depends_on");
-	if (d == NULL || d->n_type != N_SEQ)
-		return (map_get(map_get(root, "processes"), proc));
-	for (i = 0; i < d->n_nkids; i++)
-		if (d->n_kids[i]->n_type == N_SCALAR &&
-		    strcmp(d->n_kids[i]->n_value, dep) == 0)
-			return (d->n_kids[i]);
-	return (d);
+	return (e->e_deps != NULL && e->e_deps[i] != NULL ? e->e_deps[i] :
+	    e->e_key);
 }
 
+/*
+ * The defined process a mistyped name most likely means.  Each search
+ * compares against every process, so only the first few are made.
+ */
 static struct proc_conf *
-find_suggest(struct phpeekd_conf *cf, const char *name)
+find_suggest(struct parser *p, const char *name)
 {
-	struct proc_conf	*pc, *best = NULL;
+	struct proc_conf	*best = NULL;
+	size_t			 i;
 	int			 d, bestd = 3;
 
-	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
-		if ((d = levenshtein(name, pc->pc_name)) < bestd) {
+	if (p->p_nsuggest++ >= MAX_SUGGEST || !diag_room(p))
+		return (NULL);
+	for (i = 0; i < p->p_nents; i++)
+		if ((d = levenshtein(name, p->p_ents[i].e_pc->pc_name)) <
+		    bestd) {
 			bestd = d;
-			best = pc;
+			best = p->p_ents[i].e_pc;
 		}
 	return (best);
 }
 
 /*
- * Dependency cycles, each named in full: a DFS in name order with the
- * path on a stack; a cycle is reported once, from its smallest name.
+ * Report the cycle on the DFS path from stack[from] to the top, which
+ * has an edge back to stack[from], named from its smallest name so
+ * that the same cycle always reads the same: "a -> b -> a".
  */
 static void
-cycles(struct parser *p, struct node *root)
+cycle_report(struct parser *p, size_t *stack, size_t from, size_t depth,
+    struct node *at)
 {
-	struct phpeekd_conf	*cf = p->p_conf;
-	struct proc_conf	**v, *pc, *dep;
-	size_t			 n = cf->cf_nprocs, i, j, k, depth;
-	size_t			*stack, *next;
-	int			*color;		/* 0 new, 1 on path, 2 done */
-	char			*msg;
-	size_t			 mlen;
+	size_t	 len = depth - from, i, k, min = 0, mlen = 32;
+	char	*msg;
+
+	for (i = 0; i < len; i++) {
+		mlen += strlen(p->p_ents[stack[from + i]].e_pc->pc_name) + 4;
+		if (stack[from + i] < stack[from + min])
+			min = i;	/* p_ents is in name order */
+	}
+	mlen += strlen(p->p_ents[stack[from + min]].e_pc->pc_name);
+	if ((msg = malloc(mlen)) == NULL)
+		fatal("%s", __func__);
+	strlcpy(msg, "dependency cycle: ", mlen);
+	for (i = 0; i <= len; i++) {
+		k = stack[from + (min + i) % len];
+		strlcat(msg, p->p_ents[k].e_pc->pc_name, mlen);
+		if (i < len)
+			strlcat(msg, " -> ", mlen);
+	}
+	perr(p, at, "%s", msg);
+	free(msg);
+}
+
+/*
+ * Dependency cycles, each named in full: an iterative DFS from every
+ * process in name order, with the path on a stack.  Every edge is
+ * followed once, so each back edge, and with it each cycle, is
+ * reported once.  A process depending on itself is reported apart.
+ */
+static void
+cycles(struct parser *p)
+{
+	struct pent	*e, *dep;
+	size_t		 n = p->p_nents, i, j, k, depth;
+	size_t		*stack, *next;
+	int		*color;		/* 0 new, 1 on the path, 2 done */
 
 	if (n == 0)
 		return;
-	if ((v = calloc(n, sizeof(*v))) == NULL ||
-	    (stack = calloc(n, sizeof(*stack))) == NULL ||
+	if ((stack = calloc(n, sizeof(*stack))) == NULL ||
 	    (next = calloc(n, sizeof(*next))) == NULL ||
 	    (color = calloc(n, sizeof(*color))) == NULL)
 		fatal("%s", __func__);
-	i = 0;
-	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
-		v[i++] = pc;
 	for (i = 0; i < n; i++) {
 		if (color[i] != 0)
 			continue;
 		depth = 0;
 		stack[depth++] = i;
 		color[i] = 1;
-		next[i] = 0;
 		while (depth > 0) {
 			k = stack[depth - 1];
-			if (next[k] >= v[k]->pc_depends.sl_n) {
+			e = &p->p_ents[k];
+			if (next[k] >= e->e_pc->pc_depends.sl_n) {
 				color[k] = 2;
 				depth--;
 				continue;
 			}
-			dep = config_proc_find(cf,
-			    v[k]->pc_depends.sl_v[next[k]++]);
-			if (dep == NULL)
+			j = next[k]++;
+			dep = ent_find(p, e->e_pc->pc_depends.sl_v[j]);
+			if (dep == NULL || dep == e)
 				continue;
-			for (j = 0; j < n && v[j] != dep; j++)
-				;
-			if (color[j] == 0) {
-				color[j] = 1;
-				next[j] = 0;
-				stack[depth++] = j;
-			} else if (color[j] == 1) {
-				/* the cycle is the stack from j to the top */
-				mlen = 64;
-				for (k = 0; k < depth; k++)
-					mlen += strlen(v[stack[k]]->pc_name) + 4;
-				if ((msg = calloc(1, mlen)) == NULL)
-					fatal("%s", __func__);
-				strlcpy(msg, "dependency cycle: ", mlen);
-				for (k = 0; k < depth && stack[k] != j; k++)
+			if (color[dep - p->p_ents] == 0) {
+				color[dep - p->p_ents] = 1;
+				stack[depth++] = (size_t)(dep - p->p_ents);
+			} else if (color[dep - p->p_ents] == 1) {
+				for (j = 0; stack[j] !=
+				    (size_t)(dep - p->p_ents); j++)
 					;
-				for (; k < depth; k++) {
-					strlcat(msg, v[stack[k]]->pc_name, mlen);
-					strlcat(msg, " -> ", mlen);
-				}
-				strlcat(msg, v[j]->pc_name, mlen);
-				perr(p, depends_node(root,
-				    v[stack[depth - 1]]->pc_name,
-				    v[j]->pc_name), "%s", msg);
-				free(msg);
+				cycle_report(p, stack, j, depth,
+				    dep_node(e, next[k] - 1));
 			}
 		}
 	}
-	free(v);
 	free(stack);
 	free(next);
 	free(color);
@@ -2487,10 +3187,10 @@ validate_global(struct parser *p, struct node *root)
 	const char		*s;
 	size_t			 i;
 
-	if ((n = map_get(g, "restart_backoff")) != NULL &&
-	    n->n_type == N_SCALAR && strtol(n->n_value, NULL, 10) < 1)
-		pwarn(p, n, "global.restart_backoff: a very short backoff may "
-		    "cause rapid restart loops");
+	/*
+	 * phpeek-pm's "restart_backoff < 1" warning cannot fire: 0 means
+	 * 5 and a negative value is an error here.
+	 */
 	if (geteuid() != 0) {
 		if (gc->gc_api_enabled && gc->gc_api_port > 0 &&
 		    gc->gc_api_port < 1024)
@@ -2515,8 +3215,9 @@ validate_global(struct parser *p, struct node *root)
 		if ((n = map_get(g, "audit_enabled")) == NULL ||
 		    (n->n_type == N_SCALAR && strcasecmp(n->n_value,
 		    "true") != 0))
-			psuggest(p, n != NULL ? n : at, "global.audit_enabled: "
-			    "the API is on but audit logging is off");
+			psuggest(p, n != NULL ? n : at,
+			    "global.audit_enabled: the API is on but audit "
+			    "logging is off");
 	}
 	if (gc->gc_metrics_enabled && map_get(g, "metrics_acl") == NULL)
 		psuggest(p, at, "global.metrics_acl: the metrics endpoint has "
@@ -2540,14 +3241,15 @@ validate_global(struct parser *p, struct node *root)
 		else if (strncmp(s, "/tmp/", 5) != 0 &&
 		    strncmp(s, "/var/run/", 9) != 0 &&
 		    strncmp(s, "/run/", 5) != 0)
-			psuggest(p, n != NULL ? n : r, "global.readiness.path: "
-			    "%s is not under /tmp or /run", s);
+			psuggest(p, n != NULL ? n : r,
+			    "global.readiness.path: %s is not under /tmp or "
+			    "/run", s);
 		if ((l = map_get(r, "processes")) != NULL &&
 		    l->n_type == N_SEQ)
 			for (i = 0; i < l->n_nkids; i++)
 				if (l->n_kids[i]->n_type == N_SCALAR &&
-				    config_proc_find(p->p_conf,
-				    l->n_kids[i]->n_value) == NULL)
+				    ent_find(p, l->n_kids[i]->n_value) ==
+				    NULL)
 					pwarn(p, l->n_kids[i], "global."
 					    "readiness.processes: '%s' is not "
 					    "defined", l->n_kids[i]->n_value);
@@ -2556,21 +3258,21 @@ validate_global(struct parser *p, struct node *root)
 
 /* phpeek-pm's notes on users: switching needs root. */
 static void
-validate_users(struct parser *p, struct node *root)
+validate_users(struct parser *p)
 {
 	struct proc_conf	*pc;
-	struct node		*n;
+	size_t			 i;
 
-	TAILQ_FOREACH(pc, &p->p_conf->cf_procs, pc_entry) {
-		n = map_get(map_get(root, "processes"), pc->pc_name);
+	for (i = 0; i < p->p_nents; i++) {
+		pc = p->p_ents[i].e_pc;
 		if (pc->pc_user == NULL && pc->pc_group == NULL)
 			continue;
 		if (geteuid() != 0)
-			pwarn(p, n, "processes.%s: user switching (user=%s, "
-			    "group=%s) needs root, and phpeekd does not run as "
-			    "root", pc->pc_name, pc->pc_user != NULL ?
-			    pc->pc_user : "-", pc->pc_group != NULL ?
-			    pc->pc_group : "-");
+			pwarn(p, p->p_ents[i].e_body, "processes.%s: user "
+			    "switching (user=%s, group=%s) needs root, and "
+			    "phpeekd does not run as root", pc->pc_name,
+			    pc->pc_user != NULL ? pc->pc_user : "-",
+			    pc->pc_group != NULL ? pc->pc_group : "-");
 	}
 }
 
@@ -2578,40 +3280,41 @@ static void
 validate(struct parser *p, struct node *root)
 {
 	struct phpeekd_conf	*cf = p->p_conf;
-	struct proc_conf	*pc, *dep, *s;
+	struct proc_conf	*pc, *s;
+	struct pent		*e, *dep;
 	struct node		*procs = map_get(root, "processes");
-	size_t			 i;
+	const char		*name;
+	size_t			 i, k;
 
-	if (cf->cf_nprocs == 0 && p->p_pr->pr_errors == 0)
+	if (cf->cf_nprocs == 0 && p->p_nerrors == 0)
 		perr(p, procs != NULL ? procs : root, "no processes defined");
-	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry) {
+	for (k = 0; k < p->p_nents; k++) {
+		e = &p->p_ents[k];
+		pc = e->e_pc;
 		for (i = 0; i < pc->pc_depends.sl_n; i++) {
-			if (strcmp(pc->pc_depends.sl_v[i], pc->pc_name) == 0) {
-				perr(p, depends_node(root, pc->pc_name,
-				    pc->pc_name), "processes.%s depends on "
-				    "itself", pc->pc_name);
+			name = pc->pc_depends.sl_v[i];
+			if (strcmp(name, pc->pc_name) == 0) {
+				perr(p, dep_node(e, i), "processes.%s depends "
+				    "on itself", pc->pc_name);
 				continue;
 			}
-			dep = config_proc_find(cf, pc->pc_depends.sl_v[i]);
-			if (dep == NULL) {
-				s = find_suggest(cf, pc->pc_depends.sl_v[i]);
-				perr(p, depends_node(root, pc->pc_name,
-				    pc->pc_depends.sl_v[i]), "processes.%s "
-				    "depends on '%s', which is not defined%s%s%s",
-				    pc->pc_name, pc->pc_depends.sl_v[i],
+			if ((dep = ent_find(p, name)) == NULL) {
+				s = find_suggest(p, name);
+				perr(p, dep_node(e, i), "processes.%s depends "
+				    "on '%s', which is not defined%s%s%s",
+				    pc->pc_name, name,
 				    s != NULL ? "; did you mean '" : "",
 				    s != NULL ? s->pc_name : "",
 				    s != NULL ? "'?" : "");
-			} else if (!dep->pc_enabled && pc->pc_enabled)
-				perr(p, depends_node(root, pc->pc_name,
-				    dep->pc_name), "processes.%s depends on "
-				    "'%s', which is disabled", pc->pc_name,
-				    dep->pc_name);
+			} else if (!dep->e_pc->pc_enabled && pc->pc_enabled)
+				perr(p, dep_node(e, i), "processes.%s depends "
+				    "on '%s', which is disabled", pc->pc_name,
+				    name);
 		}
 	}
-	cycles(p, root);
+	cycles(p);
 	validate_global(p, root);
-	validate_users(p, root);
+	validate_users(p);
 }
 
 
@@ -2673,7 +3376,7 @@ env_json(struct parser *p, const char *var, struct json_object *o,
 			if ((k = env_json(p, var, json_object_array_get_idx(o,
 			    i), depth + 1)) == NULL)
 				return (NULL);
-			node_add(p, n, k);
+			node_add(n, k);
 		}
 		break;
 	case json_type_object:
@@ -2686,11 +3389,11 @@ env_json(struct parser *p, const char *var, struct json_object *o,
 			if ((k = env_scalar(p, var, json_object_iter_peek_name(
 			    &it), 1)) == NULL)
 				return (NULL);
-			node_add(p, n, k);
+			node_add(n, k);
 			if ((k = env_json(p, var, json_object_iter_peek_value(
 			    &it), depth + 1)) == NULL)
 				return (NULL);
-			node_add(p, n, k);
+			node_add(n, k);
 		}
 		break;
 	case json_type_null:
@@ -2753,8 +3456,8 @@ map_set(struct parser *p, struct node *map, const char *key,
 	}
 	if ((k = env_scalar(p, var, key, 0)) == NULL)
 		return (NULL);
-	node_add(p, map, k);
-	node_add(p, map, value);
+	node_add(map, k);
+	node_add(map, value);
 	return (value);
 }
 
@@ -2784,6 +3487,8 @@ env_field(const char *field, char *a, size_t alen, char *b, size_t blen)
 	};
 	size_t	i, pl;
 
+	/* the caller keeps b whether or not there is a second part */
+	a[0] = b[0] = '\0';
 	for (i = 0; i < sizeof(nested) / sizeof(nested[0]); i++) {
 		pl = strlen(nested[i].prefix);
 		if (strncmp(field, nested[i].prefix, pl) == 0 &&
@@ -2863,7 +3568,8 @@ env_process(struct parser *p, struct node **rootp, const char *var,
 		memcpy(enc, rest, (size_t)(envp - rest));
 		enc[envp - rest] = '\0';
 		env_procname(procs, enc, name, sizeof(name));
-		if ((procs = map_set(p, root, "processes", NULL, var)) == NULL ||
+		if ((procs = map_set(p, root, "processes", NULL, var)) ==
+		    NULL ||
 		    (proc = map_set(p, procs, name, NULL, var)) == NULL ||
 		    (sub = map_set(p, proc, "env", NULL, var)) == NULL ||
 		    (v = env_scalar(p, var, value, 1)) == NULL)
@@ -2880,7 +3586,8 @@ env_process(struct parser *p, struct node **rootp, const char *var,
 		enc[i] = '\0';
 		strlcpy(field, rest + i + 1, sizeof(field));
 		lower(field);
-		if ((parts = env_field(field, a, sizeof(a), b, sizeof(b))) == 0)
+		if ((parts = env_field(field, a, sizeof(a), b,
+		    sizeof(b))) == 0)
 			continue;
 		if (env_known(procs, enc) > best_known ||
 		    (env_known(procs, enc) == best_known &&
@@ -2961,41 +3668,61 @@ env_overrides(struct parser *p, struct node **rootp)
 	}
 }
 
+/* Count what was kept, after a summary of what was not. */
+static void
+parse_finish(struct parser *p)
+{
+	struct parse_result	*pr = p->p_pr;
+	struct diag		*d;
+	int			 n;
+
+	n = p->p_dropped[DIAG_ERROR] + p->p_dropped[DIAG_WARNING] +
+	    p->p_dropped[DIAG_SUGGESTION];
+	if (n > 0)
+		diag_add(&pr->pr_diags, p->p_dropped[DIAG_ERROR] > 0 ?
+		    DIAG_ERROR : DIAG_WARNING, 0, 0, "%d more diagnostics not "
+		    "shown (%d errors, %d warnings, %d suggestions)", n,
+		    p->p_dropped[DIAG_ERROR], p->p_dropped[DIAG_WARNING],
+		    p->p_dropped[DIAG_SUGGESTION]);
+	pr->pr_errors = pr->pr_warnings = 0;
+	TAILQ_FOREACH(d, &pr->pr_diags, d_entry) {
+		if (d->d_severity == DIAG_ERROR)
+			pr->pr_errors++;
+		else if (d->d_severity == DIAG_WARNING)
+			pr->pr_warnings++;
+	}
+}
+
 int
 parse_config(const char *path, const char *buf, size_t len,
     struct parse_result *pr)
 {
-	struct parser	 p;
-	struct node	*root, *procs, empty;
-	struct global_conf *gc;
-	char		*text;
-	size_t		 tlen;
+	struct parser		 p;
+	struct node		*root = NULL, *procs, empty;
+	struct global_conf	*gc;
+	char			*text;
+	size_t			 tlen;
 
 	memset(pr, 0, sizeof(*pr));
 	TAILQ_INIT(&pr->pr_diags);
 	memset(&p, 0, sizeof(p));
 	p.p_pr = pr;
-	(void)path;
+	(void)path;	/* the caller prefixes it */
 
-	if (len > CONF_FILE_MAX) {
-		diag_add(&pr->pr_diags, DIAG_ERROR, 0, 0, "file larger than "
-		    "%d bytes", CONF_FILE_MAX);
-		pr->pr_errors++;
-		return (-1);
+	if (len > CONF_FILE_MAX)
+		perr(&p, NULL, "file larger than %d bytes", CONF_FILE_MAX);
+	else if ((text = substitute(&p, buf, len, &tlen)) == NULL)
+		perr(&p, NULL, "${...} substitution makes the file larger "
+		    "than %d bytes", CONF_FILE_MAX);
+	else {
+		root = tree_build(&p, text, tlen);
+		free(text);
+		if (p.p_nerrors == 0)
+			env_overrides(&p, &root);
 	}
-	if ((text = substitute(buf, len, &tlen)) == NULL) {
-		diag_add(&pr->pr_diags, DIAG_ERROR, 0, 0, "${...} "
-		    "substitution makes the file larger than %d bytes",
-		    CONF_FILE_MAX * 2);
-		pr->pr_errors++;
-		return (-1);
-	}
-	root = tree_build(&p, text, tlen);
-	free(text);
-	if (pr->pr_errors == 0)
-		env_overrides(&p, &root);
-	if (pr->pr_errors > 0) {
+	if (p.p_nerrors > 0) {
 		parser_free(&p);
+		parse_finish(&p);
 		return (-1);
 	}
 	if ((p.p_conf = config_new()) == NULL)
@@ -3010,6 +3737,7 @@ parse_config(const char *path, const char *buf, size_t len,
 	else {
 		decode_map(&p, root, "the top level", top_keys, p.p_conf);
 		gc = &p.p_conf->cf_global;
+		/* the legacy key seeds what the new ones leave unset */
 		if (p.p_legacy_backoff > 0) {
 			if (!p.p_have_initial)
 				gc->gc_backoff_initial_ms =
@@ -3024,7 +3752,8 @@ parse_config(const char *path, const char *buf, size_t len,
 		validate(&p, root);
 	}
 	parser_free(&p);
-	if (pr->pr_errors > 0) {
+	parse_finish(&p);
+	if (p.p_nerrors > 0) {
 		config_free(p.p_conf);
 		return (-1);
 	}

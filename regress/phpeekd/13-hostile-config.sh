@@ -41,7 +41,7 @@ expect() {
 expect huge.yaml "larger than"
 expect nesting.yaml "nesting.yaml:1:65: error: nesting deeper than 64"
 expect aliases.yaml "aliases expand to more than 100000 nodes"
-expect utf8.yaml "utf8.yaml:1:1: error: YAML: invalid leading UTF-8"
+expect utf8.yaml "utf8.yaml:3:16: error: YAML: invalid leading UTF-8"
 expect overflow.yaml "overflow.yaml:4:12: error: processes.a.scale: 99999999999999999999 is out of range"
 expect duplicate.yaml "duplicate.yaml:4:3: error: duplicate key 'a' (first at line 2)"
 expect tabs.yaml "tabs.yaml:3:1: error: YAML: found character that cannot start any token"
