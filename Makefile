@@ -39,7 +39,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
 		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c phpeekd/sample.c \
-		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c \
+		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c phpeekd/sched.c phpeekd/heartbeat.c \
 		phpeekd/logframe.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
@@ -48,6 +48,7 @@ PHPEEKCTL_OBJS = $(PHPEEKCTL_SRCS:.c=.o)
 
 UNIT_TESTS =	$(patsubst %.c,%,$(wildcard regress/unit/*_test.c))
 imsg_test_OBJS = phpeekd/imsg.o
+cron_test_OBJS = phpeekd/cron.o phpeekd/util.o phpeekd/log.o
 parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
 

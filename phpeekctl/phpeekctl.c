@@ -7,6 +7,9 @@
  */
 
 #include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 
 #include <curl/curl.h>
 #include <err.h>
@@ -41,9 +44,18 @@ static int		 ctl_json;
 static void	usage(void) __attribute__((__noreturn__));
 static size_t	ctl_write(char *, size_t, size_t, void *);
 static size_t	ctl_header(char *, size_t, size_t, void *);
+static const char *ctl_unreachable(CURLcode, const char *);
 static void	ctl_request(const char *, const char *, const char *,
 		    struct reply *);
+static void	ctl_proc_path(char *, size_t, const char *, const char *);
 static int	ctl_done(struct reply *, struct json_object **);
+static int	ctl_raw(struct reply *);
+
+/* libcurl refuses an option only when it is built without it. */
+#define CTL_SETOPT(c, opt, val) do {					\
+	if (curl_easy_setopt((c), (opt), (val)) != CURLE_OK)		\
+		errx(1, "libcurl: cannot set %s", #opt);		\
+} while (0)
 
 static void
 usage(void)
@@ -52,8 +64,9 @@ usage(void)
 	    "[argument ...]\n"
 	    "commands: status | show name | start name | stop name |\n"
 	    "          restart name | scale name n|+n|-n | signal name sig |\n"
-	    "          reload | check | logs [-f] [-n lines] name | metrics |\n"
-	    "          init [-f] [-o dir] preset | top | version\n",
+	    "          reload | check | logs [-f] [-n lines] name |\n"
+	    "          metrics |"
+	    " init [-f] [-o dir] preset | top | version\n",
 	    getprogname());
 	exit(2);
 }
@@ -87,49 +100,134 @@ ctl_header(char *ptr, size_t size, size_t n, void *arg)
 	return (len);
 }
 
-/* One request; exits 3 when the daemon cannot be reached. */
+/*
+ * Why the daemon cannot be reached, in the system's words where a
+ * connect(2) of our own can tell: "No such file or directory" says
+ * more than libcurl's "Couldn't connect to server".
+ */
+static const char *
+ctl_unreachable(CURLcode rc, const char *ebuf)
+{
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	static char		 why[256];
+	int			 fd, saved;
+
+	if (rc != CURLE_COULDNT_CONNECT)
+		return (ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, ctl_socket, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		return ("socket path too long");
+	if (stat(ctl_socket, &st) == -1)
+		return (strerror(errno));
+	if (!S_ISSOCK(st.st_mode))
+		return ("not a socket");
+	if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) == -1)
+		return (strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		saved = errno;
+		close(fd);
+		strlcpy(why, strerror(saved), sizeof(why));
+		return (why);
+	}
+	close(fd);
+	return (ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
+}
+
+/*
+ * One request; exits 3 when the daemon cannot be reached.  Changes
+ * wait as long as the daemon takes: a stop is answered after the
+ * process's own stop timeout, which may be minutes.
+ */
 static void
 ctl_request(const char *method, const char *path, const char *body,
     struct reply *r)
 {
-	struct curl_slist	*hdrs = NULL;
+	struct curl_slist	*hdrs = NULL, *h;
 	char			 url[1024], auth[512];
+	char			 ebuf[CURL_ERROR_SIZE];
 	CURL			*c;
 	CURLcode		 rc;
 
 	memset(r, 0, sizeof(*r));
+	ebuf[0] = '\0';
 	if ((c = curl_easy_init()) == NULL)
-		errx(3, "cannot initialise libcurl");
-	snprintf(url, sizeof(url), "http://localhost%s", path);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, ctl_socket);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, ctl_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, ctl_header);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 120L);
+		errx(1, "cannot initialise libcurl");
+	if ((size_t)snprintf(url, sizeof(url), "http://localhost%s", path) >=
+	    sizeof(url))
+		errx(2, "name too long");
+	CTL_SETOPT(c, CURLOPT_UNIX_SOCKET_PATH, ctl_socket);
+	CTL_SETOPT(c, CURLOPT_URL, url);
+	CTL_SETOPT(c, CURLOPT_CUSTOMREQUEST, method);
+	CTL_SETOPT(c, CURLOPT_WRITEFUNCTION, ctl_write);
+	CTL_SETOPT(c, CURLOPT_WRITEDATA, r);
+	CTL_SETOPT(c, CURLOPT_HEADERFUNCTION, ctl_header);
+	CTL_SETOPT(c, CURLOPT_HEADERDATA, r);
+	CTL_SETOPT(c, CURLOPT_ERRORBUFFER, ebuf);
+	CTL_SETOPT(c, CURLOPT_NOSIGNAL, 1L);
+	CTL_SETOPT(c, CURLOPT_CONNECTTIMEOUT, 5L);
+	CTL_SETOPT(c, CURLOPT_TIMEOUT, strcmp(method, "GET") == 0 ? 30L : 0L);
 	if (body != NULL) {
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-		hdrs = curl_slist_append(hdrs,
-		    "Content-Type: application/json");
+		CTL_SETOPT(c, CURLOPT_POSTFIELDS, body);
+		if ((h = curl_slist_append(hdrs,
+		    "Content-Type: application/json")) == NULL)
+			errx(1, "out of memory");
+		hdrs = h;
 	}
 	if (ctl_token != NULL) {
-		snprintf(auth, sizeof(auth), "Authorization: Bearer %s",
-		    ctl_token);
-		hdrs = curl_slist_append(hdrs, auth);
+		if ((size_t)snprintf(auth, sizeof(auth),
+		    "Authorization: Bearer %s", ctl_token) >= sizeof(auth))
+			errx(2, "token too long");
+		if ((h = curl_slist_append(hdrs, auth)) == NULL)
+			errx(1, "out of memory");
+		hdrs = h;
+		explicit_bzero(auth, sizeof(auth));
 	}
 	if (hdrs != NULL)
-		curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		CTL_SETOPT(c, CURLOPT_HTTPHEADER, hdrs);
 	if ((rc = curl_easy_perform(c)) != CURLE_OK) {
 		fprintf(stderr, "%s: cannot reach phpeekd at %s: %s\n",
-		    getprogname(), ctl_socket, curl_easy_strerror(rc));
+		    getprogname(), ctl_socket, ctl_unreachable(rc, ebuf));
+		curl_slist_free_all(hdrs);
+		curl_easy_cleanup(c);
+		free(r->r_body);
+		curl_global_cleanup();
 		exit(3);
 	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->r_status);
+	if (curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->r_status) !=
+	    CURLE_OK)
+		r->r_status = 0;
 	curl_slist_free_all(hdrs);
 	curl_easy_cleanup(c);
+}
+
+/* /api/v1/processes/NAME[/ACTION], the name percent-encoded. */
+static void
+ctl_proc_path(char *buf, size_t len, const char *name, const char *action)
+{
+	static const char	 hex[] = "0123456789ABCDEF";
+	char			 enc[3 * 256 + 1];
+	size_t			 i, o = 0;
+
+	for (i = 0; name[i] != '\0' && o + 3 < sizeof(enc); i++) {
+		unsigned char	ch = (unsigned char)name[i];
+
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("-._~", ch) != NULL)
+			enc[o++] = (char)ch;
+		else {
+			enc[o++] = '%';
+			enc[o++] = hex[ch >> 4];
+			enc[o++] = hex[ch & 15];
+		}
+	}
+	enc[o] = '\0';
+	if (name[i] != '\0' || (size_t)snprintf(buf, len,
+	    "/api/v1/processes/%s%s%s", enc, action != NULL ? "/" : "",
+	    action != NULL ? action : "") >= len)
+		errx(2, "name too long");
 }
 
 /*
@@ -143,6 +241,8 @@ ctl_done(struct reply *r, struct json_object **out)
 
 	if (r->r_body != NULL)
 		o = json_tokener_parse(r->r_body);
+	free(r->r_body);
+	r->r_body = NULL;
 	if (r->r_status >= 300) {
 		if (o != NULL && json_object_object_get_ex(o, "error", &e))
 			fprintf(stderr, "%s: %s\n", getprogname(),
@@ -163,6 +263,17 @@ ctl_done(struct reply *r, struct json_object **out)
 	else
 		json_object_put(o);
 	return (0);
+}
+
+/* -j: the answer as it came; 1 when the daemon refused. */
+static int
+ctl_raw(struct reply *r)
+{
+	if (r->r_body != NULL)
+		fputs(r->r_body, stdout);
+	free(r->r_body);
+	r->r_body = NULL;
+	return (r->r_status >= 300);
 }
 
 static const char *
@@ -197,74 +308,230 @@ uptime(long long started, char *buf, size_t len)
 	else if (s < 86400)
 		snprintf(buf, len, "%lldh%02lldm", s / 3600, s % 3600 / 60);
 	else
-		snprintf(buf, len, "%lldd%02lldh", s / 86400, s % 86400 / 3600);
+		snprintf(buf, len, "%lldd%02lldh", s / 86400,
+		    s % 86400 / 3600);
+}
+
+/* A process's automatic restarts: phpeekd's total, else the sum. */
+static long long
+proc_restarts(struct json_object *p)
+{
+	struct json_object	*insts, *v;
+	long long		 n = 0;
+	size_t			 j;
+
+	if (json_object_object_get_ex(p, "restarts", &v) && v != NULL)
+		return ((long long)json_object_get_int64(v));
+	if (!json_object_object_get_ex(p, "instances", &insts))
+		return (0);
+	for (j = 0; j < json_object_array_length(insts); j++)
+		n += jint(json_object_array_get_idx(insts, j),
+		    "restart_count");
+	return (n);
+}
+
+/* One instance line, under the process; w: the name column. */
+static void
+print_instance(struct json_object *in, int w)
+{
+	char	up[32], pid[24];
+
+	uptime(strcmp(jstr(in, "state"), "running") == 0 ?
+	    jint(in, "started_at") : 0, up, sizeof(up));
+	if (jint(in, "pid") > 0)
+		snprintf(pid, sizeof(pid), "%lld", jint(in, "pid"));
+	else
+		strlcpy(pid, "-", sizeof(pid));
+	printf("  %-*s %-10s %-8s %s\n", w - 2, jstr(in, "id"),
+	    jstr(in, "state"), pid, up);
 }
 
 static int
 cmd_status(void)
 {
-	struct json_object	*o, *procs, *p, *insts, *in;
+	struct json_object	*o, *procs, *p, *insts;
 	struct reply		 r;
-	size_t			 i, j, w = 4;
-	long long		 restarts;
-	char			 up[32];
+	size_t			 i, j, n;
+	int			 w = 6;
+	char			 scale[32];
 
 	ctl_request("GET", "/api/v1/processes", NULL, &r);
-	if (ctl_json) {
-		fputs(r.r_body != NULL ? r.r_body : "", stdout);
-		return (r.r_status >= 300);
-	}
+	if (ctl_json)
+		return (ctl_raw(&r));
 	if (ctl_done(&r, &o) != 0)
 		return (1);
-	json_object_object_get_ex(o, "processes", &procs);
-	for (i = 0; i < json_object_array_length(procs); i++) {
-		p = json_object_array_get_idx(procs, i);
-		if (strlen(jstr(p, "name")) + 6 > w)
-			w = strlen(jstr(p, "name")) + 6;
+	if (!json_object_object_get_ex(o, "processes", &procs) ||
+	    !json_object_is_type(procs, json_type_array)) {
+		fprintf(stderr, "%s: unreadable answer from phpeekd\n",
+		    getprogname());
+		json_object_put(o);
+		return (1);
 	}
-	printf("%-*s %-8s %-10s %-7s %s\n", (int)w, "NAME", "TYPE", "STATE",
-	    "SCALE", "RESTARTS");
-	for (i = 0; i < json_object_array_length(procs); i++) {
+	n = json_object_array_length(procs);
+	/* the widest name, or instance id under it, sets the column */
+	for (i = 0; i < n; i++) {
 		p = json_object_array_get_idx(procs, i);
-		json_object_object_get_ex(p, "instances", &insts);
-		restarts = 0;
+		if ((int)strlen(jstr(p, "name")) + 8 > w)
+			w = (int)strlen(jstr(p, "name")) + 8;
+	}
+	printf("%-*s %-8s %-10s %-7s %s\n", w, "NAME", "TYPE", "STATE",
+	    "SCALE", "RESTARTS");
+	printf("  %-*s %-10s %-8s %s\n", w - 2, "ID", "STATE", "PID",
+	    "UPTIME");
+	for (i = 0; i < n; i++) {
+		p = json_object_array_get_idx(procs, i);
+		snprintf(scale, sizeof(scale), "%lld/%lld", jint(p, "scale"),
+		    jint(p, "desired_scale"));
+		printf("%-*s %-8s %-10s %-7s %lld\n", w, jstr(p, "name"),
+		    jstr(p, "type"), jstr(p, "state"), scale,
+		    proc_restarts(p));
+		if (!json_object_object_get_ex(p, "instances", &insts))
+			continue;
 		for (j = 0; j < json_object_array_length(insts); j++)
-			restarts += jint(json_object_array_get_idx(insts, j),
-			    "restart_count");
-		printf("%-*s %-8s %-10s %3lld/%-3lld %lld\n", (int)w,
-		    jstr(p, "name"), jstr(p, "type"), jstr(p, "state"),
-		    jint(p, "scale"), jint(p, "desired_scale"), restarts);
-		for (j = 0; j < json_object_array_length(insts); j++) {
-			in = json_object_array_get_idx(insts, j);
-			uptime(strcmp(jstr(in, "state"), "running") == 0 ?
-			    jint(in, "started_at") : 0, up, sizeof(up));
-			printf("  %-*s %-10s pid %-7lld up %s\n", (int)w - 2,
-			    jstr(in, "id"), jstr(in, "state"), jint(in, "pid"),
-			    up);
-		}
+			print_instance(json_object_array_get_idx(insts, j), w);
 	}
 	json_object_put(o);
+	free(r.r_body);
 	return (0);
 }
 
+/* argv as a shell would need it typed: quoted where it must be. */
+static void
+print_argv(struct json_object *a)
+{
+	const char	*s, *q;
+	size_t		 i;
+
+	for (i = 0; a != NULL && i < json_object_array_length(a); i++) {
+		s = json_object_get_string(json_object_array_get_idx(a, i));
+		if (s == NULL)
+			s = "";
+		printf("%s", i > 0 ? " " : "");
+		if (*s != '\0' && strspn(s, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:=,+@%") ==
+		    strlen(s)) {
+			printf("%s", s);
+			continue;
+		}
+		putchar('\'');
+		for (q = s; *q != '\0'; q++)
+			if (*q == '\'')
+				printf("'\\''");
+			else
+				putchar(*q);
+		putchar('\'');
+	}
+	putchar('\n');
+}
+
+static void
+print_field(const char *key, struct json_object *v)
+{
+	printf("%-13s %s\n", key, v == NULL ||
+	    json_object_is_type(v, json_type_null) ? "-" :
+	    json_object_get_string(v));
+}
+
+static void
+print_list(const char *key, struct json_object *a)
+{
+	size_t	i, n = a != NULL && json_object_is_type(a, json_type_array) ?
+		    json_object_array_length(a) : 0;
+
+	printf("%-13s ", key);
+	for (i = 0; i < n; i++)
+		printf("%s%s", i > 0 ? ", " : "", json_object_get_string(
+		    json_object_array_get_idx(a, i)));
+	printf("%s\n", n == 0 ? "-" : "");
+}
+
+/* show: the configuration and instances of one process, for people. */
 static int
 cmd_show(const char *name)
 {
-	struct json_object	*o;
+	struct json_object	*o, *cf = NULL, *info = NULL, *v, *hc;
+	struct json_object	*insts = NULL, *in;
 	struct reply		 r;
-	char			 path[512];
+	char			 path[512], buf[64];
+	size_t			 j;
+	int			 first, w;
 
-	snprintf(path, sizeof(path), "/api/v1/processes/%s", name);
+	ctl_proc_path(path, sizeof(path), name, NULL);
 	ctl_request("GET", path, NULL, &r);
-	if (ctl_json) {
-		fputs(r.r_body != NULL ? r.r_body : "", stdout);
-		return (r.r_status >= 300);
-	}
+	if (ctl_json)
+		return (ctl_raw(&r));
 	if (ctl_done(&r, &o) != 0)
 		return (1);
-	printf("%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_object_get_ex(o, "config", &cf);
+	json_object_object_get_ex(o, "info", &info);
+	printf("%-13s %s\n", "name", jstr(o, "process"));
+	printf("%-13s %s\n", "type", jstr(cf, "type"));
+	if (info != NULL) {
+		printf("%-13s %s\n", "state", jstr(info, "state"));
+		printf("%-13s %lld running, %lld wanted\n", "scale",
+		    jint(info, "scale"), jint(info, "desired_scale"));
+		printf("%-13s %lld\n", "restarts", proc_restarts(info));
+	}
+	json_object_object_get_ex(cf, "enabled", &v);
+	print_field("enabled", v);
+	json_object_object_get_ex(cf, "command", &v);
+	printf("%-13s ", "command");
+	print_argv(v);
+	json_object_object_get_ex(cf, "working_dir", &v);
+	print_field("working_dir", v);
+	json_object_object_get_ex(cf, "user", &v);
+	print_field("user", v);
+	json_object_object_get_ex(cf, "group", &v);
+	print_field("group", v);
+	json_object_object_get_ex(cf, "restart", &v);
+	print_field("restart", v);
+	json_object_object_get_ex(cf, "depends_on", &v);
+	print_list("depends_on", v);
+	if (json_object_object_get_ex(cf, "shutdown", &v) && v != NULL)
+		printf("%-13s %s, then SIGKILL after %llds\n", "shutdown",
+		    jstr(v, "signal"), jint(v, "timeout"));
+	if (json_object_object_get_ex(cf, "health_check", &hc) && hc != NULL) {
+		printf("%-13s %s", "health_check", jstr(hc, "type"));
+		if (*jstr(hc, "url") != '\0')
+			printf(" %s", jstr(hc, "url"));
+		else if (*jstr(hc, "address") != '\0')
+			printf(" %s", jstr(hc, "address"));
+		printf(" every %llds, %s\n", jint(hc, "period"),
+		    jstr(hc, "mode"));
+	}
+	if (json_object_object_get_ex(cf, "schedule", &v) && v != NULL)
+		print_field("schedule", v);
+	first = 1;
+	if (json_object_object_get_ex(cf, "env", &v) && v != NULL &&
+	    json_object_is_type(v, json_type_object)) {
+		json_object_object_foreach(v, k, ev) {
+			printf("%-13s %s=%s\n", first ? "env" : "", k,
+			    json_object_get_string(ev));
+			first = 0;
+		}
+	}
+	if (info != NULL &&
+	    json_object_object_get_ex(info, "instances", &insts) &&
+	    json_object_array_length(insts) > 0) {
+		w = (int)strlen(jstr(o, "process")) + 8;
+		printf("\n  %-*s %-10s %-8s %-9s %-8s %s\n", w - 2, "ID",
+		    "STATE", "PID", "UPTIME", "RESTARTS", "LAST EXIT");
+		for (j = 0; j < json_object_array_length(insts); j++) {
+			in = json_object_array_get_idx(insts, j);
+			uptime(strcmp(jstr(in, "state"), "running") == 0 ?
+			    jint(in, "started_at") : 0, buf, sizeof(buf));
+			printf("  %-*s %-10s %-8lld %-9s %-8lld ", w - 2,
+			    jstr(in, "id"), jstr(in, "state"),
+			    jint(in, "pid"), buf, jint(in, "restart_count"));
+			if (json_object_object_get_ex(in, "last_exit_code",
+			    &v) && v != NULL)
+				printf("%s\n", json_object_get_string(v));
+			else
+				printf("-\n");
+		}
+	}
 	json_object_put(o);
+	free(r.r_body);
 	return (0);
 }
 
@@ -275,12 +542,10 @@ cmd_action(const char *name, const char *action, const char *body)
 	struct reply		 r;
 	char			 path[512];
 
-	snprintf(path, sizeof(path), "/api/v1/processes/%s/%s", name, action);
+	ctl_proc_path(path, sizeof(path), name, action);
 	ctl_request("POST", path, body, &r);
-	if (ctl_json) {
-		fputs(r.r_body != NULL ? r.r_body : "", stdout);
-		return (r.r_status >= 300);
-	}
+	if (ctl_json)
+		return (ctl_raw(&r));
 	if (ctl_done(&r, &o) != 0)
 		return (1);
 	printf("%s: %s\n", name, jstr(o, "status"));
@@ -295,10 +560,8 @@ cmd_reload(void)
 	struct reply		 r;
 
 	ctl_request("POST", "/api/v1/config/reload", NULL, &r);
-	if (ctl_json) {
-		fputs(r.r_body != NULL ? r.r_body : "", stdout);
-		return (r.r_status >= 300);
-	}
+	if (ctl_json)
+		return (ctl_raw(&r));
 	if (ctl_done(&r, &o) != 0)
 		return (1);
 	printf("%s\n", jstr(o, "message"));
@@ -309,24 +572,30 @@ cmd_reload(void)
 static int
 cmd_check(void)
 {
-	struct json_object	*o = NULL, *procs;
+	struct json_object	*o = NULL, *procs, *b;
 	struct reply		 r;
+	int			 ok;
 
 	ctl_request("GET", "/readyz", NULL, &r);
-	if (ctl_json) {
-		fputs(r.r_body != NULL ? r.r_body : "", stdout);
-		return (r.r_status != 200);
-	}
-	if (r.r_body == NULL || (o = json_tokener_parse(r.r_body)) == NULL) {
+	if (ctl_json)
+		return (ctl_raw(&r) || r.r_status != 200);
+	if (r.r_body != NULL)
+		o = json_tokener_parse(r.r_body);
+	free(r.r_body);
+	if (o == NULL) {
 		fprintf(stderr, "%s: unreadable answer\n", getprogname());
 		return (1);
 	}
 	printf("%s\n", jstr(o, "status"));
-	if (json_object_object_get_ex(o, "processes", &procs)) {
-		json_object_object_foreach(procs, k, v)
-			printf("  %-20s %s (%lld/%lld)\n", k,
-			    jstr(v, "state"), jint(v, "running"),
-			    jint(v, "desired"));
+	if (json_object_object_get_ex(o, "processes", &procs) &&
+	    json_object_is_type(procs, json_type_object)) {
+		json_object_object_foreach(procs, k, v) {
+			ok = json_object_object_get_ex(v, "ok", &b) &&
+			    json_object_get_boolean(b);
+			printf("  %-20s %-9s %-10s %lld/%lld ready\n", k,
+			    ok ? "ok" : "NOT READY", jstr(v, "state"),
+			    jint(v, "ready"), jint(v, "desired"));
+		}
 	}
 	json_object_put(o);
 	return (r.r_status == 200 ? 0 : 1);
@@ -340,8 +609,7 @@ cmd_metrics(void)
 	ctl_request("GET", "/metrics", NULL, &r);
 	if (r.r_status != 200)
 		return (ctl_done(&r, NULL));
-	fputs(r.r_body != NULL ? r.r_body : "", stdout);
-	return (0);
+	return (ctl_raw(&r));
 }
 
 static void
@@ -364,13 +632,12 @@ cmd_logs(const char *name, int lines, int follow)
 	size_t			 i, n, start;
 
 	for (;;) {
-		snprintf(path, sizeof(path), "/api/v1/processes/%s/logs?"
-		    "limit=%d", name, follow && last[0] != '\0' ? 1000 : lines);
+		ctl_proc_path(path, sizeof(path) - 16, name, "logs");
+		snprintf(path + strlen(path), sizeof(path) - strlen(path),
+		    "?limit=%d", follow && last[0] != '\0' ? 1000 : lines);
 		ctl_request("GET", path, NULL, &r);
-		if (ctl_json && !follow) {
-			fputs(r.r_body != NULL ? r.r_body : "", stdout);
-			return (r.r_status >= 300);
-		}
+		if (ctl_json && !follow)
+			return (ctl_raw(&r));
 		if (ctl_done(&r, &o) != 0)
 			return (1);
 		json_object_object_get_ex(o, "logs", &logs);
@@ -531,7 +798,7 @@ top_act(const char *name, const char *action, const char *body, char *msg,
 	struct reply		 r;
 	char			 path[512];
 
-	snprintf(path, sizeof(path), "/api/v1/processes/%s/%s", name, action);
+	ctl_proc_path(path, sizeof(path), name, action);
 	ctl_request("POST", path, body, &r);
 	if (r.r_body != NULL)
 		o = json_tokener_parse(r.r_body);
@@ -727,7 +994,8 @@ main(int argc, char *argv[])
 				follow = 1;
 				break;
 			case 'n':
-				lines = (int)strtonum(optarg, 1, 1000, &errstr);
+				lines = (int)strtonum(optarg, 1, 1000,
+				    &errstr);
 				if (errstr != NULL)
 					usage();
 				break;

@@ -4,9 +4,10 @@
  * metrics port.  libevent's evhttp on sockets the parent bound.
  *
  * Reads are answered from the read model at once; changes go to the
- * engine or the parent and are answered when they reply.  Requests on
- * TCP carry a bearer token when one is configured and are rate limited
- * per client address.
+ * engine or the parent and are answered when they reply, which for a
+ * stop can be the process's whole stop timeout later.  The bearer
+ * token is checked on every listener, as phpeek-pm does on its socket;
+ * requests on TCP are rate limited per client address.
  */
 
 #include <sys/types.h>
@@ -16,6 +17,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -32,52 +34,118 @@
 
 #include "phpeekd.h"
 
-#define RATE_PER_SEC	100
-#define RATE_BURST	200
-#define RATE_CLIENTS	1024
+#define RATE_PER_SEC		100	/* phpeek-pm's token bucket */
+#define RATE_BURST		200
+#define RATE_CLIENTS		1024	/* addresses remembered */
+#define RATE_IDLE_MS		(10 * 60 * 1000)
+#define HTTP_TIMEOUT		10	/* seconds to read or write */
+#define HTTP_HEADERS_MAX	(16 * 1024)
+#define HTTP_BODY_MAX		(8 * 1024 * 1024)
+#define HTTP_PEER_MAX		INET6_ADDRSTRLEN
+#define PROCS_PREFIX		"/api/v1/processes/"
 
 enum http_kind {
 	HK_CONTROL = 0,		/* the Unix socket */
-	HK_API,			/* TCP: token, rate limit */
-	HK_METRICS,
+	HK_API,			/* TCP: rate limited */
+	HK_METRICS,		/* TCP: metrics and probes, no token */
 	HK_MAX
 };
 
+enum probe {
+	PROBE_LIVE = 0,
+	PROBE_READY,
+	PROBE_STARTUP
+};
+
 struct http_srv {
-	struct evhttp		*hs_http;
-	struct evhttp_bound_socket *hs_bound;
-	enum http_kind		 hs_kind;
+	struct evhttp			*hs_http;
+	struct evhttp_bound_socket	*hs_bound;
+	enum http_kind			 hs_kind;
+	ev_ssize_t			 hs_max_body;
 };
 
 /* A request waiting for the engine or the parent. */
 struct pending {
 	struct evhttp_request	*pd_req;
+	uint32_t		 pd_op;		/* enum ctl_op; 0: reload */
 	char			 pd_name[CONF_NAME_MAX];
-	uint32_t		 pd_op;
-	int64_t			 pd_arg;
-	char			 pd_action[16];
+	int64_t			 pd_arg;	/* desired, signal */
+	int64_t			 pd_delta;
+	int			 pd_has_delta;
+	char			 pd_audit[320];	/* who asked what */
 };
 
+/* A client address's token bucket. */
 struct rate {
-	char		rt_addr[64];
+	char		rt_addr[HTTP_PEER_MAX];
 	double		rt_tokens;
-	int64_t		rt_when;
+	int64_t		rt_when;	/* last refill, monotonic ms */
+	int		rt_limited;	/* refusing: logged once */
 };
 
 static struct event_base	*apihttp_base;
 static struct http_srv		 apihttp_srv[HK_MAX];
 static struct rate		 apihttp_rates[RATE_CLIENTS];
+static struct event		 apihttp_pause;
+static int			 apihttp_paused;
 
-static void	apihttp_route(struct evhttp_request *, void *);
-static void	apihttp_resume(int, short, void *);
+static void	apihttp_evlog(int, const char *);
 static void	apihttp_accept_error(struct evconnlistener *, void *);
+static void	apihttp_resume(int, short, void *);
+static struct evhttp *apihttp_server(enum http_kind);
+static void	apihttp_limits(struct http_srv *);
+static void	apihttp_route(struct evhttp_request *, void *);
+static void	apihttp_route_api(struct evhttp_request *, struct http_srv *,
+		    const char *);
+static void	apihttp_route_process(struct evhttp_request *, const char *);
+static int	apihttp_get(struct evhttp_request *);
+static const char *apihttp_metrics_path(void);
+static const char *apihttp_peer(struct evhttp_request *, char *, size_t);
+static int	apihttp_audit_what(struct evhttp_request *, int, char *,
+		    size_t);
+static void	apihttp_audit(struct evhttp_request *, int);
+static void	apihttp_send(struct evhttp_request *, int, const char *,
+		    struct evbuffer *);
+static void	apihttp_text(struct evhttp_request *, int, const char *);
 static void	apihttp_json(struct evhttp_request *, int,
 		    struct json_object *);
 static void	apihttp_error(struct evhttp_request *, int, const char *, ...)
 		    __attribute__((__format__(printf, 3, 4)));
-
-static struct event	 apihttp_pause;
-static int		 apihttp_paused;
+static int	apihttp_token_ok(const char *, const char *);
+static int	apihttp_authorized(struct evhttp_request *);
+static int	apihttp_rate_ok(struct evhttp_request *);
+static int	apihttp_query_int(struct evhttp_request *, const char *, int,
+		    int, int, int *);
+static const char *apihttp_proc_state(struct api_proc *,
+		    struct proc_conf *);
+static uint32_t	apihttp_alive(struct api_proc *);
+static const char *apihttp_type_name(struct proc_conf *);
+static void	apihttp_job_info(struct json_object *, struct api_proc *,
+		    struct proc_conf *);
+static struct json_object *apihttp_process_info(struct api_proc *);
+static struct json_object *apihttp_strlist(const struct strlist *);
+static struct json_object *apihttp_string(const char *);
+static struct json_object *apihttp_health_conf(struct health_conf *);
+static struct json_object *apihttp_config(struct proc_conf *);
+static void	apihttp_processes(struct evhttp_request *);
+static void	apihttp_process(struct evhttp_request *, const char *);
+static struct json_object *apihttp_log_entry(struct api_proc *,
+		    const struct log_entry *);
+static void	apihttp_logs(struct evhttp_request *, const char *);
+static void	apihttp_stack_logs(struct evhttp_request *);
+static int	apihttp_since(const char *, time_t *);
+static void	apihttp_history(struct evhttp_request *);
+static void	apihttp_closed(struct evhttp_connection *, void *);
+static void	apihttp_answer(void *, uint32_t, const char *);
+static void	apihttp_forward(struct evhttp_request *, struct pending *);
+static struct json_object *apihttp_body(struct evhttp_request *);
+static int	apihttp_scale_body(struct evhttp_request *, struct pending *);
+static int	apihttp_signal_body(struct evhttp_request *,
+		    struct pending *);
+static void	apihttp_action(struct evhttp_request *, const char *,
+		    const char *);
+static void	apihttp_probe(struct evhttp_request *, enum probe);
+static void	apihttp_metrics(struct evhttp_request *);
 
 /* libevent's own messages go through our log, at debug level. */
 static void
@@ -138,8 +206,6 @@ static struct evhttp *
 apihttp_server(enum http_kind kind)
 {
 	struct http_srv	*hs = &apihttp_srv[kind];
-	struct global_conf *gc = api->a_conf != NULL ?
-			    &api->a_conf->cf_global : NULL;
 
 	if (hs->hs_http != NULL)
 		return (hs->hs_http);
@@ -147,15 +213,32 @@ apihttp_server(enum http_kind kind)
 		fatalx("evhttp_new");
 	hs->hs_kind = kind;
 	/* slow clients cannot hold a connection or grow the daemon */
-	evhttp_set_timeout(hs->hs_http, 10);
-	evhttp_set_max_headers_size(hs->hs_http, 16384);
-	evhttp_set_max_body_size(hs->hs_http, gc != NULL ?
-	    (ev_ssize_t)gc->gc_api_max_body : 8388608);
+	evhttp_set_timeout(hs->hs_http, HTTP_TIMEOUT);
+	evhttp_set_max_headers_size(hs->hs_http, HTTP_HEADERS_MAX);
+	/*
+	 * PATCH and OPTIONS are let through to be refused with phpeek-pm's
+	 * JSON 405; evhttp itself would answer 501 in HTML.
+	 */
 	evhttp_set_allowed_methods(hs->hs_http, EVHTTP_REQ_GET |
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
-	    EVHTTP_REQ_HEAD);
+	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(hs->hs_http, apihttp_route, hs);
+	apihttp_limits(hs);
 	return (hs->hs_http);
+}
+
+/* The body cap follows the configuration, reloads included. */
+static void
+apihttp_limits(struct http_srv *hs)
+{
+	ev_ssize_t	max = HTTP_BODY_MAX;
+
+	if (api->a_conf != NULL && api->a_conf->cf_global.gc_api_max_body > 0)
+		max = (ev_ssize_t)api->a_conf->cf_global.gc_api_max_body;
+	if (hs->hs_http != NULL && hs->hs_max_body != max) {
+		evhttp_set_max_body_size(hs->hs_http, max);
+		hs->hs_max_body = max;
+	}
 }
 
 void
@@ -164,9 +247,23 @@ apihttp_listen(int kind, int fd)
 	enum http_kind	 hk;
 	struct http_srv	*hs;
 
-	hk = kind == LISTEN_CONTROL ? HK_CONTROL : kind == LISTEN_API ?
-	    HK_API : HK_METRICS;
+	switch (kind) {
+	case LISTEN_CONTROL:
+		hk = HK_CONTROL;
+		break;
+	case LISTEN_API:
+		hk = HK_API;
+		break;
+	case LISTEN_METRICS:
+		hk = HK_METRICS;
+		break;
+	default:
+		log_warnx("listener of unknown kind %d", kind);
+		close(fd);
+		return;
+	}
 	hs = &apihttp_srv[hk];
+	/* a new socket of a kind replaces the old one (reload) */
 	if (hs->hs_bound != NULL) {
 		evhttp_del_accept_socket(hs->hs_http, hs->hs_bound);
 		hs->hs_bound = NULL;
@@ -179,27 +276,141 @@ apihttp_listen(int kind, int fd)
 	}
 	evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(
 	    hs->hs_bound), apihttp_accept_error);
+	apihttp_limits(hs);
+}
+
+static const char *
+apihttp_metrics_path(void)
+{
+	if (api->a_conf == NULL ||
+	    api->a_conf->cf_global.gc_metrics_path[0] == '\0')
+		return ("/metrics");
+	return (api->a_conf->cf_global.gc_metrics_path);
+}
+
+/* The client's address, "unix" on the control socket. */
+static const char *
+apihttp_peer(struct evhttp_request *req, char *buf, size_t len)
+{
+	struct evhttp_connection	*evcon;
+	const struct sockaddr		*sa;
+	const struct in6_addr		*a6;
+	const void			*a = NULL;
+	char				*addr = NULL;
+	ev_uint16_t			 port;
+	int				 af;
+
+	strlcpy(buf, "unix", len);
+	if ((evcon = evhttp_request_get_connection(req)) == NULL ||
+	    evhttp_connection_get_server(evcon) ==
+	    apihttp_srv[HK_CONTROL].hs_http)
+		return (buf);
+	if ((sa = evhttp_connection_get_addr(evcon)) != NULL) {
+		af = sa->sa_family;
+		if (af == AF_INET)
+			a = &((const struct sockaddr_in *)sa)->sin_addr;
+		else if (af == AF_INET6) {
+			a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+			a = a6;
+			/* the dual-stack socket's IPv4 clients as such */
+			if (IN6_IS_ADDR_V4MAPPED(a6)) {
+				af = AF_INET;
+				a = &a6->s6_addr[12];
+			}
+		}
+		if (a != NULL && inet_ntop(af, a, buf, (socklen_t)len) != NULL)
+			return (buf);
+	}
+	evhttp_connection_get_peer(evcon, &addr, &port);
+	strlcpy(buf, addr != NULL && *addr != '\0' ? addr : "?", len);
+	return (buf);
+}
+
+/*
+ * One line per request that changes something, and per refused token:
+ * who, what, and the outcome.  The path is the client's, so what is not
+ * printable is masked.  Returns -1 for a request not audited.
+ */
+static int
+apihttp_audit_what(struct evhttp_request *req, int code, char *buf,
+    size_t len)
+{
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	const char		*uri, *method;
+	char			 path[256], peer[HTTP_PEER_MAX];
+	size_t			 i;
+
+	if (m == EVHTTP_REQ_POST)
+		method = "POST";
+	else if (m == EVHTTP_REQ_PUT)
+		method = "PUT";
+	else if (m == EVHTTP_REQ_DELETE)
+		method = "DELETE";
+	else if (m == EVHTTP_REQ_PATCH)
+		method = "PATCH";
+	else if (code == 401)
+		method = m == EVHTTP_REQ_HEAD ? "HEAD" : "GET";
+	else
+		return (-1);
+	if ((uri = evhttp_request_get_uri(req)) == NULL)
+		uri = "";
+	for (i = 0; uri[i] != '\0' && uri[i] != '?' &&
+	    i < sizeof(path) - 1; i++)
+		path[i] = isprint((unsigned char)uri[i]) ? uri[i] : '?';
+	path[i] = '\0';
+	snprintf(buf, len, "%s %s %s", apihttp_peer(req, peer, sizeof(peer)),
+	    method, path);
+	return (0);
+}
+
+static void
+apihttp_audit(struct evhttp_request *req, int code)
+{
+	char	what[320];
+
+	if (apihttp_audit_what(req, code, what, sizeof(what)) == 0)
+		log_info("audit: %s -> %d", what, code);
 }
 
 static void
 apihttp_send(struct evhttp_request *req, int code, const char *type,
     struct evbuffer *body)
 {
-	evhttp_add_header(evhttp_request_get_output_headers(req),
-	    "Content-Type", type);
-	evhttp_send_reply(req, code, code < 300 ? "OK" : code == 404 ?
-	    "Not Found" : code == 429 ? "Too Many Requests" : "Error", body);
+	struct evkeyvalq	*h = evhttp_request_get_output_headers(req);
+
+	evhttp_add_header(h, "Content-Type", type);
+	evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
+	evhttp_add_header(h, "Cache-Control", "no-store");
+	apihttp_audit(req, code);
+	/* NULL: evhttp names the status, "Not Found" and so on */
+	evhttp_send_reply(req, code, NULL, body);
 }
 
+static void
+apihttp_text(struct evhttp_request *req, int code, const char *text)
+{
+	struct evbuffer	*b;
+
+	if ((b = evbuffer_new()) == NULL ||
+	    evbuffer_add_printf(b, "%s\n", text) == -1)
+		fatal("%s", __func__);
+	apihttp_send(req, code, "text/plain; charset=utf-8", b);
+	evbuffer_free(b);
+}
+
+/* Send o, and free it. */
 static void
 apihttp_json(struct evhttp_request *req, int code, struct json_object *o)
 {
 	struct evbuffer	*b;
+	const char	*s;
 
-	if ((b = evbuffer_new()) == NULL)
+	if ((s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE)) == NULL)
+		fatalx("%s: cannot serialise", __func__);
+	if ((b = evbuffer_new()) == NULL ||
+	    evbuffer_add_printf(b, "%s\n", s) == -1)
 		fatal("%s", __func__);
-	evbuffer_add_printf(b, "%s\n", json_object_to_json_string_ext(o,
-	    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	apihttp_send(req, code, "application/json", b);
 	evbuffer_free(b);
 	json_object_put(o);
@@ -220,20 +431,7 @@ apihttp_error(struct evhttp_request *req, int code, const char *fmt, ...)
 	apihttp_json(req, code, o);
 }
 
-static const char *
-apihttp_peer(struct evhttp_request *req, struct http_srv *hs)
-{
-	struct evhttp_connection	*evcon;
-	const char			*addr = "unix";
-	ev_uint16_t			 port;
-
-	if (hs->hs_kind != HK_CONTROL &&
-	    (evcon = evhttp_request_get_connection(req)) != NULL)
-		evhttp_connection_get_peer(evcon, (char **)&addr, &port);
-	return (addr != NULL ? addr : "?");
-}
-
-/* Compare all of both, whatever differs first: no timing oracle. */
+/* Compare all of want whatever differs first: no timing oracle. */
 static int
 apihttp_token_ok(const char *got, const char *want)
 {
@@ -251,85 +449,181 @@ apihttp_authorized(struct evhttp_request *req)
 {
 	const char	*h, *tok;
 	char		 want[sizeof(api->a_conf->cf_global.gc_api_auth) + 8];
+	int		 ok;
 
-	if (api->a_conf == NULL || (tok = api->a_conf->cf_global.gc_api_auth)
-	    [0] == '\0')
+	if (api->a_conf == NULL ||
+	    (tok = api->a_conf->cf_global.gc_api_auth)[0] == '\0')
 		return (1);
 	h = evhttp_find_header(evhttp_request_get_input_headers(req),
 	    "Authorization");
 	snprintf(want, sizeof(want), "Bearer %s", tok);
-	return (h != NULL && apihttp_token_ok(h, want));
+	ok = h != NULL && apihttp_token_ok(h, want);
+	explicit_bzero(want, sizeof(want));
+	return (ok);
 }
 
-/* A token bucket per client address; the table is bounded. */
+/*
+ * A token bucket per client address.  The table is bounded: a new
+ * address takes a free slot, else one idle for ten minutes, else the
+ * least recently used, so a flood of addresses cannot grow the daemon.
+ */
 static int
-apihttp_rate_ok(const char *addr)
+apihttp_rate_ok(struct evhttp_request *req)
 {
-	struct rate	*r, *oldest = &apihttp_rates[0];
+	struct rate	*r, *victim = NULL;
+	char		 addr[HTTP_PEER_MAX];
 	int64_t		 now = now_ms();
 	size_t		 i;
 
+	apihttp_peer(req, addr, sizeof(addr));
 	for (i = 0; i < RATE_CLIENTS; i++) {
 		r = &apihttp_rates[i];
+		if (r->rt_addr[0] == '\0') {
+			if (victim == NULL || victim->rt_addr[0] != '\0')
+				victim = r;
+			continue;
+		}
 		if (strcmp(r->rt_addr, addr) == 0)
 			break;
-		if (r->rt_when < oldest->rt_when)
-			oldest = r;
+		if (victim == NULL || (victim->rt_addr[0] != '\0' &&
+		    (now - r->rt_when > RATE_IDLE_MS ||
+		    r->rt_when < victim->rt_when)))
+			victim = r;
 	}
 	if (i == RATE_CLIENTS) {
-		r = oldest;
+		r = victim;
 		strlcpy(r->rt_addr, addr, sizeof(r->rt_addr));
 		r->rt_tokens = RATE_BURST;
 		r->rt_when = now;
+		r->rt_limited = 0;
 	}
 	r->rt_tokens += (double)(now - r->rt_when) * RATE_PER_SEC / 1000.0;
 	if (r->rt_tokens > RATE_BURST)
 		r->rt_tokens = RATE_BURST;
 	r->rt_when = now;
-	if (r->rt_tokens < 1)
+	if (r->rt_tokens < 1) {
+		if (!r->rt_limited)
+			log_info("audit: %s: rate limit exceeded", addr);
+		r->rt_limited = 1;
 		return (0);
+	}
 	r->rt_tokens -= 1;
+	r->rt_limited = 0;
 	return (1);
 }
 
+/*
+ * An integer query parameter: def when absent; when outside [min, max]
+ * def too, and *bad set if the caller wants to refuse it.
+ */
+static int
+apihttp_query_int(struct evhttp_request *req, const char *key, int def,
+    int min, int max, int *bad)
+{
+	struct evkeyvalq	 q;
+	const char		*v, *errstr, *query;
+	int			 n = def;
+
+	if (bad != NULL)
+		*bad = 0;
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query == NULL || evhttp_parse_query_str(query, &q) == -1)
+		return (def);
+	if ((v = evhttp_find_header(&q, key)) != NULL) {
+		n = (int)strtonum(v, min, max, &errstr);
+		if (errstr != NULL) {
+			n = def;
+			if (bad != NULL)
+				*bad = 1;
+		}
+	}
+	evhttp_clear_headers(&q);
+	return (n);
+}
+
+/* A process's state from its instances', the liveliest first. */
 static const char *
 apihttp_proc_state(struct api_proc *ap, struct proc_conf *pc)
 {
 	uint32_t	i;
-	int		running = 0, starting = 0, failed = 0, completed = 0;
+	int		n[IST_COMPLETED + 1];
 
-	for (i = 0; i < ap->ap_ninst; i++) {
-		if (!api_inst_present(ap, i))
-			continue;
-		switch (ap->ap_inst[i].sti_state) {
-		case IST_RUNNING:
-			running++;
-			break;
-		case IST_STARTING:
-		case IST_BACKOFF:
-			starting++;
-			break;
-		case IST_FAILED:
-			failed++;
-			break;
-		case IST_COMPLETED:
-			completed++;
-			break;
-		default:
-			break;
-		}
-	}
-	if (running > 0)
+	memset(n, 0, sizeof(n));
+	for (i = 0; i < ap->ap_ninst; i++)
+		if (api_inst_present(ap, i) &&
+		    ap->ap_inst[i].sti_state <= IST_COMPLETED)
+			n[ap->ap_inst[i].sti_state]++;
+	if (n[IST_RUNNING] > 0)
 		return ("running");
-	if (starting > 0)
+	/* between runs a job is waiting, whatever its last run did */
+	if (pc != NULL && pc->pc_schedule != NULL)
+		return (pc->pc_enabled ? "scheduled" : "disabled");
+	if (n[IST_STOPPING] > 0)
+		return ("stopping");
+	if (n[IST_STARTING] > 0 || n[IST_BACKOFF] > 0)
 		return ("starting");
-	if (failed > 0)
+	if (n[IST_FAILED] > 0 || n[IST_EXITED] > 0)
 		return ("failed");
-	if (completed > 0)
+	if (n[IST_COMPLETED] > 0)
 		return ("completed");
 	if (pc != NULL && !pc->pc_enabled)
 		return ("disabled");
 	return ("stopped");
+}
+
+/* Instances that have a process: phpeek-pm's "scale". */
+static uint32_t
+apihttp_alive(struct api_proc *ap)
+{
+	uint32_t	i, n = 0;
+
+	for (i = 0; i < ap->ap_ninst; i++)
+		if (api_inst_present(ap, i) && ap->ap_inst[i].sti_pid > 0)
+			n++;
+	return (n);
+}
+
+/* A process with a schedule is a job whatever its type says. */
+static const char *
+apihttp_type_name(struct proc_conf *pc)
+{
+	if (pc != NULL && pc->pc_schedule != NULL)
+		return ("scheduled");
+	return (pc != NULL && pc->pc_type == PTYPE_ONESHOT ? "oneshot" :
+	    "longrun");
+}
+
+/* The job-only fields of ProcessInfo, omitted while zero as there. */
+static void
+apihttp_job_info(struct json_object *o, struct api_proc *ap,
+    struct proc_conf *pc)
+{
+	struct state_proc	*sp = &ap->ap_state;
+	uint64_t		 done = sp->sp_runs_ok + sp->sp_runs_failed;
+
+	json_object_object_add(o, "schedule",
+	    json_object_new_string(pc->pc_schedule));
+	json_object_object_add(o, "schedule_state", json_object_new_string(
+	    apihttp_alive(ap) > 0 ? "executing" : "idle"));
+	if (sp->sp_next_run != 0)
+		json_object_object_add(o, "next_run",
+		    json_object_new_int64(sp->sp_next_run));
+	if (sp->sp_last_run != 0)
+		json_object_object_add(o, "last_run",
+		    json_object_new_int64(sp->sp_last_run));
+	if (done + sp->sp_runs_skipped == 0)
+		return;
+	json_object_object_add(o, "run_count",
+	    json_object_new_int64((int64_t)done));
+	json_object_object_add(o, "skipped_count",
+	    json_object_new_int64((int64_t)sp->sp_runs_skipped));
+	if (done > 0) {
+		json_object_object_add(o, "success_rate",
+		    json_object_new_double(100.0 * (double)sp->sp_runs_ok /
+		    (double)done));
+		json_object_object_add(o, "last_exit_code",
+		    json_object_new_int(sp->sp_last_exit));
+	}
 }
 
 static struct json_object *
@@ -342,17 +636,16 @@ apihttp_process_info(struct api_proc *ap)
 	char			 id[CONF_NAME_MAX + 16];
 	double			 cpu = 0, mem = 0;
 	uint64_t		 rss = 0;
-	uint32_t		 i, scale = 0;
+	uint32_t		 i;
 
-	o = json_object_new_object();
 	insts = json_object_new_array();
 	for (i = 0; i < ap->ap_ninst; i++) {
 		if (!api_inst_present(ap, i))
 			continue;
 		si = &ap->ap_inst[i];
-		if (si->sti_state == IST_RUNNING)
-			scale++;
 		snprintf(id, sizeof(id), "%s-%u", ap->ap_state.sp_name, i);
+		/* a stopped instance's last sample is history, not load */
+		sa = si->sti_pid > 0 ? api_sample_last(ap, i) : NULL;
 		io = json_object_new_object();
 		json_object_object_add(io, "id", json_object_new_string(id));
 		json_object_object_add(io, "state",
@@ -363,8 +656,6 @@ apihttp_process_info(struct api_proc *ap)
 		    json_object_new_int64(si->sti_started));
 		json_object_object_add(io, "restart_count",
 		    json_object_new_int64(si->sti_restarts));
-		sa = si->sti_state == IST_RUNNING ? api_sample_last(ap, i) :
-		    NULL;
 		json_object_object_add(io, "cpu_percent",
 		    json_object_new_double(sa != NULL ? sa->sa_cpu : 0));
 		json_object_object_add(io, "memory_rss_bytes",
@@ -373,6 +664,9 @@ apihttp_process_info(struct api_proc *ap)
 		json_object_object_add(io, "memory_percent",
 		    json_object_new_double(sa != NULL ? sa->sa_mem_percent :
 		    0));
+		if (si->sti_exited)
+			json_object_object_add(io, "last_exit_code",
+			    json_object_new_int(si->sti_exit_code));
 		if (sa != NULL) {
 			cpu += sa->sa_cpu;
 			rss += sa->sa_rss;
@@ -380,15 +674,19 @@ apihttp_process_info(struct api_proc *ap)
 		}
 		json_object_array_add(insts, io);
 	}
+	o = json_object_new_object();
 	json_object_object_add(o, "name",
 	    json_object_new_string(ap->ap_state.sp_name));
-	json_object_object_add(o, "type", json_object_new_string(pc != NULL &&
-	    pc->pc_type == PTYPE_ONESHOT ? "oneshot" : "longrun"));
+	json_object_object_add(o, "type", json_object_new_string(
+	    apihttp_type_name(pc)));
 	json_object_object_add(o, "state",
 	    json_object_new_string(apihttp_proc_state(ap, pc)));
-	json_object_object_add(o, "scale", json_object_new_int(scale));
+	json_object_object_add(o, "scale",
+	    json_object_new_int64(apihttp_alive(ap)));
+	if (pc != NULL && pc->pc_schedule != NULL)
+		apihttp_job_info(o, ap, pc);
 	json_object_object_add(o, "desired_scale",
-	    json_object_new_int(ap->ap_state.sp_desired));
+	    json_object_new_int64(ap->ap_state.sp_desired));
 	json_object_object_add(o, "max_scale",
 	    json_object_new_int(CONF_SCALE_MAX));
 	json_object_object_add(o, "cpu_percent", json_object_new_double(cpu));
@@ -396,6 +694,11 @@ apihttp_process_info(struct api_proc *ap)
 	    json_object_new_int64((int64_t)rss));
 	json_object_object_add(o, "memory_percent",
 	    json_object_new_double(mem));
+	/* phpeekd's own: automatic restarts, which survive a start */
+	json_object_object_add(o, "restarts", json_object_new_int64((int64_t)
+	    (ap->ap_state.sp_restarts_crash +
+	    ap->ap_state.sp_restarts_normal +
+	    ap->ap_state.sp_restarts_health)));
 	json_object_object_add(o, "instances", insts);
 	return (o);
 }
@@ -411,49 +714,104 @@ apihttp_strlist(const struct strlist *sl)
 	return (a);
 }
 
+/* A string, or JSON null for an unset one. */
+static struct json_object *
+apihttp_string(const char *s)
+{
+	return (s != NULL ? json_object_new_string(s) : NULL);
+}
+
+static struct json_object *
+apihttp_health_conf(struct health_conf *h)
+{
+	struct json_object	*hc;
+	const char		*mode;
+
+	if (h->hc_type == HC_NONE)
+		return (NULL);
+	hc = json_object_new_object();
+	json_object_object_add(hc, "type",
+	    json_object_new_string(health_type_name(h->hc_type)));
+	if (h->hc_type == HC_TCP)
+		json_object_object_add(hc, "address",
+		    apihttp_string(h->hc_address));
+	else if (h->hc_type == HC_HTTP) {
+		json_object_object_add(hc, "url", apihttp_string(h->hc_url));
+		json_object_object_add(hc, "expected_status",
+		    json_object_new_int(h->hc_expected_status));
+	} else
+		json_object_object_add(hc, "command",
+		    apihttp_strlist(&h->hc_command));
+	json_object_object_add(hc, "initial_delay",
+	    json_object_new_int(h->hc_initial_delay));
+	json_object_object_add(hc, "period",
+	    json_object_new_int(h->hc_period));
+	json_object_object_add(hc, "timeout",
+	    json_object_new_int(h->hc_timeout));
+	json_object_object_add(hc, "failure_threshold",
+	    json_object_new_int(h->hc_failure_threshold));
+	json_object_object_add(hc, "success_threshold",
+	    json_object_new_int(h->hc_success_threshold));
+	if (h->hc_mode == HC_MODE_LIVENESS)
+		mode = "liveness";
+	else if (h->hc_mode == HC_MODE_READINESS)
+		mode = "readiness";
+	else
+		mode = "both";
+	json_object_object_add(hc, "mode", json_object_new_string(mode));
+	return (hc);
+}
+
+/* ProcessConfig: phpeek-pm's JSON names, which are the YAML keys. */
 static struct json_object *
 apihttp_config(struct proc_conf *pc)
 {
 	struct json_object	*o, *env, *sd;
 	const char		*eq;
-	size_t			 i;
+	char			 key[256];
+	size_t			 i, klen;
 
 	o = json_object_new_object();
 	json_object_object_add(o, "enabled",
 	    json_object_new_boolean(pc->pc_enabled));
 	json_object_object_add(o, "type", json_object_new_string(
-	    pc->pc_type == PTYPE_ONESHOT ? "oneshot" : "longrun"));
+	    apihttp_type_name(pc)));
+	json_object_object_add(o, "initial_state", json_object_new_string(
+	    pc->pc_initial_stopped ? "stopped" : "running"));
 	json_object_object_add(o, "command", apihttp_strlist(&pc->pc_command));
-	json_object_object_add(o, "working_dir", pc->pc_workdir != NULL ?
-	    json_object_new_string(pc->pc_workdir) : NULL);
-	json_object_object_add(o, "user", pc->pc_user != NULL ?
-	    json_object_new_string(pc->pc_user) : NULL);
-	json_object_object_add(o, "group", pc->pc_group != NULL ?
-	    json_object_new_string(pc->pc_group) : NULL);
+	json_object_object_add(o, "working_dir",
+	    apihttp_string(pc->pc_workdir));
+	json_object_object_add(o, "user", apihttp_string(pc->pc_user));
+	json_object_object_add(o, "group", apihttp_string(pc->pc_group));
 	json_object_object_add(o, "restart",
 	    json_object_new_string(restart_name(pc->pc_restart)));
 	json_object_object_add(o, "scale", json_object_new_int(pc->pc_scale));
+	json_object_object_add(o, "priority",
+	    json_object_new_int(pc->pc_priority));
 	json_object_object_add(o, "depends_on",
 	    apihttp_strlist(&pc->pc_depends));
 	env = json_object_new_object();
 	for (i = 0; i < pc->pc_env.sl_n; i++) {
-		char	key[256];
-
-		if ((eq = strchr(pc->pc_env.sl_v[i], '=')) == NULL ||
-		    (size_t)(eq - pc->pc_env.sl_v[i]) >= sizeof(key))
+		if ((eq = strchr(pc->pc_env.sl_v[i], '=')) == NULL)
 			continue;
-		memcpy(key, pc->pc_env.sl_v[i], (size_t)(eq -
-		    pc->pc_env.sl_v[i]));
-		key[eq - pc->pc_env.sl_v[i]] = '\0';
-		json_object_object_add(env, key, json_object_new_string(eq + 1));
+		klen = (size_t)(eq - pc->pc_env.sl_v[i]);
+		if (klen >= sizeof(key))
+			continue;
+		memcpy(key, pc->pc_env.sl_v[i], klen);
+		key[klen] = '\0';
+		json_object_object_add(env, key,
+		    json_object_new_string(eq + 1));
 	}
 	json_object_object_add(o, "env", env);
+	json_object_object_add(o, "health_check",
+	    apihttp_health_conf(&pc->pc_health));
 	sd = json_object_new_object();
 	json_object_object_add(sd, "signal",
 	    json_object_new_string(signal_name(pc->pc_stop_signal)));
 	json_object_object_add(sd, "timeout",
 	    json_object_new_int(pc->pc_stop_timeout));
 	json_object_object_add(o, "shutdown", sd);
+	json_object_object_add(o, "schedule", apihttp_string(pc->pc_schedule));
 	return (o);
 }
 
@@ -471,151 +829,373 @@ apihttp_processes(struct evhttp_request *req)
 	apihttp_json(req, 200, o);
 }
 
-static int
-apihttp_query_int(struct evhttp_request *req, const char *key, int def,
-    int min, int max)
+/* The configuration, and phpeekd adds the state as "info". */
+static void
+apihttp_process(struct evhttp_request *req, const char *name)
 {
-	struct evkeyvalq	 q;
-	const char		*v, *errstr, *query;
-	int			 n = def;
+	struct json_object	*o;
+	struct api_proc		*ap;
+	struct proc_conf	*pc;
 
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query == NULL || evhttp_parse_query_str(query, &q) == -1)
-		return (def);
-	if ((v = evhttp_find_header(&q, key)) != NULL) {
-		n = (int)strtonum(v, min, max, &errstr);
-		if (errstr != NULL)
-			n = def;
+	if ((ap = api_proc_find(name)) == NULL ||
+	    (pc = api_proc_conf(name)) == NULL) {
+		apihttp_error(req, 404, "failed to get process: process %s "
+		    "not found", name);
+		return;
 	}
-	evhttp_clear_headers(&q);
-	return (n);
+	o = json_object_new_object();
+	json_object_object_add(o, "process", json_object_new_string(name));
+	json_object_object_add(o, "config", apihttp_config(pc));
+	json_object_object_add(o, "info", apihttp_process_info(ap));
+	apihttp_json(req, 200, o);
+}
+
+/* LogEntry, with Go's field names as phpeek-pm sends them. */
+static struct json_object *
+apihttp_log_entry(struct api_proc *ap, const struct log_entry *le)
+{
+	struct json_object	*e;
+	struct tm		 tm;
+	time_t			 t = (time_t)(le->le_time / 1000);
+	char			 ts[64], id[CONF_NAME_MAX + 16];
+	const char		*level;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		strlcpy(ts, "1970-01-01T00:00:00", sizeof(ts));
+	snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03dZ",
+	    (int)(le->le_time % 1000));
+	snprintf(id, sizeof(id), "%s-%u", ap->ap_state.sp_name, le->le_idx);
+	switch (le->le_level) {
+	case LOG_LVL_ERROR:
+		level = "error";
+		break;
+	case LOG_LVL_WARN:
+		level = "warn";
+		break;
+	case LOG_LVL_DEBUG:
+		level = "debug";
+		break;
+	default:
+		level = "info";
+		break;
+	}
+	e = json_object_new_object();
+	json_object_object_add(e, "Timestamp", json_object_new_string(ts));
+	json_object_object_add(e, "ProcessName",
+	    json_object_new_string(ap->ap_state.sp_name));
+	json_object_object_add(e, "InstanceID", json_object_new_string(id));
+	json_object_object_add(e, "Stream", json_object_new_string(
+	    le->le_stream == STREAM_STDERR ? "stderr" : "stdout"));
+	json_object_object_add(e, "Message",
+	    json_object_new_string(le->le_msg));
+	json_object_object_add(e, "Level", json_object_new_string(level));
+	return (e);
 }
 
 /* The newest lines of a process, newest first, as phpeek-pm orders them. */
 static void
-apihttp_logs(struct evhttp_request *req, struct api_proc *ap)
+apihttp_logs(struct evhttp_request *req, const char *name)
 {
-	struct json_object	*o, *a, *e;
-	const struct log_entry	*le;
-	char			 ts[64], id[CONF_NAME_MAX + 16];
-	struct tm		 tm;
-	time_t			 t;
+	struct json_object	*o, *a;
+	struct api_proc		*ap;
 	int			 limit, n = 0;
 	uint32_t		 i;
 
-	limit = apihttp_query_int(req, "limit", 100, 1, LOG_RING_SIZE);
-	a = json_object_new_array();
-	for (i = ap->ap_log_len; i > 0 && n < limit; i--, n++) {
-		le = api_log_at(ap, i - 1);
-		t = (time_t)(le->le_time / 1000);
-		gmtime_r(&t, &tm);
-		strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(ts + strlen(ts), sizeof(ts) - strlen(ts), ".%03dZ",
-		    (int)(le->le_time % 1000));
-		snprintf(id, sizeof(id), "%s-%u", ap->ap_state.sp_name,
-		    le->le_idx);
-		e = json_object_new_object();
-		json_object_object_add(e, "Timestamp",
-		    json_object_new_string(ts));
-		json_object_object_add(e, "ProcessName",
-		    json_object_new_string(ap->ap_state.sp_name));
-		json_object_object_add(e, "InstanceID",
-		    json_object_new_string(id));
-		json_object_object_add(e, "Stream", json_object_new_string(
-		    le->le_stream == STREAM_STDERR ? "stderr" : "stdout"));
-		json_object_object_add(e, "Message",
-		    json_object_new_string(le->le_msg));
-		json_object_object_add(e, "Level", json_object_new_string(
-		    le->le_level == LOG_LVL_ERROR ? "error" :
-		    le->le_level == LOG_LVL_WARN ? "warn" :
-		    le->le_level == LOG_LVL_DEBUG ? "debug" : "info"));
-		json_object_array_add(a, e);
+	if ((ap = api_proc_find(name)) == NULL) {
+		apihttp_error(req, 404, "failed to get logs: process not "
+		    "found: %s", name);
+		return;
 	}
+	limit = apihttp_query_int(req, "limit", 100, 1, INT_MAX, NULL);
+	a = json_object_new_array();
+	for (i = ap->ap_log_len; i > 0 && n < limit; i--, n++)
+		json_object_array_add(a, apihttp_log_entry(ap,
+		    api_log_at(ap, i - 1)));
 	o = json_object_new_object();
-	json_object_object_add(o, "process",
-	    json_object_new_string(ap->ap_state.sp_name));
+	json_object_object_add(o, "process", json_object_new_string(name));
 	json_object_object_add(o, "limit", json_object_new_int(limit));
 	json_object_object_add(o, "count", json_object_new_int(n));
 	json_object_object_add(o, "logs", a);
 	apihttp_json(req, 200, o);
 }
 
+/* GET /api/v1/logs: every process's ring merged, newest first. */
+static void
+apihttp_stack_logs(struct evhttp_request *req)
+{
+	struct json_object	*o, *a;
+	struct api_proc		*ap, *best;
+	const struct log_entry	*le, *ble;
+	uint32_t		*pos;
+	size_t			 np = 0, k, bk;
+	int			 limit, n;
+
+	limit = apihttp_query_int(req, "limit", 100, 1, INT_MAX, NULL);
+	TAILQ_FOREACH(ap, &api->a_procs, ap_entry)
+		np++;
+	if ((pos = calloc(np + 1, sizeof(*pos))) == NULL)
+		fatal("%s", __func__);
+	k = 0;
+	TAILQ_FOREACH(ap, &api->a_procs, ap_entry)
+		pos[k++] = ap->ap_log_len;
+	a = json_object_new_array();
+	for (n = 0; n < limit; n++) {
+		best = NULL;
+		ble = NULL;
+		bk = k = 0;
+		TAILQ_FOREACH(ap, &api->a_procs, ap_entry) {
+			if (pos[k] > 0 &&
+			    (le = api_log_at(ap, pos[k] - 1)) != NULL &&
+			    (ble == NULL || le->le_time > ble->le_time)) {
+				best = ap;
+				ble = le;
+				bk = k;
+			}
+			k++;
+		}
+		if (best == NULL)
+			break;
+		pos[bk]--;
+		json_object_array_add(a, apihttp_log_entry(best, ble));
+	}
+	free(pos);
+	o = json_object_new_object();
+	json_object_object_add(o, "scope", json_object_new_string("stack"));
+	json_object_object_add(o, "limit", json_object_new_int(limit));
+	json_object_object_add(o, "count", json_object_new_int(n));
+	json_object_object_add(o, "logs", a);
+	apihttp_json(req, 200, o);
+}
+
+/* since=: unix seconds, or RFC 3339 (2026-11-23T10:00:00Z, +01:00). */
+static int
+apihttp_since(const char *s, time_t *t)
+{
+	struct tm	 tm;
+	const char	*errstr, *p;
+	long long	 n;
+	int		 off;
+
+	n = strtonum(s, 0, INT64_MAX, &errstr);
+	if (errstr == NULL) {
+		*t = (time_t)n;
+		return (0);
+	}
+	memset(&tm, 0, sizeof(tm));
+	if ((p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return (-1);
+	if (*p == '.')
+		for (p++; isdigit((unsigned char)*p); p++)
+			;
+	if (strcmp(p, "Z") == 0)
+		off = 0;
+	else if ((*p == '+' || *p == '-') && isdigit((unsigned char)p[1]) &&
+	    isdigit((unsigned char)p[2]) && p[3] == ':' &&
+	    isdigit((unsigned char)p[4]) && isdigit((unsigned char)p[5]) &&
+	    p[6] == '\0') {
+		off = ((p[1] - '0') * 10 + p[2] - '0') * 3600 +
+		    ((p[4] - '0') * 10 + p[5] - '0') * 60;
+		if (*p == '-')
+			off = -off;
+	} else
+		return (-1);
+	*t = timegm(&tm) - off;
+	return (0);
+}
+
+/* GET /api/v1/metrics/history?process=P&instance=I[&since=T][&limit=K] */
+static void
+apihttp_history(struct evhttp_request *req)
+{
+	struct evkeyvalq	 q;
+	struct json_object	*o, *a, *e;
+	struct api_proc		*ap;
+	const struct sample	*sa;
+	const char		*query, *proc, *inst, *since, *errstr;
+	char			 sbuf[64];
+	struct tm		 tm;
+	time_t			 st;
+	size_t			 plen;
+	uint32_t		 idx = 0, i, n, start;
+	int			 limit, bad;
+
+	if (api->a_conf != NULL &&
+	    !api->a_conf->cf_global.gc_resource_enabled) {
+		apihttp_error(req, 503, "Resource metrics not enabled");
+		return;
+	}
+	TAILQ_INIT(&q);
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query == NULL || evhttp_parse_query_str(query, &q) == -1 ||
+	    (proc = evhttp_find_header(&q, "process")) == NULL ||
+	    (inst = evhttp_find_header(&q, "instance")) == NULL) {
+		evhttp_clear_headers(&q);
+		apihttp_error(req, 400, "process and instance parameters are "
+		    "required");
+		return;
+	}
+	st = time(NULL) - 3600;
+	limit = apihttp_query_int(req, "limit", 100, 1, 10000, &bad);
+	if (bad || ((since = evhttp_find_header(&q, "since")) != NULL &&
+	    apihttp_since(since, &st) == -1)) {
+		evhttp_clear_headers(&q);
+		apihttp_error(req, 400, bad ? "limit must be 1..10000" :
+		    "invalid since: RFC 3339 or unix seconds");
+		return;
+	}
+	plen = strlen(proc);
+	errstr = "invalid";
+	if (strncmp(inst, proc, plen) == 0 && inst[plen] == '-')
+		idx = (uint32_t)strtonum(inst + plen + 1, 0,
+		    CONF_SCALE_MAX - 1, &errstr);
+	if (errstr != NULL || (ap = api_proc_find(proc)) == NULL) {
+		evhttp_clear_headers(&q);
+		apihttp_error(req, 404, "instance %s of %s not found", inst,
+		    proc);
+		return;
+	}
+	for (n = 0; api_sample_at(ap, idx, n) != NULL; n++)
+		;
+	/* the newest limit samples at or after since, oldest first */
+	for (start = n; start > 0 && n - start < (uint32_t)limit; start--)
+		if (api_sample_at(ap, idx, start - 1)->sa_time / 1000 < st)
+			break;
+	a = json_object_new_array();
+	for (i = start; i < n; i++) {
+		sa = api_sample_at(ap, idx, i);
+		e = json_object_new_object();
+		json_object_object_add(e, "timestamp",
+		    json_object_new_int64(sa->sa_time / 1000));
+		json_object_object_add(e, "cpu_percent",
+		    json_object_new_double(sa->sa_cpu));
+		json_object_object_add(e, "memory_rss_bytes",
+		    json_object_new_int64((int64_t)sa->sa_rss));
+		json_object_object_add(e, "memory_vms_bytes",
+		    json_object_new_int64((int64_t)sa->sa_vms));
+		json_object_object_add(e, "memory_percent",
+		    json_object_new_double(sa->sa_mem_percent));
+		json_object_object_add(e, "threads",
+		    json_object_new_int64(sa->sa_threads));
+		json_object_object_add(e, "file_descriptors",
+		    json_object_new_int64(sa->sa_fds));
+		json_object_array_add(a, e);
+	}
+	if (gmtime_r(&st, &tm) == NULL ||
+	    strftime(sbuf, sizeof(sbuf), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		strlcpy(sbuf, "1970-01-01T00:00:00Z", sizeof(sbuf));
+	o = json_object_new_object();
+	json_object_object_add(o, "process", json_object_new_string(proc));
+	json_object_object_add(o, "instance", json_object_new_string(inst));
+	json_object_object_add(o, "since", json_object_new_string(sbuf));
+	json_object_object_add(o, "limit", json_object_new_int(limit));
+	json_object_object_add(o, "samples", json_object_new_int64(n - start));
+	json_object_object_add(o, "data", a);
+	evhttp_clear_headers(&q);
+	apihttp_json(req, 200, o);
+}
+
+/*
+ * The client went away while its request waited: evhttp frees the
+ * request, and the answer, when it comes, goes nowhere.
+ */
 static void
 apihttp_closed(struct evhttp_connection *evcon, void *arg)
 {
 	struct pending	*pd = arg;
 
-	/* the reply will find nobody to answer */
-	pd->pd_req = NULL;
+	log_info("audit: %s -> abandoned by the client", pd->pd_audit);
+	api_request_cancel(pd);
+	free(pd);
 }
 
 static void
 apihttp_answer(void *arg, uint32_t status, const char *msg)
 {
-	struct pending		*pd = arg;
-	struct json_object	*o;
-	const char		*st;
+	struct pending			*pd = arg;
+	struct evhttp_request		*req = pd->pd_req;
+	struct evhttp_connection	*evcon;
+	struct json_object		*o;
+	const char			*st, *sig, *errstr;
+	int64_t				 desired;
 
-	if (pd->pd_req == NULL) {
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (status < 200 || status > 599)
+		status = 500;
+	if (status >= 300) {
+		apihttp_error(req, (int)status, "%s", msg);
 		free(pd);
 		return;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(
-	    pd->pd_req), NULL, NULL);
-	log_info("audit: %s %s -> %u %s", pd->pd_action, pd->pd_name, status,
-	    msg);
-	if (status >= 300) {
-		apihttp_error(pd->pd_req, (int)status, "%s", msg);
-		free(pd);
-		return;
+	switch (pd->pd_op) {
+	case 0:
+		st = "reloaded";
+		break;
+	case CTL_START:
+		st = "started";
+		break;
+	case CTL_STOP:
+		st = "stopped";
+		break;
+	case CTL_RESTART:
+		st = "restarted";
+		break;
+	case CTL_SCALE:
+		st = "scaled";
+		break;
+	default:
+		st = "signalled";
+		break;
 	}
 	o = json_object_new_object();
-	if (pd->pd_op == 0) {
-		json_object_object_add(o, "status",
-		    json_object_new_string("reloaded"));
+	json_object_object_add(o, "status", json_object_new_string(st));
+	if (pd->pd_op == 0)
 		json_object_object_add(o, "message",
 		    json_object_new_string(msg));
-		apihttp_json(pd->pd_req, 200, o);
-		free(pd);
-		return;
+	else
+		json_object_object_add(o, "process",
+		    json_object_new_string(pd->pd_name));
+	if (pd->pd_op == CTL_SCALE) {
+		/* the engine answers with the number it settled on */
+		desired = strtonum(msg, 0, CONF_SCALE_MAX, &errstr);
+		json_object_object_add(o, "desired", json_object_new_int64(
+		    errstr == NULL ? desired : pd->pd_arg));
+		if (pd->pd_has_delta)
+			json_object_object_add(o, "delta",
+			    json_object_new_int64(pd->pd_delta));
 	}
-	st = pd->pd_op == CTL_START ? "started" : pd->pd_op == CTL_STOP ?
-	    "stopped" : pd->pd_op == CTL_RESTART ? "restarted" :
-	    pd->pd_op == CTL_SCALE ? "scaled" : "signalled";
-	json_object_object_add(o, "status", json_object_new_string(st));
-	json_object_object_add(o, "process",
-	    json_object_new_string(pd->pd_name));
-	if (pd->pd_op == CTL_SCALE)
-		json_object_object_add(o, "desired",
-		    json_object_new_int((int)pd->pd_arg));
-	if (pd->pd_op == CTL_SIGNAL)
-		json_object_object_add(o, "signal",
-		    json_object_new_string(signal_name((int)pd->pd_arg)));
-	apihttp_json(pd->pd_req, 200, o);
+	if (pd->pd_op == CTL_SIGNAL) {
+		sig = signal_name((int)pd->pd_arg);
+		json_object_object_add(o, "signal", strcmp(sig, "SIG?") != 0 ?
+		    json_object_new_string(sig) :
+		    json_object_new_int64(pd->pd_arg));
+	}
+	apihttp_json(req, 200, o);
 	free(pd);
 }
 
+/*
+ * Ask the engine (or the parent, op 0) and answer when it replies.
+ * Takes pd: it is freed when the answer is sent or the client leaves.
+ */
 static void
-apihttp_forward(struct evhttp_request *req, uint32_t op, const char *name,
-    int64_t arg, const char *action)
+apihttp_forward(struct evhttp_request *req, struct pending *pd)
 {
-	struct pending	*pd;
+	struct evhttp_connection	*evcon;
+	int				 reload = pd->pd_op == 0;
 
-	if ((pd = calloc(1, sizeof(*pd))) == NULL)
-		fatal("%s", __func__);
 	pd->pd_req = req;
-	pd->pd_op = op;
-	pd->pd_arg = arg;
-	strlcpy(pd->pd_name, name, sizeof(pd->pd_name));
-	strlcpy(pd->pd_action, action, sizeof(pd->pd_action));
-	if (api_request(op, name, arg, apihttp_answer, pd) == -1) {
+	apihttp_audit_what(req, 0, pd->pd_audit, sizeof(pd->pd_audit));
+	if (api_request(pd->pd_op, pd->pd_name, pd->pd_arg, apihttp_answer,
+	    pd) == -1) {
 		free(pd);
-		apihttp_error(req, 503, "%s unavailable", op == 0 ? "parent" :
-		    "engine");
+		apihttp_error(req, 503, "%s unavailable", reload ?
+		    "configuration reload" : "engine");
 		return;
 	}
-	evhttp_connection_set_closecb(evhttp_request_get_connection(req),
-	    apihttp_closed, pd);
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_set_closecb(evcon, apihttp_closed, pd);
 }
 
 /* The request body as a JSON object, or NULL after a 400. */
@@ -623,15 +1203,18 @@ static struct json_object *
 apihttp_body(struct evhttp_request *req)
 {
 	struct evbuffer		*b = evhttp_request_get_input_buffer(req);
-	struct json_object	*o;
+	struct json_object	*o = NULL;
 	size_t			 len = evbuffer_get_length(b);
 	char			*s;
 
 	if ((s = malloc(len + 1)) == NULL)
 		fatal("%s", __func__);
-	evbuffer_remove(b, s, len);
-	s[len] = '\0';
-	o = json_tokener_parse(s);
+	if (evbuffer_remove(b, s, len) == (int)len) {
+		s[len] = '\0';
+		/* a NUL inside would hide the rest from the parser */
+		if (strlen(s) == len)
+			o = json_tokener_parse(s);
+	}
 	free(s);
 	if (o == NULL || !json_object_is_type(o, json_type_object)) {
 		json_object_put(o);
@@ -641,106 +1224,178 @@ apihttp_body(struct evhttp_request *req)
 	return (o);
 }
 
+/* {"desired":K} or {"delta":+-K}; delta wins, as in phpeek-pm. */
+static int
+apihttp_scale_body(struct evhttp_request *req, struct pending *pd)
+{
+	struct json_object	*o, *v;
+	struct api_proc		*ap;
+	int			 rv = -1;
+
+	if ((o = apihttp_body(req)) == NULL)
+		return (-1);
+	if (json_object_object_get_ex(o, "delta", &v)) {
+		if (!json_object_is_type(v, json_type_int)) {
+			apihttp_error(req, 400, "invalid request body");
+			goto done;
+		}
+		/* the only way to 0, as in phpeek-pm */
+		pd->pd_has_delta = 1;
+		pd->pd_delta = json_object_get_int64(v);
+		ap = api_proc_find(pd->pd_name);
+		if (pd->pd_delta < -CONF_SCALE_MAX ||
+		    pd->pd_delta > CONF_SCALE_MAX) {
+			apihttp_error(req, 400, "scale failed: delta must be "
+			    "within -%d..%d", CONF_SCALE_MAX, CONF_SCALE_MAX);
+			goto done;
+		}
+		pd->pd_arg = (ap != NULL ? ap->ap_state.sp_desired : 0) +
+		    pd->pd_delta;
+		if (pd->pd_arg < 0)
+			pd->pd_arg = 0;
+	} else if (json_object_object_get_ex(o, "desired", &v) &&
+	    json_object_is_type(v, json_type_int)) {
+		pd->pd_arg = json_object_get_int64(v);
+		if (pd->pd_arg < 1) {
+			apihttp_error(req, 400, "desired scale must be >= 1");
+			goto done;
+		}
+	} else {
+		apihttp_error(req, 400, "invalid request body");
+		goto done;
+	}
+	rv = 0;
+ done:
+	json_object_put(o);
+	return (rv);
+}
+
+/* {"signal":"SIGHUP"}, "HUP" or a number. */
+static int
+apihttp_signal_body(struct evhttp_request *req, struct pending *pd)
+{
+	struct json_object	*o, *v;
+	int64_t			 sig = -1;
+
+	if ((o = apihttp_body(req)) == NULL)
+		return (-1);
+	if (json_object_object_get_ex(o, "signal", &v)) {
+		if (json_object_is_type(v, json_type_int))
+			sig = json_object_get_int64(v);
+		else if (json_object_is_type(v, json_type_string))
+			sig = signal_byname(json_object_get_string(v));
+	}
+	json_object_put(o);
+	if (sig < 1 || sig >= NSIG) {
+		apihttp_error(req, 400, "unknown signal");
+		return (-1);
+	}
+	pd->pd_arg = sig;
+	return (0);
+}
+
 static void
 apihttp_action(struct evhttp_request *req, const char *name,
     const char *action)
 {
-	struct api_proc		*ap = api_proc_find(name);
-	struct json_object	*o, *v;
-	int64_t			 arg = 0;
-	int			 sig;
+	struct pending	*pd;
 
+	if ((pd = calloc(1, sizeof(*pd))) == NULL)
+		fatal("%s", __func__);
+	strlcpy(pd->pd_name, name, sizeof(pd->pd_name));
 	if (strcmp(action, "start") == 0)
-		apihttp_forward(req, CTL_START, name, 0, action);
+		pd->pd_op = CTL_START;
 	else if (strcmp(action, "stop") == 0)
-		apihttp_forward(req, CTL_STOP, name, 0, action);
+		pd->pd_op = CTL_STOP;
 	else if (strcmp(action, "restart") == 0)
-		apihttp_forward(req, CTL_RESTART, name, 0, action);
+		pd->pd_op = CTL_RESTART;
 	else if (strcmp(action, "scale") == 0) {
-		if ((o = apihttp_body(req)) == NULL)
-			return;
-		if (json_object_object_get_ex(o, "delta", &v))
-			arg = (ap != NULL ? ap->ap_state.sp_desired : 0) +
-			    json_object_get_int64(v);
-		else if (json_object_object_get_ex(o, "desired", &v)) {
-			arg = json_object_get_int64(v);
-			if (arg < 1) {
-				json_object_put(o);
-				apihttp_error(req, 400,
-				    "desired scale must be >= 1");
-				return;
-			}
-		} else {
-			json_object_put(o);
-			apihttp_error(req, 400, "invalid request body");
+		pd->pd_op = CTL_SCALE;
+		if (apihttp_scale_body(req, pd) == -1) {
+			free(pd);
 			return;
 		}
-		json_object_put(o);
-		apihttp_forward(req, CTL_SCALE, name, arg, action);
 	} else if (strcmp(action, "signal") == 0) {
-		if ((o = apihttp_body(req)) == NULL)
-			return;
-		sig = -1;
-		if (json_object_object_get_ex(o, "signal", &v))
-			sig = json_object_is_type(v, json_type_int) ?
-			    json_object_get_int(v) :
-			    signal_byname(json_object_get_string(v));
-		json_object_put(o);
-		if (sig < 1 || sig >= NSIG) {
-			apihttp_error(req, 400, "unknown signal");
+		pd->pd_op = CTL_SIGNAL;
+		if (apihttp_signal_body(req, pd) == -1) {
+			free(pd);
 			return;
 		}
-		apihttp_forward(req, CTL_SIGNAL, name, sig, action);
-	} else
-		apihttp_error(req, 400, "unknown action: %s (valid: start|stop|"
-		    "restart|scale|signal)", action);
+	} else {
+		free(pd);
+		apihttp_error(req, 400, "unknown action: %s (valid: "
+		    "start|stop|restart|scale|signal)", action);
+		return;
+	}
+	apihttp_forward(req, pd);
 }
 
-/* /livez, /readyz, /startupz with a per-process breakdown. */
+/*
+ * The Kubernetes probes, with a breakdown per enabled process.  Live:
+ * the api answers.  Ready: every desired instance runs (a one-shot:
+ * has completed).  Started: every process has been launched and none
+ * is still starting.
+ */
 static void
-apihttp_probe(struct evhttp_request *req, const char *which)
+apihttp_probe(struct evhttp_request *req, enum probe which)
 {
 	struct json_object	*o, *procs, *po;
 	struct api_proc		*ap;
 	struct proc_conf	*pc;
-	uint32_t		 i, good;
-	int			 ok = 1, pok;
+	struct state_instance	*si;
+	uint32_t		 i, good, starting;
+	int			 ok = 1, pok, launched;
 
 	procs = json_object_new_object();
 	TAILQ_FOREACH(ap, &api->a_procs, ap_entry) {
 		pc = api_proc_conf(ap->ap_state.sp_name);
 		if (pc == NULL || !pc->pc_enabled)
 			continue;
-		good = 0;
-		for (i = 0; i < ap->ap_ninst; i++)
-			if (api_inst_present(ap, i) &&
-			    (ap->ap_inst[i].sti_state == IST_RUNNING ||
-			    ap->ap_inst[i].sti_state == IST_COMPLETED))
+		good = starting = 0;
+		for (i = 0; i < ap->ap_ninst; i++) {
+			if (!api_inst_present(ap, i))
+				continue;
+			si = &ap->ap_inst[i];
+			if (si->sti_state == IST_RUNNING ||
+			    (pc->pc_type == PTYPE_ONESHOT &&
+			    si->sti_state == IST_COMPLETED))
 				good++;
-		if (strcmp(which, "startupz") == 0)
-			pok = (ap->ap_state.sp_flags & SPF_LAUNCHED) != 0 ||
-			    pc->pc_initial_stopped;
-		else
-			pok = good >= ap->ap_state.sp_desired;
-		if (strcmp(which, "livez") == 0)
+			else if (si->sti_state == IST_STARTING)
+				starting++;
+		}
+		launched = (ap->ap_state.sp_flags & SPF_LAUNCHED) != 0 ||
+		    pc->pc_initial_stopped;
+		switch (which) {
+		case PROBE_LIVE:
 			pok = 1;
+			break;
+		case PROBE_READY:
+			pok = good >= ap->ap_state.sp_desired;
+			break;
+		default:
+			pok = launched && starting == 0;
+			break;
+		}
 		po = json_object_new_object();
 		json_object_object_add(po, "ok", json_object_new_boolean(pok));
 		json_object_object_add(po, "state", json_object_new_string(
 		    apihttp_proc_state(ap, pc)));
-		json_object_object_add(po, "running",
-		    json_object_new_int((int)good));
+		json_object_object_add(po, "ready",
+		    json_object_new_int64(good));
 		json_object_object_add(po, "desired",
-		    json_object_new_int((int)ap->ap_state.sp_desired));
+		    json_object_new_int64(ap->ap_state.sp_desired));
+		json_object_object_add(po, "launched",
+		    json_object_new_boolean(launched));
 		json_object_object_add(procs, ap->ap_state.sp_name, po);
 		if (!pok)
 			ok = 0;
 	}
-	if (!api->a_synced && strcmp(which, "livez") != 0)
+	/* before the engine's first snapshot nothing is known yet */
+	if (which != PROBE_LIVE && (!api->a_synced || api->a_conf == NULL))
 		ok = 0;
 	o = json_object_new_object();
 	json_object_object_add(o, "status", json_object_new_string(ok ?
-	    "ok" : "not ready"));
+	    "ok" : which == PROBE_READY ? "not ready" : "not started"));
 	json_object_object_add(o, "processes", procs);
 	apihttp_json(req, ok ? 200 : 503, o);
 }
@@ -757,117 +1412,79 @@ apihttp_metrics(struct evhttp_request *req)
 	evbuffer_free(b);
 }
 
-/* GET /api/v1/metrics/history?process=P&instance=I&limit=K */
-static void
-apihttp_history(struct evhttp_request *req)
+/* GET or HEAD, which evhttp answers without the body. */
+static int
+apihttp_get(struct evhttp_request *req)
 {
-	struct evkeyvalq	 q;
-	struct json_object	*o, *a, *e;
-	struct api_proc		*ap;
-	const struct sample	*sa;
-	const char		*query, *proc, *inst, *dash;
-	const char		*errstr;
-	uint32_t		 idx, i, n, start;
-	int			 limit;
+	enum evhttp_cmd_type	m = evhttp_request_get_command(req);
 
-	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
-	if (query == NULL || evhttp_parse_query_str(query, &q) == -1) {
-		apihttp_error(req, 400, "process and instance are required");
-		return;
-	}
-	proc = evhttp_find_header(&q, "process");
-	inst = evhttp_find_header(&q, "instance");
-	if (proc == NULL || inst == NULL || (ap = api_proc_find(proc)) ==
-	    NULL || (dash = strrchr(inst, '-')) == NULL) {
-		evhttp_clear_headers(&q);
-		apihttp_error(req, 400, "process and instance are required");
-		return;
-	}
-	idx = (uint32_t)strtonum(dash + 1, 0, CONF_SCALE_MAX - 1, &errstr);
-	limit = apihttp_query_int(req, "limit", 100, 1, 10000);
-	a = json_object_new_array();
-	for (n = 0; errstr == NULL && api_sample_at(ap, idx, n) != NULL; n++)
-		;
-	start = n > (uint32_t)limit ? n - (uint32_t)limit : 0;
-	for (i = start; i < n; i++) {
-		sa = api_sample_at(ap, idx, i);
-		e = json_object_new_object();
-		json_object_object_add(e, "timestamp",
-		    json_object_new_int64(sa->sa_time / 1000));
-		json_object_object_add(e, "cpu_percent",
-		    json_object_new_double(sa->sa_cpu));
-		json_object_object_add(e, "memory_rss_bytes",
-		    json_object_new_int64((int64_t)sa->sa_rss));
-		json_object_object_add(e, "memory_vms_bytes",
-		    json_object_new_int64((int64_t)sa->sa_vms));
-		json_object_object_add(e, "memory_percent",
-		    json_object_new_double(sa->sa_mem_percent));
-		json_object_object_add(e, "threads",
-		    json_object_new_int((int)sa->sa_threads));
-		json_object_object_add(e, "file_descriptors",
-		    json_object_new_int((int)sa->sa_fds));
-		json_object_array_add(a, e);
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "process", json_object_new_string(proc));
-	json_object_object_add(o, "instance", json_object_new_string(inst));
-	json_object_object_add(o, "limit", json_object_new_int(limit));
-	json_object_object_add(o, "samples",
-	    json_object_new_int((int)(n - start)));
-	json_object_object_add(o, "data", a);
-	evhttp_clear_headers(&q);
-	apihttp_json(req, 200, o);
+	return (m == EVHTTP_REQ_GET || m == EVHTTP_REQ_HEAD);
 }
 
 static void
 apihttp_route(struct evhttp_request *req, void *arg)
 {
-	struct http_srv		*hs = arg;
-	struct json_object	*o;
-	struct api_proc		*ap;
-	struct proc_conf	*pc;
-	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
-	const char		*path, *mpath;
-	char			 name[CONF_NAME_MAX], *slash;
-	const char		*action;
+	struct http_srv	*hs = arg;
+	const char	*raw, *mpath;
+	char		*path;
+	size_t		 len;
 
-	path = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req));
-	if (path == NULL)
-		path = "/";
-	mpath = api->a_conf != NULL ?
-	    api->a_conf->cf_global.gc_metrics_path : "/metrics";
-
-	/* probes and health answer everyone, as Kubernetes needs */
-	if (strcmp(path, "/livez") == 0 || strcmp(path, "/healthz") == 0) {
-		apihttp_probe(req, "livez");
-		return;
-	}
-	if (strcmp(path, "/readyz") == 0 || strcmp(path, "/startupz") == 0) {
-		apihttp_probe(req, path + 1);
-		return;
-	}
-	if (hs->hs_kind == HK_METRICS) {
-		if (strcmp(path, mpath) == 0)
-			apihttp_metrics(req);
-		else if (strcmp(path, "/health") == 0) {
-			struct evbuffer *b = evbuffer_new();
-
-			evbuffer_add_printf(b, "OK\n");
-			apihttp_send(req, 200, "text/plain", b);
-			evbuffer_free(b);
-		} else
-			evhttp_send_error(req, 404, "404 page not found");
-		return;
-	}
-	if (hs->hs_kind == HK_API &&
-	    !apihttp_rate_ok(apihttp_peer(req, hs))) {
+	apihttp_limits(hs);
+	if (hs->hs_kind != HK_CONTROL && !apihttp_rate_ok(req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");
 		apihttp_error(req, 429, "rate limit exceeded");
 		return;
 	}
+	if ((raw = evhttp_uri_get_path(evhttp_request_get_evhttp_uri(req))) ==
+	    NULL || *raw == '\0')
+		raw = "/";
+	/* %xx is decoded, as Go does; a NUL in a path is refused */
+	if ((path = evhttp_uridecode(raw, 0, &len)) == NULL)
+		fatal("%s", __func__);
+	if (strlen(path) != len) {
+		apihttp_error(req, 400, "invalid path");
+		free(path);
+		return;
+	}
+	mpath = apihttp_metrics_path();
+
+	/* the probes answer everyone, as Kubernetes needs */
+	if (strcmp(path, "/livez") == 0 || strcmp(path, "/healthz") == 0 ||
+	    strcmp(path, "/readyz") == 0 || strcmp(path, "/startupz") == 0) {
+		if (!apihttp_get(req))
+			apihttp_error(req, 405, "method not allowed");
+		else if (strcmp(path, "/readyz") == 0)
+			apihttp_probe(req, PROBE_READY);
+		else if (strcmp(path, "/startupz") == 0)
+			apihttp_probe(req, PROBE_STARTUP);
+		else
+			apihttp_probe(req, PROBE_LIVE);
+	} else if (hs->hs_kind == HK_METRICS) {
+		if (strcmp(path, mpath) != 0 && strcmp(path, "/health") != 0)
+			apihttp_text(req, 404, "404 page not found");
+		else if (!apihttp_get(req))
+			apihttp_error(req, 405, "method not allowed");
+		else if (strcmp(path, mpath) == 0)
+			apihttp_metrics(req);
+		else
+			apihttp_text(req, 200, "OK");
+	} else
+		apihttp_route_api(req, hs, path);
+	free(path);
+}
+
+/* The REST API, on the control socket and the TCP API port. */
+static void
+apihttp_route_api(struct evhttp_request *req, struct http_srv *hs,
+    const char *path)
+{
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	struct json_object	*o;
+	struct pending		*pd;
+
 	if (strcmp(path, "/api/v1/health") == 0) {
-		if (m != EVHTTP_REQ_GET && m != EVHTTP_REQ_HEAD) {
+		if (!apihttp_get(req)) {
 			apihttp_error(req, 405, "method not allowed");
 			return;
 		}
@@ -878,93 +1495,105 @@ apihttp_route(struct evhttp_request *req, void *arg)
 		return;
 	}
 	if (!apihttp_authorized(req)) {
-		log_warnx("audit: %s: unauthorized request for %s",
-		    apihttp_peer(req, hs), path);
 		apihttp_error(req, 401, "unauthorized");
 		return;
 	}
-	if (strcmp(path, mpath) == 0 && hs->hs_kind == HK_CONTROL) {
-		apihttp_metrics(req);
-		return;
-	}
-	if (strcmp(path, "/api/v1/metrics/history") == 0) {
-		apihttp_history(req);
-		return;
-	}
-	if (strcmp(path, "/api/v1/config/reload") == 0) {
+	if (hs->hs_kind == HK_CONTROL && (strcmp(path, "/metrics") == 0 ||
+	    strcmp(path, apihttp_metrics_path()) == 0)) {
+		/* phpeekctl metrics: the socket needs no TCP port */
+		if (!apihttp_get(req))
+			apihttp_error(req, 405, "method not allowed");
+		else
+			apihttp_metrics(req);
+	} else if (strcmp(path, "/api/v1/processes") == 0) {
+		if (apihttp_get(req))
+			apihttp_processes(req);
+		else if (m == EVHTTP_REQ_POST)
+			apihttp_error(req, 501, "not implemented: add the "
+			    "process to the configuration file and reload");
+		else
+			apihttp_error(req, 405, "method not allowed");
+	} else if (strncmp(path, PROCS_PREFIX, strlen(PROCS_PREFIX)) == 0)
+		apihttp_route_process(req, path + strlen(PROCS_PREFIX));
+	else if (strcmp(path, "/api/v1/logs") == 0) {
+		if (apihttp_get(req))
+			apihttp_stack_logs(req);
+		else
+			apihttp_error(req, 405, "method not allowed");
+	} else if (strcmp(path, "/api/v1/metrics/history") == 0) {
+		if (apihttp_get(req))
+			apihttp_history(req);
+		else
+			apihttp_error(req, 405, "method not allowed");
+	} else if (strcmp(path, "/api/v1/config/reload") == 0) {
 		if (m != EVHTTP_REQ_POST) {
 			apihttp_error(req, 405, "method not allowed");
 			return;
 		}
-		apihttp_forward(req, 0, "", 0, "reload");
-		return;
-	}
-	if (strcmp(path, "/api/v1/config/validate") == 0 ||
+		if ((pd = calloc(1, sizeof(*pd))) == NULL)
+			fatal("%s", __func__);
+		apihttp_forward(req, pd);
+	} else if (strcmp(path, "/api/v1/config/validate") == 0 ||
 	    strcmp(path, "/api/v1/config/save") == 0) {
-		apihttp_error(req, 501, "not implemented: use phpeekd -n and "
-		    "edit the file");
-		return;
-	}
-	if (strcmp(path, "/api/v1/processes") == 0) {
-		if (m != EVHTTP_REQ_GET) {
+		/* the api has no file system: phpeekd -n reads the file */
+		if (m != EVHTTP_REQ_POST)
 			apihttp_error(req, 405, "method not allowed");
-			return;
-		}
-		apihttp_processes(req);
-		return;
-	}
-	if (strncmp(path, "/api/v1/processes/", 18) != 0) {
-		evhttp_send_error(req, 404, "404 page not found");
-		return;
-	}
-	path += 18;
-	if (*path == '\0') {
+		else if (strcmp(path, "/api/v1/config/validate") == 0)
+			apihttp_error(req, 501, "not implemented: use "
+			    "phpeekd -n");
+		else
+			apihttp_error(req, 501, "not implemented: edit the "
+			    "configuration file");
+	} else
+		apihttp_text(req, 404, "404 page not found");
+}
+
+/* /api/v1/processes/{name}[/action]: phpeek-pm's path rules (5.3). */
+static void
+apihttp_route_process(struct evhttp_request *req, const char *rest)
+{
+	enum evhttp_cmd_type	 m = evhttp_request_get_command(req);
+	char			 name[CONF_NAME_MAX];
+	const char		*action, *slash;
+	size_t			 nlen;
+
+	if (*rest == '\0') {
 		apihttp_error(req, 400, "invalid path");
 		return;
 	}
-	if (strlcpy(name, path, sizeof(name)) >= sizeof(name)) {
-		apihttp_error(req, 404, "process not found");
-		return;
-	}
-	action = "";
-	if ((slash = strchr(name, '/')) != NULL) {
-		*slash = '\0';
-		action = path + (slash - name) + 1;
-	}
-	if (name[0] == '\0') {
+	if (*rest == '/' || rest[strlen(rest) - 1] == '/') {
 		apihttp_error(req, 400, "process name required");
 		return;
 	}
+	if ((slash = strchr(rest, '/')) != NULL) {
+		nlen = (size_t)(slash - rest);
+		action = slash + 1;
+	} else {
+		nlen = strlen(rest);
+		action = "";
+	}
+	if (nlen >= sizeof(name)) {
+		apihttp_error(req, 404, "process not found");
+		return;
+	}
+	memcpy(name, rest, nlen);
+	name[nlen] = '\0';
+
 	if (m == EVHTTP_REQ_POST) {
-		if (*action == '\0') {
+		if (*action == '\0')
 			apihttp_error(req, 400, "action required (start|stop|"
 			    "restart|scale)");
-			return;
-		}
-		apihttp_action(req, name, action);
-		return;
-	}
-	if (m != EVHTTP_REQ_GET) {
+		else
+			apihttp_action(req, name, action);
+	} else if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_DELETE)
+		apihttp_error(req, 501, "not implemented: change the "
+		    "configuration file and reload");
+	else if (!apihttp_get(req))
 		apihttp_error(req, 405, "method not allowed");
-		return;
-	}
-	if ((ap = api_proc_find(name)) == NULL ||
-	    (pc = api_proc_conf(name)) == NULL) {
-		apihttp_error(req, 404, "failed to get process: process %s not "
-		    "found", name);
-		return;
-	}
-	if (strcmp(action, "logs") == 0) {
-		apihttp_logs(req, ap);
-		return;
-	}
-	if (*action != '\0') {
+	else if (*action == '\0')
+		apihttp_process(req, name);
+	else if (strcmp(action, "logs") == 0)
+		apihttp_logs(req, name);
+	else
 		apihttp_error(req, 400, "unknown GET action");
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "process", json_object_new_string(name));
-	json_object_object_add(o, "config", apihttp_config(pc));
-	json_object_object_add(o, "info", apihttp_process_info(ap));
-	apihttp_json(req, 200, o);
 }

@@ -23,6 +23,9 @@ static int	config_add_optstr(struct ibuf *, const char *);
 static int	config_get_optstr(struct ibuf *, char **);
 static int	config_add_health(struct ibuf *, const struct health_conf *);
 static int	config_get_health(struct ibuf *, struct health_conf *);
+static int	config_add_heartbeat(struct ibuf *,
+		    const struct heartbeat_conf *);
+static int	config_get_heartbeat(struct ibuf *, struct heartbeat_conf *);
 static int	config_send_hook(struct privsep *, enum privsep_procid,
 		    uint32_t, const char *, struct hook_conf *);
 static int	config_recv_hook(struct phpeekd_conf *, struct imsg *);
@@ -111,6 +114,9 @@ config_proc_new(const char *name)
 	pc->pc_stop_timeout = 30;
 	pc->pc_umask = -1;
 	config_health_defaults(&pc->pc_health);
+	pc->pc_heartbeat.hb_timeout = 30;
+	pc->pc_heartbeat.hb_retry_count = 3;
+	pc->pc_heartbeat.hb_retry_delay = 5;
 	return (pc);
 }
 
@@ -192,6 +198,11 @@ config_proc_free(struct proc_conf *pc)
 	free(pc->pc_health.hc_address);
 	free(pc->pc_health.hc_url);
 	strlist_free(&pc->pc_health.hc_command);
+	free(pc->pc_heartbeat.hb_url);
+	free(pc->pc_heartbeat.hb_success_url);
+	free(pc->pc_heartbeat.hb_failure_url);
+	free(pc->pc_heartbeat.hb_method);
+	strlist_free(&pc->pc_heartbeat.hb_headers);
 	strlist_free(&pc->pc_command);
 	strlist_free(&pc->pc_env);
 	strlist_free(&pc->pc_depends);
@@ -230,6 +241,9 @@ config_proc_equal(const struct proc_conf *a, const struct proc_conf *b)
 	return (a->pc_enabled == b->pc_enabled &&
 	    a->pc_priority == b->pc_priority &&
 	    a->pc_ready == b->pc_ready && a->pc_ready_fd == b->pc_ready_fd &&
+	    streq_null(a->pc_schedule, b->pc_schedule) &&
+	    a->pc_schedule_timeout_ms == b->pc_schedule_timeout_ms &&
+	    a->pc_schedule_max == b->pc_schedule_max &&
 	    a->pc_type == b->pc_type &&
 	    a->pc_umask == b->pc_umask &&
 	    strlist_equal(&a->pc_command, &b->pc_command) &&
@@ -349,6 +363,42 @@ config_get_health(struct ibuf *buf, struct health_conf *hc)
 }
 
 static int
+config_add_heartbeat(struct ibuf *buf, const struct heartbeat_conf *hb)
+{
+	if (config_add_optstr(buf, hb->hb_url) == -1 ||
+	    config_add_optstr(buf, hb->hb_success_url) == -1 ||
+	    config_add_optstr(buf, hb->hb_failure_url) == -1 ||
+	    config_add_optstr(buf, hb->hb_method) == -1 ||
+	    config_add_strlist(buf, &hb->hb_headers) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hb->hb_timeout) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hb->hb_retry_count) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)hb->hb_retry_delay) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+config_get_heartbeat(struct ibuf *buf, struct heartbeat_conf *hb)
+{
+	uint32_t	v[3];
+	int		i;
+
+	if (config_get_optstr(buf, &hb->hb_url) == -1 ||
+	    config_get_optstr(buf, &hb->hb_success_url) == -1 ||
+	    config_get_optstr(buf, &hb->hb_failure_url) == -1 ||
+	    config_get_optstr(buf, &hb->hb_method) == -1 ||
+	    config_get_strlist(buf, &hb->hb_headers) == -1)
+		return (-1);
+	for (i = 0; i < 3; i++)
+		if (ibuf_get_u32(buf, &v[i]) == -1 || v[i] > 3600)
+			return (-1);
+	hb->hb_timeout = (int)v[0];
+	hb->hb_retry_count = (int)v[1];
+	hb->hb_retry_delay = (int)v[2];
+	return (0);
+}
+
+static int
 config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
     struct proc_conf *pc)
 {
@@ -373,8 +423,12 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    config_add_optstr(buf, pc->pc_group) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_initial_stopped) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_ready) == -1 ||
+	    config_add_optstr(buf, pc->pc_schedule) == -1 ||
+	    ibuf_add_i64(buf, pc->pc_schedule_timeout_ms) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_schedule_max) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_ready_fd) == -1 ||
-	    config_add_health(buf, &pc->pc_health) == -1) {
+	    config_add_health(buf, &pc->pc_health) == -1 ||
+	    config_add_heartbeat(buf, &pc->pc_heartbeat) == -1) {
 		log_warn("process %s does not fit in one message",
 		    pc->pc_name);
 		imsg_abort(buf);
@@ -568,7 +622,9 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
 	uint8_t			 en, type, rs, istop, ready;
-	uint32_t		 readyfd;
+	uint32_t		 readyfd, smax;
+	struct cron		 cr;
+	char			 cerr[128];
 	uint32_t		 scale, sig, tmo;
 	int64_t			 um, prio;
 
@@ -593,11 +649,19 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    config_get_optstr(&buf, &pc->pc_group) == -1 ||
 	    ibuf_get_u8(&buf, &istop) == -1 ||
 	    ibuf_get_u8(&buf, &ready) == -1 ||
+	    config_get_optstr(&buf, &pc->pc_schedule) == -1 ||
+	    ibuf_get_i64(&buf, &pc->pc_schedule_timeout_ms) == -1 ||
+	    ibuf_get_u32(&buf, &smax) == -1 ||
 	    ibuf_get_u32(&buf, &readyfd) == -1 ||
 	    config_get_health(&buf, &pc->pc_health) == -1 ||
+	    config_get_heartbeat(&buf, &pc->pc_heartbeat) == -1 ||
 	    ibuf_left(&buf) != 0 || istop > 1 || ready > READY_FD ||
-	    (ready == READY_FD && (readyfd < 3 || readyfd > 1023)))
+	    (ready == READY_FD && (readyfd < 3 || readyfd > 1023)) ||
+	    smax > 1000 || pc->pc_schedule_timeout_ms < 0 ||
+	    (pc->pc_schedule != NULL && cron_parse(pc->pc_schedule, &cr,
+	    cerr, sizeof(cerr)) == -1))
 		goto bad;
+	pc->pc_schedule_max = (int)smax;
 	pc->pc_initial_stopped = istop;
 	pc->pc_ready = ready;
 	pc->pc_ready_fd = (int)readyfd;

@@ -141,6 +141,10 @@ control_request(struct imsg *imsg)
 		control_reply(id, 503, "shutting down");
 		return (0);
 	}
+	if (ep->ep_conf->pc_schedule != NULL && op != CTL_SIGNAL) {
+		control_reply(id, 409, "%s is a scheduled task", name);
+		return (0);
+	}
 	switch (op) {
 	case CTL_START:
 		if (!ep->ep_conf->pc_enabled) {
@@ -250,6 +254,15 @@ engine_state_proc(struct eproc *ep)
 	sp.sp_restarts_crash = ep->ep_restarts_crash;
 	sp.sp_restarts_normal = ep->ep_restarts_normal;
 	sp.sp_restarts_health = ep->ep_restarts_health;
+	sp.sp_next_run = ep->ep_next_run;
+	sp.sp_last_run = ep->ep_last_run;
+	sp.sp_last_exit = ep->ep_last_exit;
+	sp.sp_runs_ok = ep->ep_runs_ok;
+	sp.sp_runs_failed = ep->ep_runs_failed;
+	sp.sp_runs_skipped = ep->ep_runs_skipped;
+	sp.sp_hb_ok = ep->ep_hb_ok;
+	sp.sp_hb_failed = ep->ep_hb_failed;
+	sp.sp_hb_last = ep->ep_hb_last;
 	state_send_proc(privsep, &sp);
 }
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "phpeekd.h"
 
@@ -24,6 +25,19 @@ static const char *const cron_months[] = {
 static const char *const cron_days[] = {
 	"sun", "mon", "tue", "wed", "thu", "fri", "sat"
 };
+
+/* Feb 29 on a Monday comes round every 28 years */
+#define CRON_HORIZON	((int64_t)29 * 366 * 24 * 3600)	/* seconds ahead */
+
+struct cron_zone {
+	int	 cz_utc;
+	int	 cz_switched;
+	char	*cz_saved;	/* TZ before the switch, or NULL */
+};
+
+static void	cron_zone_enter(const struct cron *, struct cron_zone *);
+static void	cron_zone_leave(struct cron_zone *);
+static time_t	cron_mktime(const struct cron_zone *, struct tm *);
 
 struct cron_field {
 	const char		*cf_name;
@@ -217,4 +231,108 @@ cron_match(const struct cron *c, const struct tm *tm)
 	if (c->cr_dom_star || c->cr_dow_star)
 		return (dom && dow);
 	return (dom || dow);
+}
+
+/*
+ * CRON_TZ=UTC needs no zone file; another named zone is applied by
+ * switching TZ for the computation, which is safe in the one-threaded
+ * engine and costs a zone file read only when the zone changes.
+ */
+static void
+cron_zone_enter(const struct cron *c, struct cron_zone *z)
+{
+	const char	*old;
+
+	memset(z, 0, sizeof(*z));
+	if (strcmp(c->cr_tz, "UTC") == 0 || strcmp(c->cr_tz, "Etc/UTC") == 0) {
+		z->cz_utc = 1;
+		return;
+	}
+	if (c->cr_tz[0] == '\0' || strcmp(c->cr_tz, "Local") == 0)
+		return;
+	if ((old = getenv("TZ")) != NULL && (z->cz_saved = strdup(old)) ==
+	    NULL)
+		return;
+	if (setenv("TZ", c->cr_tz, 1) == -1) {
+		free(z->cz_saved);
+		z->cz_saved = NULL;
+		return;
+	}
+	z->cz_switched = 1;
+	tzset();
+}
+
+static void
+cron_zone_leave(struct cron_zone *z)
+{
+	if (!z->cz_switched)
+		return;
+	if (z->cz_saved != NULL)
+		(void)setenv("TZ", z->cz_saved, 1);
+	else
+		(void)unsetenv("TZ");
+	free(z->cz_saved);
+	tzset();
+}
+
+static time_t
+cron_mktime(const struct cron_zone *z, struct tm *tm)
+{
+	tm->tm_isdst = -1;
+	return (z->cz_utc ? timegm(tm) : mktime(tm));
+}
+
+/*
+ * The first whole minute after `after` (unix seconds) that the
+ * expression matches, or 0 when none does within 29 years (Feb 30).
+ * Months, days and hours that cannot match are skipped whole.  A local
+ * time that does not exist (spring forward) is skipped; one that
+ * happens twice (fall back) runs twice, as classic cron does.
+ */
+int64_t
+cron_next(const struct cron *c, int64_t after)
+{
+	struct cron_zone	 z;
+	struct tm		 tm;
+	time_t			 t, nt;
+	int64_t			 found = 0;
+	int			 dom, dow;
+
+	if (after < 0)
+		after = 0;
+	t = (time_t)(after / 60 + 1) * 60;
+	cron_zone_enter(c, &z);
+	while ((int64_t)t - after < CRON_HORIZON) {
+		if ((z.cz_utc ? gmtime_r(&t, &tm) : localtime_r(&t, &tm)) ==
+		    NULL)
+			break;
+		if (!(c->cr_bits[3] & (1ULL << (tm.tm_mon + 1)))) {
+			tm.tm_mon++;
+			tm.tm_mday = 1;
+			tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+		} else {
+			dom = (c->cr_bits[2] & (1ULL << tm.tm_mday)) != 0;
+			dow = (c->cr_bits[4] & (1ULL << tm.tm_wday)) != 0;
+			if (c->cr_dom_star || c->cr_dow_star ? !(dom && dow) :
+			    !(dom || dow)) {
+				tm.tm_mday++;
+				tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
+			} else if (!(c->cr_bits[1] & (1ULL << tm.tm_hour))) {
+				tm.tm_hour++;
+				tm.tm_min = tm.tm_sec = 0;
+			} else if (!(c->cr_bits[0] & (1ULL << tm.tm_min))) {
+				t += 60;
+				continue;
+			} else {
+				found = (int64_t)t;
+				break;
+			}
+		}
+		/* always forward, even where a zone's clock goes back */
+		if ((nt = cron_mktime(&z, &tm)) == (time_t)-1 || nt <= t)
+			nt = t + 60;
+		t = nt;
+	}
+	cron_zone_leave(&z);
+	return (found);
 }

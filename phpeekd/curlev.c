@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <curl/curl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,8 @@ struct curlev_sock {
 
 struct curlev_req {
 	CURL		*cr_easy;
+	struct curl_slist *cr_headers;
+	char		*cr_body;
 	void		(*cr_cb)(void *, int, long, const char *);
 	void		*cr_arg;
 	char		 cr_err[CURL_ERROR_SIZE];
@@ -34,6 +37,9 @@ static void	curlev_event(int, short, void *);
 static void	curlev_timeout(int, short, void *);
 static void	curlev_done(void);
 static size_t	curlev_discard(char *, size_t, size_t, void *);
+static void	curlev_free(struct curlev_req *);
+static int	curlev_add_headers(struct curlev_req *,
+		    const struct strlist *);
 
 /* Before the sandbox: curl may read its configuration and TLS files. */
 void
@@ -139,8 +145,7 @@ curlev_done(void)
 			    sizeof(cr->cr_err));
 		curl_multi_remove_handle(curlev_multi, easy);
 		cr->cr_cb(cr->cr_arg, ok, code, ok ? NULL : cr->cr_err);
-		curl_easy_cleanup(easy);
-		free(cr);
+		curlev_free(cr);
 	}
 }
 
@@ -158,6 +163,45 @@ struct curlev_req *
 curlev_request(const char *url, const char *method, long timeout_ms,
     void (*cb)(void *, int, long, const char *), void *arg)
 {
+	return (curlev_send(url, method, NULL, NULL, timeout_ms, cb, arg));
+}
+
+/* Headers come as "Name=value", as the configuration holds them. */
+static int
+curlev_add_headers(struct curlev_req *cr, const struct strlist *headers)
+{
+	struct curl_slist	*l;
+	char			*h, *eq;
+	size_t			 i;
+
+	for (i = 0; headers != NULL && i < headers->sl_n; i++) {
+		if ((h = strdup(headers->sl_v[i])) == NULL)
+			return (-1);
+		if ((eq = strchr(h, '=')) == NULL) {
+			free(h);
+			continue;
+		}
+		*eq = '\0';
+		if (asprintf(&eq, "%s: %s", h, eq + 1) == -1) {
+			free(h);
+			return (-1);
+		}
+		free(h);
+		l = curl_slist_append(cr->cr_headers, eq);
+		free(eq);
+		if (l == NULL)
+			return (-1);
+		cr->cr_headers = l;
+	}
+	return (0);
+}
+
+/* The same with request headers and, when body is not NULL, a body. */
+struct curlev_req *
+curlev_send(const char *url, const char *method,
+    const struct strlist *headers, const char *body, long timeout_ms,
+    void (*cb)(void *, int, long, const char *), void *arg)
+{
 	struct curlev_req	*cr;
 	CURL			*easy;
 
@@ -170,6 +214,11 @@ curlev_request(const char *url, const char *method, long timeout_ms,
 	cr->cr_easy = easy;
 	cr->cr_cb = cb;
 	cr->cr_arg = arg;
+	if (curlev_add_headers(cr, headers) == -1 ||
+	    (body != NULL && (cr->cr_body = strdup(body)) == NULL)) {
+		curlev_free(cr);
+		return (NULL);
+	}
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_PRIVATE, cr);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, cr->cr_err);
@@ -181,11 +230,16 @@ curlev_request(const char *url, const char *method, long timeout_ms,
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, curlev_discard);
 	curl_easy_setopt(easy, CURLOPT_USERAGENT, "phpeekd/" PHPEEKD_VERSION);
 	curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	if (method != NULL)
+	if (cr->cr_headers != NULL)
+		curl_easy_setopt(easy, CURLOPT_HTTPHEADER, cr->cr_headers);
+	if (cr->cr_body != NULL)
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, cr->cr_body);
+	if (method != NULL && strcmp(method, "HEAD") == 0)
+		curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
+	else if (method != NULL)
 		curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
 	if (curl_multi_add_handle(curlev_multi, easy) != CURLM_OK) {
-		curl_easy_cleanup(easy);
-		free(cr);
+		curlev_free(cr);
 		return (NULL);
 	}
 	return (cr);
@@ -197,6 +251,14 @@ curlev_cancel(struct curlev_req *cr)
 	if (cr == NULL)
 		return;
 	curl_multi_remove_handle(curlev_multi, cr->cr_easy);
+	curlev_free(cr);
+}
+
+static void
+curlev_free(struct curlev_req *cr)
+{
 	curl_easy_cleanup(cr->cr_easy);
+	curl_slist_free_all(cr->cr_headers);
+	free(cr->cr_body);
 	free(cr);
 }

@@ -87,6 +87,7 @@ eproc_new(struct proc_conf *pc)
 	if ((ep = calloc(1, sizeof(*ep))) == NULL)
 		fatal("%s", __func__);
 	ep->ep_conf = pc;
+	TAILQ_INIT(&ep->ep_hb_queue);
 	TAILQ_INSERT_TAIL(&engine->en_procs, ep, ep_entry);
 	return (ep);
 }
@@ -101,6 +102,8 @@ eproc_free(struct eproc *ep)
 			instance_free(ep->ep_inst[i]);
 	free(ep->ep_inst);
 	health_stop(ep);
+	sched_disarm(ep);
+	heartbeat_clear(ep);
 	control_forget(ep);
 	state_send_gone(privsep, ep->ep_conf->pc_name, UINT32_MAX);
 	TAILQ_REMOVE(&engine->en_procs, ep, ep_entry);
@@ -171,7 +174,12 @@ engine_reload(struct phpeekd_conf *cf)
 		health_stop(ep);
 		if (eproc_running(ep))
 			health_start(ep);
-		if (changed) {
+		if (changed && pc->pc_schedule != NULL) {
+			/* runs in progress finish; the next follows the new */
+			log_info("%s: changed, rescheduled", pc->pc_name);
+			if (ep->ep_launched)
+				sched_arm(ep);
+		} else if (changed) {
 			log_info("%s: changed, restarting", pc->pc_name);
 			for (i = 0; i < ep->ep_ninst; i++) {
 				if (ep->ep_inst[i] == NULL)
@@ -366,8 +374,8 @@ engine_check_done(void)
 	}
 	engine_count(&live, &failed);
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
-		if (ep->ep_held)
-			live++;		/* stopped on request: wait for start */
+		if (ep->ep_held || ep->ep_cron_armed)
+			live++;	/* stopped on request, or due again later */
 	if (live == 0) {
 		log_info("no process is running or will restart: "
 		    "shutting down");
@@ -393,6 +401,7 @@ engine_shutdown(void)
 	/* nothing waits to restart during shutdown, nothing is probed */
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry) {
 		health_stop(ep);
+		sched_disarm(ep);
 		for (i = 0; i < ep->ep_ninst; i++)
 			if (ep->ep_inst[i] != NULL &&
 			    ep->ep_inst[i]->in_state == IST_BACKOFF)

@@ -42,6 +42,9 @@ eproc_ready(struct eproc *ep)
 
 	if (!ep->ep_launched)
 		return (0);
+	/* a scheduled task is never something to wait for */
+	if (pc->pc_schedule != NULL)
+		return (1);
 	if (ep->ep_held || pc->pc_initial_stopped)
 		return (pc->pc_type == PTYPE_LONGRUN);
 	if (pc->pc_type == PTYPE_LONGRUN && health_gates(ep) &&
@@ -149,7 +152,10 @@ order_start(void)
 			if (wait)
 				continue;
 			ep->ep_launched = 1;
-			eproc_scale(ep, ep->ep_conf->pc_scale);
+			if (ep->ep_conf->pc_schedule != NULL)
+				sched_arm(ep);
+			else
+				eproc_scale(ep, ep->ep_conf->pc_scale);
 			progress = 1;
 		}
 	} while (progress);

@@ -1908,21 +1908,6 @@ static const struct vkey logging_vkeys[] = {
 	{ NULL, 0, 0, 0, NULL, NULL }
 };
 
-static const struct vkey heartbeat_vkeys[] = {
-	{ "enabled", VT_BOOL, 0, 0, NULL, NULL },
-	{ "interval", VT_INT, 0, 86400, NULL, NULL },
-	{ "grace", VT_INT, 0, 86400, NULL, NULL },
-	{ "url", VT_STR, 0, 0, NULL, NULL },
-	{ "success_url", VT_STR, 0, 0, NULL, NULL },
-	{ "failure_url", VT_STR, 0, 0, NULL, NULL },
-	{ "timeout", VT_INT, 0, 3600, NULL, NULL },
-	{ "retry_count", VT_INT, 0, 100, NULL, NULL },
-	{ "retry_delay", VT_INT, 0, 3600, NULL, NULL },
-	{ "method", VT_STR, 0, 0, NULL, NULL },
-	{ "headers", VT_STRMAP, 0, 0, NULL, NULL },
-	{ NULL, 0, 0, 0, NULL, NULL }
-};
-
 /* global keys validated from a table */
 static const struct vkey global_vkeys[] = {
 	{ "health_check_interval", VT_INT, 0, 86400, NULL, NULL },
@@ -2568,13 +2553,114 @@ p_logging(struct parser *p, struct node *k, struct node *v, void *a)
 		pwarn(p, v, "%s: both stdout and stderr are disabled", path);
 }
 
+/*
+ * heartbeat: phpeek-pm's own keys (enabled, interval, grace) are
+ * checked and, as there, have no effect; the documented ping keys do.
+ */
+#define HB(arg)	(&PC(arg)->pc_heartbeat)
+
+static void
+hb_flag(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	b;
+
+	(void)get_bool(p, v, ppath(a, "heartbeat.enabled"), &b);
+}
+
+static void
+hb_seconds(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	key[32], path[CONF_NAME_MAX + 128];
+	int	n, *dst = NULL, max = 86400;
+
+	/* only the table's names get here: they fit */
+	snprintf(key, sizeof(key), "heartbeat.%s", k->n_value);
+	snprintf(path, sizeof(path), "%s", ppath(a, key));
+	if (strcmp(k->n_value, "timeout") == 0) {
+		dst = &HB(a)->hb_timeout;
+		max = 3600;
+	} else if (strcmp(k->n_value, "retry_count") == 0) {
+		dst = &HB(a)->hb_retry_count;
+		max = 100;
+	} else if (strcmp(k->n_value, "retry_delay") == 0) {
+		dst = &HB(a)->hb_retry_delay;
+		max = 3600;
+	}
+	if (get_int(p, v, path, 0, max, &n) == 0 && dst != NULL)
+		*dst = n;
+}
+
+static void
+hb_url(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	key[32], path[CONF_NAME_MAX + 128], **dst;
+
+	snprintf(key, sizeof(key), "heartbeat.%s", k->n_value);
+	snprintf(path, sizeof(path), "%s", ppath(a, key));
+	if (strcmp(k->n_value, "url") == 0)
+		dst = &HB(a)->hb_url;
+	else if (strcmp(k->n_value, "success_url") == 0)
+		dst = &HB(a)->hb_success_url;
+	else
+		dst = &HB(a)->hb_failure_url;
+	if (get_str(p, v, path, dst) == -1 || *dst == NULL)
+		return;
+	if (strncmp(*dst, "http://", 7) != 0 &&
+	    strncmp(*dst, "https://", 8) != 0)
+		perr(p, v, "%s: \"%s\" is not an http or https URL", path,
+		    *dst);
+}
+
+static void
+hb_method(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT", "HEAD" };
+	size_t	i;
+	char	**dst = &HB(a)->hb_method;
+
+	if (get_str(p, v, ppath(a, "heartbeat.method"), dst) == -1 ||
+	    *dst == NULL)
+		return;
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcasecmp(*dst, methods[i]) == 0) {
+			strlcpy(*dst, methods[i], strlen(*dst) + 1);
+			return;
+		}
+	perr(p, v, "%s: \"%s\" is not GET, POST, PUT or HEAD",
+	    ppath(a, "heartbeat.method"), *dst);
+}
+
+static void
+hb_headers(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	path[CONF_NAME_MAX + 128];
+
+	snprintf(path, sizeof(path), "%s", ppath(a, "heartbeat.headers"));
+	decode_env(p, v, path, &HB(a)->hb_headers);
+}
+
+static const struct key heartbeat_keys[] = {
+	{ "enabled", hb_flag },
+	{ "interval", hb_seconds },
+	{ "grace", hb_seconds },
+	{ "url", hb_url },
+	{ "success_url", hb_url },
+	{ "failure_url", hb_url },
+	{ "timeout", hb_seconds },
+	{ "retry_count", hb_seconds },
+	{ "retry_delay", hb_seconds },
+	{ "method", hb_method },
+	{ "headers", hb_headers },
+	{ NULL, NULL }
+};
+
 static void
 p_heartbeat(struct parser *p, struct node *k, struct node *v, void *a)
 {
 	char	path[CONF_NAME_MAX + 128];
 
 	snprintf(path, sizeof(path), "%s", ppath(a, "heartbeat"));
-	vdecode(p, v, path, heartbeat_vkeys);
+	decode_map(p, v, path, heartbeat_keys, a);
 }
 
 static void

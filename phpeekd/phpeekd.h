@@ -150,6 +150,15 @@ struct state_proc {
 	uint64_t	sp_restarts_crash;
 	uint64_t	sp_restarts_normal;
 	uint64_t	sp_restarts_health;
+	int64_t		sp_next_run;		/* scheduled tasks: unix s */
+	int64_t		sp_last_run;
+	int32_t		sp_last_exit;
+	uint64_t	sp_runs_ok;
+	uint64_t	sp_runs_failed;
+	uint64_t	sp_runs_skipped;
+	uint64_t	sp_hb_ok;		/* heartbeat pings */
+	uint64_t	sp_hb_failed;
+	int64_t		sp_hb_last;
 };
 
 struct state_instance {
@@ -216,6 +225,18 @@ struct health_conf {
 	int			 hc_expected_status;
 };
 
+/* Dead man's switch pings of a scheduled task (heartbeat.c). */
+struct heartbeat_conf {
+	char			*hb_url;	/* /start, itself, /fail */
+	char			*hb_success_url;	/* instead of url */
+	char			*hb_failure_url;	/* instead of url/fail */
+	char			*hb_method;	/* NULL: POST */
+	struct strlist		 hb_headers;	/* "Name=value" */
+	int			 hb_timeout;	/* seconds */
+	int			 hb_retry_count;
+	int			 hb_retry_delay;	/* seconds */
+};
+
 /* A lifecycle hook: global (by phase) or a process's pre_stop_hook. */
 enum hook_phase {
 	HOOK_PRE_START = 0,
@@ -262,6 +283,9 @@ struct proc_conf {
 	struct health_conf	 pc_health;
 	struct hook_conf	*pc_pre_stop;	/* or NULL */
 	char			*pc_schedule;	/* cron expression or NULL */
+	int64_t			 pc_schedule_timeout_ms;	/* 0: none */
+	int			 pc_schedule_max;	/* concurrent runs, 0: any */
+	struct heartbeat_conf	 pc_heartbeat;
 	int			 pc_ready;	/* READY_* */
 	int			 pc_ready_fd;	/* READY_FD: its number */
 };
@@ -421,6 +445,7 @@ struct cron {
 };
 int	 cron_parse(const char *, struct cron *, char *, size_t);
 int	 cron_match(const struct cron *, const struct tm *);
+int64_t	 cron_next(const struct cron *, int64_t);
 
 /* engine.c, process.c, logpipe.c */
 enum inst_state {
@@ -478,6 +503,7 @@ RB_HEAD(instance_pids, instance);
 RB_PROTOTYPE(instance_pids, instance, in_node, instance_cmp)
 
 struct curlev_req;
+struct hb_ping;
 
 /* A process's health monitor (health.c). */
 struct health {
@@ -517,6 +543,24 @@ struct eproc {
 	uint64_t		 ep_restarts_crash;
 	uint64_t		 ep_restarts_normal;
 	uint64_t		 ep_restarts_health;
+	/* scheduled tasks (sched.c) */
+	struct event		 ep_cron_ev;
+	int			 ep_cron_armed;
+	int64_t			 ep_next_run;	/* unix s, 0: none */
+	int64_t			 ep_last_run;
+	int			 ep_last_exit;
+	uint64_t		 ep_runs_ok;
+	uint64_t		 ep_runs_failed;
+	uint64_t		 ep_runs_skipped;
+	/* heartbeat pings (heartbeat.c) */
+	TAILQ_HEAD(, hb_ping)	 ep_hb_queue;
+	size_t			 ep_hb_len;
+	struct curlev_req	*ep_hb_req;	/* in flight, or NULL */
+	struct event		 ep_hb_retry_ev;
+	int			 ep_hb_waiting;	/* for a retry */
+	uint64_t		 ep_hb_ok;
+	uint64_t		 ep_hb_failed;
+	int64_t			 ep_hb_last;	/* unix s of the last success */
 };
 TAILQ_HEAD(eprocs, eproc);
 
@@ -605,6 +649,17 @@ void	 health_exec_spawned(struct eproc *, pid_t);
 void	 health_exec_failed(struct eproc *, int, const char *);
 void	 health_exec_exited(struct eproc *, int);
 
+/* heartbeat.c */
+void	 heartbeat_start(struct eproc *);
+void	 heartbeat_end(struct eproc *, int);
+void	 heartbeat_clear(struct eproc *);
+
+/* sched.c */
+void	 sched_arm(struct eproc *);
+void	 sched_disarm(struct eproc *);
+void	 sched_exited(struct instance *, int);
+void	 sched_started(struct instance *);
+
 /* notify.c */
 void	 notify_open(struct instance *, int);
 void	 notify_close(struct instance *);
@@ -624,6 +679,9 @@ int	 hook_exited(pid_t, int);
 /* curlev.c */
 void	 curlev_init(void);
 struct curlev_req *curlev_request(const char *, const char *, long,
+	    void (*)(void *, int, long, const char *), void *);
+struct curlev_req *curlev_send(const char *, const char *,
+	    const struct strlist *, const char *, long,
 	    void (*)(void *, int, long, const char *), void *);
 void	 curlev_cancel(struct curlev_req *);
 

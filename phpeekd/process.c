@@ -133,8 +133,9 @@ instance_report_final(struct instance *in)
 {
 	struct ibuf	*buf;
 
-	if (in->in_state != IST_FAILED && in->in_state != IST_EXITED &&
-	    in->in_state != IST_COMPLETED)
+	if ((in->in_state != IST_FAILED && in->in_state != IST_EXITED &&
+	    in->in_state != IST_COMPLETED) ||
+	    in->in_proc->ep_conf->pc_schedule != NULL)
 		return;
 	if ((buf = proc_create(privsep, PROC_PARENT, IMSG_INSTANCE_FINAL, 0,
 	    CONF_NAME_MAX + 8)) == NULL)
@@ -210,7 +211,10 @@ instance_spawned(struct instance *in, pid_t pid)
 		fatalx("%s: pid %d already known", in->in_id, pid);
 	snprintf(why, sizeof(why), "pid %d", pid);
 	instance_set_state(in, IST_RUNNING, why);
-	health_start(in->in_proc);
+	if (in->in_proc->ep_conf->pc_schedule != NULL)
+		sched_started(in);
+	else
+		health_start(in->in_proc);
 	/* a stop that came while it was starting applies now */
 	if ((engine->en_shutdown && in->in_proc->ep_stopping) ||
 	    in->in_remove || in->in_respawn)
@@ -306,6 +310,14 @@ instance_exited(struct instance *in, int status)
 			in->in_restarts = 0;
 			instance_spawn(in);
 		}
+		engine_check_done();
+		return;
+	}
+	/* a scheduled task's run ends: the schedule starts the next */
+	if (in->in_proc->ep_conf->pc_schedule != NULL) {
+		sched_exited(in, status);
+		instance_set_state(in, WIFEXITED(status) &&
+		    WEXITSTATUS(status) == 0 ? IST_EXITED : IST_FAILED, why);
 		engine_check_done();
 		return;
 	}

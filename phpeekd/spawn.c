@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "phpeekd.h"
@@ -43,6 +44,7 @@ static void	spawn_sigdfl(int);
 static int	spawn_ready_channel(const struct proc_conf *, int, int [2],
 		    char *, size_t);
 static char	**spawn_env(const struct proc_conf *, int, const char *);
+static int	 spawn_env_sched(struct strlist *, const struct proc_conf *);
 static int	spawn_creds(const struct proc_conf *, uid_t *, gid_t *,
 		    const char **);
 
@@ -80,6 +82,31 @@ spawn_fail(int errfd, const char *what)
 }
 
 /* Later entries win: daemon env, then env:, then phpeek-pm's own. */
+/* A scheduled run's own variables. */
+static int
+spawn_env_sched(struct strlist *sl, const struct proc_conf *pc)
+{
+	char	*v[3];
+	int	 i, rv = 0;
+
+	memset(v, 0, sizeof(v));
+	if (asprintf(&v[0], "PHPEEK_PM_PROCESS=%s", pc->pc_name) == -1)
+		v[0] = NULL;
+	if (asprintf(&v[1], "PHPEEK_PM_SCHEDULE=%s", pc->pc_schedule) == -1)
+		v[1] = NULL;
+	if (asprintf(&v[2], "PHPEEK_PM_START_TIME=%lld",
+	    (long long)time(NULL)) == -1)
+		v[2] = NULL;
+	if (strlist_add(sl, "PHPEEK_PM_SCHEDULED=true") == -1)
+		rv = -1;
+	for (i = 0; i < 3; i++) {
+		if (v[i] == NULL || strlist_add(sl, v[i]) == -1)
+			rv = -1;
+		free(v[i]);
+	}
+	return (rv);
+}
+
 static char **
 spawn_env(const struct proc_conf *pc, int idx, const char *notify)
 {
@@ -125,6 +152,9 @@ spawn_env(const struct proc_conf *pc, int idx, const char *notify)
 		if (strlist_add(&sl, buf) == -1)
 			goto fail;
 	}
+	/* what phpeek-pm documents for scheduled runs */
+	if (pc->pc_schedule != NULL && spawn_env_sched(&sl, pc) == -1)
+		goto fail;
 	if (sl.sl_v == NULL)
 		goto fail;
 	return (sl.sl_v);

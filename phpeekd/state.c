@@ -23,7 +23,16 @@ state_send_proc(struct privsep *ps, const struct state_proc *sp)
 	    ibuf_add_u32(buf, sp->sp_flags) == -1 ||
 	    ibuf_add_u64(buf, sp->sp_restarts_crash) == -1 ||
 	    ibuf_add_u64(buf, sp->sp_restarts_normal) == -1 ||
-	    ibuf_add_u64(buf, sp->sp_restarts_health) == -1) {
+	    ibuf_add_u64(buf, sp->sp_restarts_health) == -1 ||
+	    ibuf_add_i64(buf, sp->sp_next_run) == -1 ||
+	    ibuf_add_i64(buf, sp->sp_last_run) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)sp->sp_last_exit) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_runs_ok) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_runs_failed) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_runs_skipped) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_hb_ok) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_hb_failed) == -1 ||
+	    ibuf_add_i64(buf, sp->sp_hb_last) == -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -34,6 +43,7 @@ int
 state_recv_proc(struct imsg *imsg, struct state_proc *sp)
 {
 	struct ibuf	buf;
+	uint32_t	lastexit;
 
 	memset(sp, 0, sizeof(*sp));
 	imsg_get_ibuf(imsg, &buf);
@@ -43,10 +53,20 @@ state_recv_proc(struct imsg *imsg, struct state_proc *sp)
 	    ibuf_get_u64(&buf, &sp->sp_restarts_crash) == -1 ||
 	    ibuf_get_u64(&buf, &sp->sp_restarts_normal) == -1 ||
 	    ibuf_get_u64(&buf, &sp->sp_restarts_health) == -1 ||
+	    ibuf_get_i64(&buf, &sp->sp_next_run) == -1 ||
+	    ibuf_get_i64(&buf, &sp->sp_last_run) == -1 ||
+	    ibuf_get_u32(&buf, &lastexit) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_runs_ok) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_runs_failed) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_runs_skipped) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_hb_ok) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_hb_failed) == -1 ||
+	    ibuf_get_i64(&buf, &sp->sp_hb_last) == -1 ||
 	    ibuf_left(&buf) != 0 || sp->sp_desired > CONF_SCALE_MAX) {
 		errno = EBADMSG;
 		return (-1);
 	}
+	sp->sp_last_exit = (int32_t)lastexit;
 	return (0);
 }
 

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Metrics: the Content-Type Prometheus 3 requires, promtool's lint
-# clean, and a real Prometheus server scraping phpeekd.
+# clean, phpeek-pm's names, each family once and no series twice, and
+# a real Prometheus server scraping phpeekd.
 . "$(dirname "$0")/../phpeekd/lib.sh"
 
 command -v promtool >/dev/null || fail "promtool is not installed"
@@ -43,6 +44,39 @@ grep -q '^phpeek_pm_process_restarts_total{name="crash",reason="crash"} 3$' \
     "$T/metrics.txt" || fail "restarts_total missing"
 grep -q '^phpeek_pm_process_last_exit_code{name="crash",instance="crash-0"} 3$' \
     "$T/metrics.txt" || fail "last_exit_code missing"
+grep -q '^phpeek_pm_process_last_exit_code{name="web",' "$T/metrics.txt" &&
+    fail "last_exit_code of an instance that never exited"
+for m in 'phpeek_pm_process_desired_scale{name="web"} 2' \
+    'phpeek_pm_process_current_scale{name="web"} 2' \
+    'phpeek_pm_process_current_scale{name="crash"} 0' \
+    'phpeek_pm_manager_process_count 2' \
+    'phpeek_pm_config_reloads_total 1' \
+    'phpeek_pm_build_info{version="0.1.0",go_version="none"} 1'; do
+	grep -q -x -F "$m" "$T/metrics.txt" || fail "no line: $m"
+done
+for m in phpeek_pm_process_start_time_seconds phpeek_pm_process_cpu_percent \
+    phpeek_pm_process_memory_percent phpeek_pm_process_threads \
+    phpeek_pm_process_file_descriptors phpeek_pm_manager_start_time_seconds; do
+	grep -q "^$m[{ ]" "$T/metrics.txt" || fail "no $m"
+done
+# every family announced once, every series once
+dup=$(grep '^# TYPE' "$T/metrics.txt" | sort | uniq -d)
+[ -z "$dup" ] || fail "families twice: $dup"
+dup=$(grep -v '^#' "$T/metrics.txt" | sed 's/ [^ ]*$//' | sort | uniq -d)
+[ -z "$dup" ] || fail "series twice: $dup"
+# the samples behind the resource metrics, phpeek-pm's history endpoint
+H="http://x/api/v1/metrics/history?process=web&instance=web-0"
+curl -s --unix-socket "$T/ctl.sock" "$H&since=2020-01-01T00:00:00Z&limit=2" |
+    grep -q '"since":"2020-01-01T00:00:00Z","limit":2,"samples":[12],"data":\[{"timestamp":' ||
+    fail "history: $(curl -s --unix-socket "$T/ctl.sock" "$H&since=2020-01-01T00:00:00Z")"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/ctl.sock" \
+    "$H&since=yesterday")" = 400 ] || fail "history: a bad since"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/ctl.sock" \
+    "$H&limit=0")" = 400 ] || fail "history: limit 0"
+$TOP/phpeekctl/phpeekctl -s "$T/ctl.sock" metrics >"$T/ctl-metrics.txt" ||
+    fail "phpeekctl metrics"
+promtool check metrics <"$T/ctl-metrics.txt" >/dev/null 2>&1 ||
+    fail "phpeekctl metrics is not the exposition"
 
 # a real Prometheus scrapes it
 cat >"$T/prometheus.yml" <<YAML
@@ -56,13 +90,19 @@ YAML
 prometheus --config.file="$T/prometheus.yml" --storage.tsdb.path="$T/tsdb" \
     --web.listen-address=127.0.0.1:19990 >"$T/prom.log" 2>&1 &
 PROM=$!
+# query Q: Prometheus's answer to the PromQL expression Q
+query() {
+	curl -s -G --data-urlencode "query=$1" \
+	    http://127.0.0.1:19990/api/v1/query
+}
 up() {
-	curl -s 'http://127.0.0.1:19990/api/v1/query?query=phpeek_pm_process_up%7Bname%3D%22web%22%7D' |
-	    grep -q '"web-1"'
+	query 'up{job="phpeekd"} == 1' | grep -q '"value":\[[0-9.]*,"1"\]'
 }
 wait_for 30 up || { kill $PROM; fail "Prometheus did not scrape phpeekd: $(tail -3 "$T/prom.log")"; }
-curl -s 'http://127.0.0.1:19990/api/v1/targets' | grep -q '"health":"up"' ||
-    { kill $PROM; fail "the target is not up"; }
+query 'phpeek_pm_process_up{name="web"}' | grep -q '"web-1"' ||
+    { kill $PROM; fail "no phpeek_pm_process_up in Prometheus"; }
+curl -s 'http://127.0.0.1:19990/api/v1/targets' | grep -q '"lastError":""' ||
+    { kill $PROM; fail "the scrape reported an error"; }
 kill $PROM
 wait $PROM 2>/dev/null
 stop_phpeekd
