@@ -104,6 +104,7 @@ static const char *apihttp_peer(struct evhttp_request *, char *, size_t);
 static int	apihttp_audit_what(struct evhttp_request *, int, char *,
 		    size_t);
 static void	apihttp_audit(struct evhttp_request *, int);
+static int	apihttp_acl(struct evhttp_request *, struct http_srv *);
 static void	apihttp_send(struct evhttp_request *, int, const char *,
 		    struct evbuffer *);
 static void	apihttp_text(struct evhttp_request *, int, const char *);
@@ -348,7 +349,7 @@ apihttp_audit_what(struct evhttp_request *req, int code, char *buf,
 		method = "DELETE";
 	else if (m == EVHTTP_REQ_PATCH)
 		method = "PATCH";
-	else if (code == 401)
+	else if (code == 401 || code == 403)
 		method = m == EVHTTP_REQ_HEAD ? "HEAD" : "GET";
 	else
 		return (-1);
@@ -370,6 +371,52 @@ apihttp_audit(struct evhttp_request *req, int code)
 
 	if (apihttp_audit_what(req, code, what, sizeof(what)) == 0)
 		log_info("audit: %s -> %d", what, code);
+}
+
+/*
+ * The TCP listeners' address lists: 1 to let the request through, 0
+ * when it was answered (403, or 400 without a client address).
+ */
+static int
+apihttp_acl(struct evhttp_request *req, struct http_srv *hs)
+{
+	struct global_conf		*gc = &api->a_conf->cf_global;
+	const struct acl_conf		*acl;
+	struct evhttp_connection	*evcon;
+	const struct sockaddr		*sa;
+	const char			*xff;
+	uint8_t				 addr[16];
+	int				 af = AF_UNSPEC;
+
+	acl = hs->hs_kind == HK_METRICS ? &gc->gc_metrics_acl :
+	    &gc->gc_api_acl;
+	if (hs->hs_kind == HK_CONTROL || !acl->acl_enabled)
+		return (1);
+	if (acl->acl_trust_proxy && (xff = evhttp_find_header(
+	    evhttp_request_get_input_headers(req), "X-Forwarded-For")) !=
+	    NULL && acl_addr_parse(xff, &af, addr) == -1)
+		af = AF_UNSPEC;
+	if (af == AF_UNSPEC && (evcon = evhttp_request_get_connection(req)) !=
+	    NULL && (sa = evhttp_connection_get_addr(evcon)) != NULL) {
+		if (sa->sa_family == AF_INET) {
+			af = AF_INET;
+			memcpy(addr, &((const struct sockaddr_in *)sa)->
+			    sin_addr, 4);
+		} else if (sa->sa_family == AF_INET6) {
+			af = AF_INET6;
+			memcpy(addr, &((const struct sockaddr_in6 *)sa)->
+			    sin6_addr, 16);
+		}
+	}
+	if (af == AF_UNSPEC) {
+		apihttp_text(req, 400, "Unable to determine client IP");
+		return (0);
+	}
+	if (!acl_allows(acl, af, addr)) {
+		apihttp_text(req, 403, "Access denied");
+		return (0);
+	}
+	return (1);
 }
 
 static void
@@ -1430,6 +1477,8 @@ apihttp_route(struct evhttp_request *req, void *arg)
 	size_t		 len;
 
 	apihttp_limits(hs);
+	if (!apihttp_acl(req, hs))
+		return;
 	if (hs->hs_kind != HK_CONTROL && !apihttp_rate_ok(req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");

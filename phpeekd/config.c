@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 
 #include <errno.h>
 #include <signal.h>
@@ -23,6 +24,9 @@ static int	config_add_optstr(struct ibuf *, const char *);
 static int	config_get_optstr(struct ibuf *, char **);
 static int	config_add_health(struct ibuf *, const struct health_conf *);
 static int	config_get_health(struct ibuf *, struct health_conf *);
+static int	config_add_acl(struct ibuf *, const struct acl_conf *);
+static int	config_get_acl(struct ibuf *, struct acl_conf *);
+static int	config_get_nets(struct ibuf *, struct acl_net *, uint32_t *);
 static int	config_add_heartbeat(struct ibuf *,
 		    const struct heartbeat_conf *);
 static int	config_get_heartbeat(struct ibuf *, struct heartbeat_conf *);
@@ -508,6 +512,65 @@ config_recv_hook(struct phpeekd_conf *cf, struct imsg *imsg)
 	return (0);
 }
 
+static int
+config_add_acl(struct ibuf *buf, const struct acl_conf *acl)
+{
+	uint32_t	i;
+
+	if (ibuf_add_u8(buf, (uint8_t)acl->acl_enabled) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)acl->acl_deny_mode) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)acl->acl_trust_proxy) == -1 ||
+	    ibuf_add_u32(buf, acl->acl_nallow) == -1)
+		return (-1);
+	for (i = 0; i < acl->acl_nallow; i++)
+		if (ibuf_add(buf, &acl->acl_allow[i],
+		    sizeof(acl->acl_allow[i])) == -1)
+			return (-1);
+	if (ibuf_add_u32(buf, acl->acl_ndeny) == -1)
+		return (-1);
+	for (i = 0; i < acl->acl_ndeny; i++)
+		if (ibuf_add(buf, &acl->acl_deny[i],
+		    sizeof(acl->acl_deny[i])) == -1)
+			return (-1);
+	return (0);
+}
+
+/* A list of nets, each checked as the parser would have made it. */
+static int
+config_get_nets(struct ibuf *buf, struct acl_net *nets, uint32_t *n)
+{
+	uint32_t	i;
+
+	if (ibuf_get_u32(buf, n) == -1 || *n > ACL_MAX)
+		return (-1);
+	for (i = 0; i < *n; i++) {
+		if (ibuf_get(buf, &nets[i], sizeof(nets[i])) == -1)
+			return (-1);
+		if (!(nets[i].an_af == AF_INET && nets[i].an_bits <= 32) &&
+		    !(nets[i].an_af == AF_INET6 && nets[i].an_bits <= 128))
+			return (-1);
+	}
+	return (0);
+}
+
+static int
+config_get_acl(struct ibuf *buf, struct acl_conf *acl)
+{
+	uint8_t	en, deny, proxy;
+
+	memset(acl, 0, sizeof(*acl));
+	if (ibuf_get_u8(buf, &en) == -1 || ibuf_get_u8(buf, &deny) == -1 ||
+	    ibuf_get_u8(buf, &proxy) == -1 || en > 1 || deny > 1 ||
+	    proxy > 1 ||
+	    config_get_nets(buf, acl->acl_allow, &acl->acl_nallow) == -1 ||
+	    config_get_nets(buf, acl->acl_deny, &acl->acl_ndeny) == -1)
+		return (-1);
+	acl->acl_enabled = en;
+	acl->acl_deny_mode = deny;
+	acl->acl_trust_proxy = proxy;
+	return (0);
+}
+
 /* Send one generation: the global block, each process, then DONE. */
 int
 config_send(struct privsep *ps, enum privsep_procid dst,
@@ -540,7 +603,9 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_str(buf, gc->gc_metrics_path) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)gc->gc_resource_enabled) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_interval) == -1 ||
-	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_max_samples) == -1) {
+	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_max_samples) == -1 ||
+	    config_add_acl(buf, &gc->gc_api_acl) == -1 ||
+	    config_add_acl(buf, &gc->gc_metrics_acl) == -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -589,7 +654,10 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    sizeof(gc->gc_metrics_path)) == -1 ||
 	    ibuf_get_u8(&buf, &ren) == -1 ||
 	    ibuf_get_u32(&buf, &rint) == -1 ||
-	    ibuf_get_u32(&buf, &rmax) == -1 || ibuf_left(&buf) != 0)
+	    ibuf_get_u32(&buf, &rmax) == -1 ||
+	    config_get_acl(&buf, &gc->gc_api_acl) == -1 ||
+	    config_get_acl(&buf, &gc->gc_metrics_acl) == -1 ||
+	    ibuf_left(&buf) != 0)
 		return (-1);
 	if (ren > 1 || rint < 1 || rint > 3600 || rmax < 1 || rmax > 100000)
 		return (-1);

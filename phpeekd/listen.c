@@ -118,7 +118,7 @@ listen_tcp(int port, int any)
 /*
  * Open what the configuration asks for.  A listener that cannot be
  * opened is logged and left out; the services matter more.  The TCP
- * API listens on loopback only unless a token protects it.
+ * API listens on loopback only unless a token or an ACL protects it.
  */
 void
 listen_open(struct global_conf *gc)
@@ -128,7 +128,7 @@ listen_open(struct global_conf *gc)
 		listen_fds[LISTEN_CONTROL] = listen_unix(gc->gc_api_socket);
 	if (gc->gc_api_enabled && gc->gc_api_port > 0 &&
 	    (listen_fds[LISTEN_API] = listen_tcp(gc->gc_api_port,
-	    gc->gc_api_auth[0] != '\0')) == -1)
+	    gc->gc_api_auth[0] != '\0' || gc->gc_api_acl.acl_enabled)) == -1)
 		log_warn("api port %d", gc->gc_api_port);
 	if (gc->gc_metrics_enabled && gc->gc_metrics_port > 0 &&
 	    (listen_fds[LISTEN_METRICS] = listen_tcp(gc->gc_metrics_port,

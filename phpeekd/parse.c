@@ -1145,23 +1145,31 @@ get_int(struct parser *p, struct node *n, const char *path, long long min,
  * off, y and n, each in its lower, capitalised or upper case form.
  */
 static int
-get_bool(struct parser *p, struct node *n, const char *path, int *out)
+bool_value(const char *s)
 {
 	static const char *const yes[] = { "true", "yes", "y", "on" };
 	static const char *const no[] = { "false", "no", "n", "off" };
 	size_t	i;
 
+	for (i = 0; i < 4 && case_form(s); i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return (1);
+		if (strcasecmp(s, no[i]) == 0)
+			return (0);
+	}
+	return (-1);
+}
+
+static int
+get_bool(struct parser *p, struct node *n, const char *path, int *out)
+{
+	int	b;
+
 	if (want_scalar(p, n, path, "true or false") == -1)
 		return (-1);
-	for (i = 0; i < 4 && case_form(n->n_value); i++) {
-		if (strcasecmp(n->n_value, yes[i]) == 0) {
-			*out = 1;
-			return (0);
-		}
-		if (strcasecmp(n->n_value, no[i]) == 0) {
-			*out = 0;
-			return (0);
-		}
+	if ((b = bool_value(n->n_value)) != -1) {
+		*out = b;
+		return (0);
 	}
 	perr(p, n, "%s: expected true or false, got \"%s\"", path,
 	    n->n_value);
@@ -1639,27 +1647,7 @@ static void	vdecode(struct parser *, struct node *, const char *,
 static int
 cidr_valid(const char *s)
 {
-	struct in6_addr	 a6;
-	struct in_addr	 a4;
-	char		 buf[64], *slash;
-	const char	*errstr;
-	int		 max, v6;
-
-	if (strlcpy(buf, s, sizeof(buf)) >= sizeof(buf))
-		return (0);
-	if ((slash = strchr(buf, '/')) != NULL)
-		*slash++ = '\0';
-	v6 = strchr(buf, ':') != NULL;
-	if (v6 ? inet_pton(AF_INET6, buf, &a6) != 1 :
-	    inet_pton(AF_INET, buf, &a4) != 1)
-		return (0);
-	max = v6 ? 128 : 32;
-	if (slash != NULL) {
-		(void)strtonum(slash, 0, max, &errstr);
-		if (errstr != NULL)
-			return (0);
-	}
-	return (1);
+	return (acl_net_parse(s, NULL) == 0);
 }
 
 static void
@@ -1956,6 +1944,63 @@ g_vkey(struct parser *p, struct node *k, struct node *v, void *a)
 		}
 }
 
+/*
+ * api_acl and metrics_acl: checked by the table, then kept.  An entry
+ * that is not an address is an error, where phpeek-pm logs it and
+ * turns the whole ACL off (it fails open).
+ */
+static void
+g_acl_list(struct parser *p, struct node *v, const char *path,
+    const char *list, struct acl_net *nets, uint32_t *n)
+{
+	size_t	i;
+
+	if (v == NULL || v->n_type != N_SEQ)
+		return;
+	for (i = 0; i < v->n_nkids; i++) {
+		if (v->n_kids[i]->n_type != N_SCALAR ||
+		    v->n_kids[i]->n_value[0] == '\0')
+			continue;
+		if (*n == ACL_MAX) {
+			perr(p, v->n_kids[i], "%s.%s: more than %d entries",
+			    path, list, ACL_MAX);
+			return;
+		}
+		if (acl_net_parse(v->n_kids[i]->n_value, &nets[*n]) == 0)
+			(*n)++;
+	}
+}
+
+static void
+g_acl(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct acl_conf	*acl;
+	struct node	*n;
+	char		 path[64];
+
+	g_vkey(p, k, v, a);
+	if (v->n_type != N_MAP)
+		return;
+	acl = strcmp(k->n_value, "api_acl") == 0 ? &GC(a)->gc_api_acl :
+	    &GC(a)->gc_metrics_acl;
+	memset(acl, 0, sizeof(*acl));
+	snprintf(path, sizeof(path), "global.%s", k->n_value);
+	if ((n = map_get(v, "enabled")) != NULL && n->n_type == N_SCALAR)
+		acl->acl_enabled = bool_value(n->n_value) == 1;
+	if ((n = map_get(v, "trust_proxy")) != NULL && n->n_type == N_SCALAR)
+		acl->acl_trust_proxy = bool_value(n->n_value) == 1;
+	/* phpeek-pm: any mode but "allow" denies by list */
+	if ((n = map_get(v, "mode")) != NULL && n->n_type == N_SCALAR)
+		acl->acl_deny_mode = strcmp(n->n_value, "allow") != 0;
+	g_acl_list(p, map_get(v, "allow_list"), path, "allow_list",
+	    acl->acl_allow, &acl->acl_nallow);
+	g_acl_list(p, map_get(v, "deny_list"), path, "deny_list",
+	    acl->acl_deny, &acl->acl_ndeny);
+	if (acl->acl_enabled && !acl->acl_deny_mode && acl->acl_nallow == 0)
+		pwarn(p, k, "%s: allow mode with an empty allow_list refuses "
+		    "every TCP client", path);
+}
+
 static const struct key global_keys[] = {
 	{ "shutdown_timeout", g_shutdown_timeout },
 	{ "health_check_interval", g_vkey },
@@ -1972,13 +2017,13 @@ static const struct key global_keys[] = {
 	{ "metrics_port", g_metrics_port },
 	{ "metrics_path", g_metrics_path },
 	{ "metrics_tls", g_vkey },
-	{ "metrics_acl", g_vkey },
+	{ "metrics_acl", g_acl },
 	{ "api_enabled", g_api_enabled },
 	{ "api_port", g_api_port },
 	{ "api_socket", g_api_socket },
 	{ "api_auth", g_api_auth },
 	{ "api_tls", g_vkey },
-	{ "api_acl", g_vkey },
+	{ "api_acl", g_acl },
 	{ "api_max_request_body", g_api_max_body },
 	{ "resource_metrics_enabled", g_resource_enabled },
 	{ "resource_metrics_interval", g_resource_interval },

@@ -225,6 +225,24 @@ struct health_conf {
 	int			 hc_expected_status;
 };
 
+/* An address or CIDR block of an ACL (acl.c); no pointers: it travels. */
+#define ACL_MAX		64	/* entries per list */
+struct acl_net {
+	uint8_t			 an_af;		/* AF_INET, AF_INET6 */
+	uint8_t			 an_bits;	/* prefix length */
+	uint8_t			 an_addr[16];	/* network part only */
+};
+
+struct acl_conf {
+	int			 acl_enabled;
+	int			 acl_deny_mode;	/* else allow mode */
+	int			 acl_trust_proxy;	/* X-Forwarded-For */
+	uint32_t		 acl_nallow;
+	uint32_t		 acl_ndeny;
+	struct acl_net		 acl_allow[ACL_MAX];
+	struct acl_net		 acl_deny[ACL_MAX];
+};
+
 /* Dead man's switch pings of a scheduled task (heartbeat.c). */
 struct heartbeat_conf {
 	char			*hb_url;	/* /start, itself, /fail */
@@ -308,6 +326,8 @@ struct global_conf {
 	char		 gc_api_socket[PATH_MAX];	/* "" = none */
 	char		 gc_api_auth[256];		/* bearer token */
 	int64_t		 gc_api_max_body;
+	struct acl_conf	 gc_api_acl;
+	struct acl_conf	 gc_metrics_acl;
 	int		 gc_metrics_enabled;
 	int		 gc_metrics_port;
 	char		 gc_metrics_path[256];
@@ -435,6 +455,12 @@ int	 parse_config(const char *, const char *, size_t,
 void	 parse_result_clear(struct parse_result *);
 void	 diag_add(struct diags *, int, int, int, const char *, ...)
 	    __attribute__((__format__(printf, 5, 6)));
+
+/* acl.c */
+int	 acl_net_parse(const char *, struct acl_net *);
+int	 acl_match(const struct acl_net *, uint32_t, int, const void *);
+int	 acl_allows(const struct acl_conf *, int, const void *);
+int	 acl_addr_parse(const char *, int *, uint8_t [16]);
 
 /* cron.c */
 struct cron {
