@@ -605,7 +605,10 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_interval) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_max_samples) == -1 ||
 	    config_add_acl(buf, &gc->gc_api_acl) == -1 ||
-	    config_add_acl(buf, &gc->gc_metrics_acl) == -1) {
+	    config_add_acl(buf, &gc->gc_metrics_acl) == -1 ||
+	    /* in millionths: doubles do not cross a role boundary */
+	    ibuf_add_i64(buf, (int64_t)(gc->gc_autotune_threshold * 1e6)) ==
+	    -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -631,7 +634,7 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct ibuf		 buf;
 	uint32_t		 st, rp, fmt, lvl, aport, mport, rint, rmax;
 	uint8_t			 aen, men, ren;
-	int64_t			 maxr;
+	int64_t			 maxr, att;
 
 	imsg_get_ibuf(imsg, &buf);
 	if (ibuf_get_u32(&buf, &st) == -1 ||
@@ -657,8 +660,10 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_u32(&buf, &rmax) == -1 ||
 	    config_get_acl(&buf, &gc->gc_api_acl) == -1 ||
 	    config_get_acl(&buf, &gc->gc_metrics_acl) == -1 ||
+	    ibuf_get_i64(&buf, &att) == -1 || att < 0 || att > 10000000 ||
 	    ibuf_left(&buf) != 0)
 		return (-1);
+	gc->gc_autotune_threshold = (double)att / 1e6;
 	if (ren > 1 || rint < 1 || rint > 3600 || rmax < 1 || rmax > 100000)
 		return (-1);
 	gc->gc_resource_enabled = ren;

@@ -2001,6 +2001,25 @@ g_acl(struct parser *p, struct node *k, struct node *v, void *a)
 		    "every TCP client", path);
 }
 
+/* Checked by the table; a valid one is kept (0 means the profile's). */
+static void
+g_autotune_threshold(struct parser *p, struct node *k, struct node *v,
+    void *a)
+{
+	long long	ll;
+	double		d = 0;
+
+	g_vkey(p, k, v, a);
+	if (v->n_type != N_SCALAR || v->n_quoted)
+		return;
+	if (yaml_float_syntax(v->n_value))
+		d = strtod(v->n_value, NULL);
+	else if (yaml_int(v->n_value, &ll) == 0)
+		d = (double)ll;
+	if (d >= 0 && d <= 10)
+		GC(a)->gc_autotune_threshold = d;
+}
+
 static const struct key global_keys[] = {
 	{ "shutdown_timeout", g_shutdown_timeout },
 	{ "health_check_interval", g_vkey },
@@ -2009,7 +2028,7 @@ static const struct key global_keys[] = {
 	{ "restart_backoff", g_restart_backoff },
 	{ "restart_backoff_initial", g_backoff_initial },
 	{ "restart_backoff_max", g_backoff_max },
-	{ "autotune_memory_threshold", g_vkey },
+	{ "autotune_memory_threshold", g_autotune_threshold },
 	{ "log_format", g_log_format },
 	{ "log_level", g_log_level },
 	{ "log_timestamps", g_vkey },

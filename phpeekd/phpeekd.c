@@ -71,8 +71,12 @@ struct parent {
 
 static struct parent	*parent;
 static struct privsep	 parent_ps;
+static const char	*autotune_flag;		/* --php-fpm-profile */
+static const char	*autotune_threshold_flag;
 
 static __dead void	usage(void);
+static void	long_options(int, char *[]);
+static int	php_fpm_autotune(const struct global_conf *, int);
 static int	check_config(const char *, int, int);
 static int	find_config(const char *, char *, size_t);
 static void	parent_main(const char *, int);
@@ -112,7 +116,7 @@ static __dead void
 usage(void)
 {
 	fprintf(stderr, "usage: %s [-dnsvw] [-D macro=value] [-f file] "
-	    "[-u user]\n"
+	    "[-M threshold] [-P profile] [-u user]\n"
 	    "       %s check-config [--quiet] [--strict] [--json] "
 	    "[-f file]\n", getprogname(), getprogname());
 	exit(1);
@@ -128,6 +132,12 @@ main(int argc, char *argv[], char *envp[])
 	int			 verbose = 0, quiet = 0, watch = 0;
 
 	setproctitle_init(argc, argv, envp);
+	/* phpeek-pm's "serve" is what phpeekd does anyway */
+	if (argc > 1 && strcmp(argv[1], "serve") == 0) {
+		argv++;
+		argc--;
+	}
+	long_options(argc, argv);
 	if (argc > 1 && strcmp(argv[1], "check-config") == 0) {
 		noaction = 1;
 		argv++;
@@ -143,7 +153,7 @@ main(int argc, char *argv[], char *envp[])
 			}
 		}
 	}
-	while ((ch = getopt(argc, argv, "D:df:jnqR:sT:u:vw")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:jM:nP:qR:sT:u:vw")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (strchr(optarg, '=') == NULL)
@@ -159,8 +169,14 @@ main(int argc, char *argv[], char *envp[])
 		case 'j':
 			json = 1;
 			break;
+		case 'M':
+			autotune_threshold_flag = optarg;
+			break;
 		case 'n':
 			noaction = 1;
+			break;
+		case 'P':
+			autotune_flag = optarg;
 			break;
 		case 'q':
 			quiet = 1;
@@ -212,6 +228,103 @@ main(int argc, char *argv[], char *envp[])
 	parent_ps.ps_verbose = verbose;
 	parent_main(path, watch);
 	return (1);
+}
+
+/*
+ * phpeek-pm's long flags: --php-fpm-profile[=]P, --autotune-memory-
+ * threshold[=]F and --dry-run become -P, -M and -n; a joined value
+ * is taken here and its word becomes the no-op -d.
+ */
+static void
+long_options(int argc, char *argv[])
+{
+	static const struct {
+		const char	*lo_name;
+		const char	*lo_short;
+		const char	**lo_value;
+	} lo[] = {
+		{ "--php-fpm-profile", "-P", &autotune_flag },
+		{ "--autotune-memory-threshold", "-M",
+		    &autotune_threshold_flag },
+		{ "--dry-run", "-n", NULL },
+	};
+	size_t	i, len;
+	int	a;
+
+	for (a = 1; a < argc && strcmp(argv[a], "--") != 0; a++) {
+		for (i = 0; i < sizeof(lo) / sizeof(lo[0]); i++) {
+			len = strlen(lo[i].lo_name);
+			if (strncmp(argv[a], lo[i].lo_name, len) != 0)
+				continue;
+			if (argv[a][len] == '\0')
+				argv[a] = (char *)lo[i].lo_short;
+			else if (argv[a][len] == '=' && lo[i].lo_value != NULL) {
+				*lo[i].lo_value = argv[a] + len + 1;
+				argv[a] = (char *)"-d";
+			}
+			break;
+		}
+	}
+}
+
+/*
+ * PHP-FPM auto-tuning, when a profile is asked for: the flag, then
+ * PHP_FPM_AUTOTUNE_PROFILE.  The threshold: the flag, the variable,
+ * global.autotune_memory_threshold, then the profile's.  The result is
+ * exported into phpeekd's environment, which every process inherits,
+ * and printed; dry (-n) prints it on standard output.  Limits are read
+ * below PHPEEKD_AUTOTUNE_ROOT when that is set, for tests.
+ */
+static int
+php_fpm_autotune(const struct global_conf *gc, int dry)
+{
+	const struct autotune_profile	*prof;
+	struct autotune_resources	 res;
+	struct autotune_result		 r;
+	const char			*name, *via, *tvia = NULL, *s, *root;
+	char				 err[512], *end;
+	double				 t = 0;
+
+	via = "CLI flag";
+	if ((name = autotune_flag) == NULL) {
+		via = "ENV var";
+		if ((name = getenv("PHP_FPM_AUTOTUNE_PROFILE")) == NULL ||
+		    *name == '\0')
+			return (0);
+	}
+	if ((s = autotune_threshold_flag) != NULL) {
+		t = strtod(s, &end);
+		if (end == s || *end != '\0' || !(t > 0)) {
+			log_warnx("-M %s: not a number above 0", s);
+			return (-1);
+		}
+		tvia = "CLI flag";
+	} else if ((s = getenv("PHP_FPM_AUTOTUNE_MEMORY_THRESHOLD")) !=
+	    NULL && *s != '\0' && (t = strtod(s, &end), end != s &&
+	    *end == '\0') && t > 0)
+		tvia = "ENV variable";
+	else if (gc != NULL && gc->gc_autotune_threshold > 0) {
+		t = gc->gc_autotune_threshold;
+		tvia = "global config";
+	} else
+		t = 0;
+	if ((root = getenv("PHPEEKD_AUTOTUNE_ROOT")) == NULL)
+		root = "";
+	if (autotune_profile(name, &prof, err, sizeof(err)) == -1 ||
+	    autotune_detect(root, &res, err, sizeof(err)) == -1 ||
+	    autotune_compute(prof, &res, t, &r, err, sizeof(err)) == -1) {
+		log_warnx("PHP-FPM auto-tuning: %s", err);
+		return (-1);
+	}
+	autotune_log(&r);
+	if (!dry) {
+		if (autotune_export(&r) == -1) {
+			log_warn("PHP-FPM auto-tuning: setenv");
+			return (-1);
+		}
+	}
+	autotune_print(dry ? stdout : stderr, prof->ap_name, via, &r, tvia);
+	return (0);
 }
 
 /* -f, then PHPEEK_PM_CONFIG, then phpeek-pm's list of paths. */
@@ -317,6 +430,9 @@ check_config(const char *path, int strict, int mode)
 		    rv == 0 ? "configuration OK" : "configuration invalid",
 		    pr.pr_errors, pr.pr_warnings);
 	if (rv == 0 && strict && pr.pr_warnings > 0)
+		rv = -1;
+	if (rv == 0 && mode != 2 && php_fpm_autotune(pr.pr_conf != NULL ?
+	    &pr.pr_conf->cf_global : NULL, 1) == -1)
 		rv = -1;
 	parse_result_clear(&pr);
 	return (rv == 0 ? 0 : 1);
@@ -485,6 +601,7 @@ listen_changed(struct global_conf *a, struct global_conf *b)
 	    a->gc_api_port != b->gc_api_port ||
 	    strcmp(a->gc_api_socket, b->gc_api_socket) != 0 ||
 	    (a->gc_api_auth[0] == '\0') != (b->gc_api_auth[0] == '\0') ||
+	    a->gc_api_acl.acl_enabled != b->gc_api_acl.acl_enabled ||
 	    a->gc_metrics_enabled != b->gc_metrics_enabled ||
 	    a->gc_metrics_port != b->gc_metrics_port);
 }
@@ -495,6 +612,11 @@ parent_install(struct phpeekd_conf *cf)
 	struct phpeekd_conf	*old = parent->pa_conf;
 
 	parent->pa_loading = 0;
+	/* before anything starts, so every process inherits the result */
+	if (old == NULL && php_fpm_autotune(&cf->cf_global, 0) == -1) {
+		config_free(cf);
+		parent_finish(1);
+	}
 	parent->pa_conf = cf;
 	log_setformat(cf->cf_global.gc_log_format);
 	if (log_getverbose() < LOG_LVL_DEBUG)

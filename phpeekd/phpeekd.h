@@ -12,6 +12,7 @@
 #include <event.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 
 #include "imsg.h"
@@ -328,6 +329,7 @@ struct global_conf {
 	int64_t		 gc_api_max_body;
 	struct acl_conf	 gc_api_acl;
 	struct acl_conf	 gc_metrics_acl;
+	double		 gc_autotune_threshold;		/* 0: the profile's */
 	int		 gc_metrics_enabled;
 	int		 gc_metrics_port;
 	char		 gc_metrics_path[256];
@@ -455,6 +457,68 @@ int	 parse_config(const char *, const char *, size_t,
 void	 parse_result_clear(struct parse_result *);
 void	 diag_add(struct diags *, int, int, int, const char *, ...)
 	    __attribute__((__format__(printf, 5, 6)));
+
+/* autotune.c */
+#define AUTOTUNE_PM_STATIC	0
+#define AUTOTUNE_PM_DYNAMIC	1
+#define AUTOTUNE_CPUS_MAX	65536	/* more than Linux supports */
+#define AUTOTUNE_WARN_MAX	8	/* every warning can occur at once */
+#define AUTOTUNE_WARN_LEN	256
+
+struct autotune_profile {
+	const char	*ap_name;		/* dev, light, ... */
+	int		 ap_pm;			/* AUTOTUNE_PM_* */
+	int		 ap_worker_mb;		/* average per worker */
+	int		 ap_opcache_mb;		/* shared by all workers */
+	int		 ap_reserved_mb;	/* web server, system */
+	int		 ap_min_workers;
+	int		 ap_max_workers;	/* 0: no profile cap */
+	double		 ap_start_ratio;	/* of max_children */
+	double		 ap_min_spare_ratio;
+	double		 ap_max_spare_ratio;
+	int		 ap_max_requests;
+	double		 ap_max_memory;		/* default threshold */
+};
+
+struct autotune_resources {
+	int64_t		 ar_memory_mb;
+	int		 ar_cpus;		/* 1..AUTOTUNE_CPUS_MAX */
+	int		 ar_cpu_quota;		/* cpus came from a quota */
+	int		 ar_containerised;	/* a memory limit was found */
+	int		 ar_cgroup;		/* 2, 1, or 0 for the host */
+};
+
+struct autotune_result {
+	const struct autotune_profile *at_profile;
+	int		 at_pm;
+	int		 at_max_children;
+	int		 at_start_servers;	/* static: max_children */
+	int		 at_min_spare;		/* dynamic only */
+	int		 at_max_spare;		/* dynamic only */
+	int		 at_max_requests;
+	double		 at_threshold;		/* the one applied */
+	int		 at_override;		/* it was not the profile's */
+	int64_t		 at_mem_workers;	/* max_children x worker */
+	int		 at_mem_opcache;
+	int		 at_mem_reserved;
+	int64_t		 at_mem_total;
+	int		 at_cpus;
+	int		 at_nwarnings;
+	char		 at_warnings[AUTOTUNE_WARN_MAX][AUTOTUNE_WARN_LEN];
+};
+
+int	 autotune_profile(const char *, const struct autotune_profile **,
+	    char *, size_t);
+int	 autotune_detect(const char *, struct autotune_resources *, char *,
+	    size_t);
+int	 autotune_compute(const struct autotune_profile *,
+	    const struct autotune_resources *, double, struct autotune_result *,
+	    char *, size_t);
+int	 autotune_export(const struct autotune_result *);
+void	 autotune_log(const struct autotune_result *);
+void	 autotune_print(FILE *, const char *, const char *,
+	    const struct autotune_result *, const char *);
+
 
 /* acl.c */
 int	 acl_net_parse(const char *, struct acl_net *);
