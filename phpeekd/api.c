@@ -411,7 +411,7 @@ static int
 api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 {
 	struct privsep	*ps = iev->ps;
-	uint8_t		 kind;
+	uint8_t		 kind, tlsmsg[2];
 	int		 rv, fd;
 
 	switch (imsg_get_type(imsg)) {
@@ -445,6 +445,12 @@ api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 			return (-1);
 		apihttp_listen(kind, fd);
 		return (0);
+	case IMSG_API_TLS:
+		if (imsg_get_data(imsg, tlsmsg, sizeof(tlsmsg)) == -1 ||
+		    tlsmsg[0] < LISTEN_API || tlsmsg[0] > LISTEN_METRICS ||
+		    tlsmsg[1] >= TLS_NFILES || (fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		return (apitls_file(tlsmsg[0], tlsmsg[1], fd));
 	case IMSG_CTL_RELOAD_REPLY:
 		return (api_reply(imsg));
 	case IMSG_CFG_RESULT:

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
@@ -62,6 +63,7 @@ struct http_srv {
 	struct evhttp_bound_socket	*hs_bound;
 	enum http_kind			 hs_kind;
 	ev_ssize_t			 hs_max_body;
+	void				*hs_tls;	/* SSL_CTX, or NULL */
 };
 
 /* A request waiting for the engine or the parent. */
@@ -92,6 +94,7 @@ static int			 apihttp_paused;
 static void	apihttp_evlog(int, const char *);
 static void	apihttp_accept_error(struct evconnlistener *, void *);
 static void	apihttp_resume(int, short, void *);
+static struct bufferevent *apihttp_bevcb(struct event_base *, void *);
 static struct evhttp *apihttp_server(enum http_kind);
 static void	apihttp_limits(struct http_srv *);
 static void	apihttp_route(struct evhttp_request *, void *);
@@ -104,6 +107,7 @@ static const char *apihttp_peer(struct evhttp_request *, char *, size_t);
 static int	apihttp_audit_what(struct evhttp_request *, int, char *,
 		    size_t);
 static void	apihttp_audit(struct evhttp_request *, int);
+static int	apihttp_listen_tls(struct http_srv *, int);
 static int	apihttp_acl(struct evhttp_request *, struct http_srv *);
 static void	apihttp_send(struct evhttp_request *, int, const char *,
 		    struct evbuffer *);
@@ -163,6 +167,7 @@ apihttp_init(struct event_base *base)
 {
 	apihttp_base = base;
 	event_set_log_callback(apihttp_evlog);
+	apitls_init();
 	evtimer_set(&apihttp_pause, apihttp_resume, NULL);
 }
 
@@ -224,8 +229,20 @@ apihttp_server(enum http_kind kind)
 	    EVHTTP_REQ_POST | EVHTTP_REQ_PUT | EVHTTP_REQ_DELETE |
 	    EVHTTP_REQ_HEAD | EVHTTP_REQ_PATCH | EVHTTP_REQ_OPTIONS);
 	evhttp_set_gencb(hs->hs_http, apihttp_route, hs);
+	evhttp_set_bevcb(hs->hs_http, apihttp_bevcb, hs);
 	apihttp_limits(hs);
 	return (hs->hs_http);
+}
+
+/* Each connection of a TLS listener is a TLS bufferevent. */
+static struct bufferevent *
+apihttp_bevcb(struct event_base *base, void *arg)
+{
+	struct http_srv	*hs = arg;
+
+	if (hs->hs_tls == NULL)
+		return (bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE));
+	return (apitls_bev(base, hs->hs_tls));
 }
 
 /* The body cap follows the configuration, reloads included. */
@@ -240,6 +257,32 @@ apihttp_limits(struct http_srv *hs)
 		evhttp_set_max_body_size(hs->hs_http, max);
 		hs->hs_max_body = max;
 	}
+}
+
+/*
+ * A TCP listener whose configuration wants TLS gets the context made
+ * from the files that came before it; without one it is not served,
+ * rather than served in clear.
+ */
+static int
+apihttp_listen_tls(struct http_srv *hs, int kind)
+{
+	const struct tls_conf	*tls;
+	void			*ctx = NULL;
+
+	if (kind == LISTEN_CONTROL || api->a_conf == NULL)
+		return (0);
+	tls = kind == LISTEN_API ? &api->a_conf->cf_global.gc_api_tls :
+	    &api->a_conf->cf_global.gc_metrics_tls;
+	if (tls->tls_enabled && (ctx = apitls_ctx(kind, tls)) == NULL) {
+		log_warnx("%s: not serving port without TLS", kind ==
+		    LISTEN_API ? "api" : "metrics");
+		return (-1);
+	}
+	/* connections made with the old context keep it until they end */
+	apitls_ctx_free(hs->hs_tls);
+	hs->hs_tls = ctx;
+	return (0);
 }
 
 void
@@ -264,6 +307,10 @@ apihttp_listen(int kind, int fd)
 		return;
 	}
 	hs = &apihttp_srv[hk];
+	if (apihttp_listen_tls(hs, kind) == -1) {
+		close(fd);
+		return;
+	}
 	/* a new socket of a kind replaces the old one (reload) */
 	if (hs->hs_bound != NULL) {
 		evhttp_del_accept_socket(hs->hs_http, hs->hs_bound);

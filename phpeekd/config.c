@@ -25,6 +25,8 @@ static int	config_get_optstr(struct ibuf *, char **);
 static int	config_add_health(struct ibuf *, const struct health_conf *);
 static int	config_get_health(struct ibuf *, struct health_conf *);
 static int	config_add_acl(struct ibuf *, const struct acl_conf *);
+static int	config_add_tls(struct ibuf *, const struct tls_conf *);
+static int	config_get_tls(struct ibuf *, struct tls_conf *);
 static int	config_get_acl(struct ibuf *, struct acl_conf *);
 static int	config_get_nets(struct ibuf *, struct acl_net *, uint32_t *);
 static int	config_add_heartbeat(struct ibuf *,
@@ -535,6 +537,43 @@ config_add_acl(struct ibuf *buf, const struct acl_conf *acl)
 	return (0);
 }
 
+static int
+config_add_tls(struct ibuf *buf, const struct tls_conf *tls)
+{
+	int	i;
+
+	if (ibuf_add_u8(buf, (uint8_t)tls->tls_enabled) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)tls->tls_client_auth) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)tls->tls_min_version) == -1)
+		return (-1);
+	for (i = 0; i < TLS_NFILES; i++)
+		if (ibuf_add_str(buf, tls->tls_file[i]) == -1)
+			return (-1);
+	return (0);
+}
+
+static int
+config_get_tls(struct ibuf *buf, struct tls_conf *tls)
+{
+	uint8_t	en, ca, mv;
+	int	i;
+
+	if (ibuf_get_u8(buf, &en) == -1 || ibuf_get_u8(buf, &ca) == -1 ||
+	    ibuf_get_u8(buf, &mv) == -1 || en > 1 || ca > 3 || mv > 3)
+		return (-1);
+	for (i = 0; i < TLS_NFILES; i++)
+		if (ibuf_get_strbuf(buf, tls->tls_file[i],
+		    sizeof(tls->tls_file[i])) == -1)
+			return (-1);
+	if (en && (tls->tls_file[TLS_CERT][0] == '\0' ||
+	    tls->tls_file[TLS_KEY][0] == '\0'))
+		return (-1);
+	tls->tls_enabled = en;
+	tls->tls_client_auth = ca;
+	tls->tls_min_version = mv;
+	return (0);
+}
+
 /* A list of nets, each checked as the parser would have made it. */
 static int
 config_get_nets(struct ibuf *buf, struct acl_net *nets, uint32_t *n)
@@ -582,7 +621,7 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	struct ibuf		*buf;
 	uint32_t		 gen = cf->cf_generation;
 
-	if ((buf = proc_create(ps, dst, IMSG_CFG_GLOBAL, gen, 1024)) == NULL)
+	if ((buf = proc_create(ps, dst, IMSG_CFG_GLOBAL, gen, 4096)) == NULL)
 		return (-1);
 	if (ibuf_add_u32(buf, (uint32_t)gc->gc_shutdown_timeout) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_restart_policy) == -1 ||
@@ -606,6 +645,8 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_resource_max_samples) == -1 ||
 	    config_add_acl(buf, &gc->gc_api_acl) == -1 ||
 	    config_add_acl(buf, &gc->gc_metrics_acl) == -1 ||
+	    config_add_tls(buf, &gc->gc_api_tls) == -1 ||
+	    config_add_tls(buf, &gc->gc_metrics_tls) == -1 ||
 	    /* in millionths: doubles do not cross a role boundary */
 	    ibuf_add_i64(buf, (int64_t)(gc->gc_autotune_threshold * 1e6)) ==
 	    -1) {
@@ -660,6 +701,8 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_u32(&buf, &rmax) == -1 ||
 	    config_get_acl(&buf, &gc->gc_api_acl) == -1 ||
 	    config_get_acl(&buf, &gc->gc_metrics_acl) == -1 ||
+	    config_get_tls(&buf, &gc->gc_api_tls) == -1 ||
+	    config_get_tls(&buf, &gc->gc_metrics_tls) == -1 ||
 	    ibuf_get_i64(&buf, &att) == -1 || att < 0 || att > 10000000 ||
 	    ibuf_left(&buf) != 0)
 		return (-1);

@@ -28,6 +28,10 @@ static char	listen_path[PATH_MAX];
 
 static int	listen_unix(const char *);
 static int	listen_tcp(int, int);
+static int	listen_tls_open(const struct tls_conf *, int [TLS_NFILES],
+		    const char **);
+static int	listen_tls_send(struct privsep *, uint8_t,
+		    const struct tls_conf *);
 
 /*
  * A stale socket file is replaced; one that a live phpeekd answers on
@@ -136,15 +140,101 @@ listen_open(struct global_conf *gc)
 		log_warn("metrics port %d", gc->gc_metrics_port);
 }
 
-/* Hand a copy of each listener to the api role. */
-void
-listen_send(struct privsep *ps)
+/* The TLS files of a listener kind, opened; -1 and errno if one fails. */
+static int
+listen_tls_open(const struct tls_conf *tls, int fds[TLS_NFILES],
+    const char **failed)
 {
-	uint8_t	kind;
-	int	fd;
+	int	i;
+
+	for (i = 0; i < TLS_NFILES; i++)
+		fds[i] = -1;
+	for (i = 0; i < TLS_NFILES; i++) {
+		if (tls->tls_file[i][0] == '\0' ||
+		    (i == TLS_CA && tls->tls_client_auth != 3))
+			continue;
+		if ((fds[i] = open(tls->tls_file[i], O_RDONLY | O_CLOEXEC |
+		    O_NONBLOCK)) == -1) {
+			*failed = tls->tls_file[i];
+			while (--i >= 0)
+				if (fds[i] != -1)
+					close(fds[i]);
+			return (-1);
+		}
+	}
+	return (0);
+}
+
+/*
+ * Whether the TLS files a configuration names can be opened: checked
+ * before it is installed, so that a reload naming a missing key fails
+ * and keeps the running configuration.
+ */
+int
+listen_tls_check(const struct global_conf *gc, char *why, size_t len)
+{
+	const struct tls_conf	*tls[2] = { &gc->gc_api_tls,
+				    &gc->gc_metrics_tls };
+	const char		*failed = "";
+	int			 fds[TLS_NFILES], i, j;
+
+	for (i = 0; i < 2; i++) {
+		if (!tls[i]->tls_enabled)
+			continue;
+		if (listen_tls_open(tls[i], fds, &failed) == -1) {
+			snprintf(why, len, "%s: %s", failed, strerror(errno));
+			return (-1);
+		}
+		for (j = 0; j < TLS_NFILES; j++)
+			if (fds[j] != -1)
+				close(fds[j]);
+	}
+	return (0);
+}
+
+/* The certificate, key and CA of a TLS listener, before the listener. */
+static int
+listen_tls_send(struct privsep *ps, uint8_t kind, const struct tls_conf *tls)
+{
+	const char	*failed = "";
+	uint8_t		 msg[2];
+	int		 fds[TLS_NFILES], i, rv = 0;
+
+	if (listen_tls_open(tls, fds, &failed) == -1) {
+		log_warn("%s: %s", kind == LISTEN_API ? "api_tls" :
+		    "metrics_tls", failed);
+		return (-1);
+	}
+	for (i = 0; i < TLS_NFILES; i++) {
+		if (fds[i] == -1)
+			continue;
+		msg[0] = kind;
+		msg[1] = (uint8_t)i;
+		if (proc_compose(ps, PROC_API, IMSG_API_TLS, 0, fds[i], msg,
+		    sizeof(msg)) == -1)
+			rv = -1;
+	}
+	return (rv);
+}
+
+/*
+ * Hand a copy of each listener to the api role; a TLS listener whose
+ * files cannot be read is not served at all rather than in clear.
+ */
+void
+listen_send(struct privsep *ps, const struct global_conf *gc)
+{
+	const struct tls_conf	*tls;
+	uint8_t			 kind;
+	int			 fd;
 
 	for (kind = LISTEN_CONTROL; kind <= LISTEN_METRICS; kind++) {
 		if (listen_fds[kind] == -1)
+			continue;
+		tls = kind == LISTEN_API ? &gc->gc_api_tls :
+		    kind == LISTEN_METRICS ? &gc->gc_metrics_tls : NULL;
+		if (tls != NULL && tls->tls_enabled &&
+		    listen_tls_send(ps, kind, tls) == -1)
 			continue;
 		if ((fd = fcntl(listen_fds[kind], F_DUPFD_CLOEXEC, 3)) == -1) {
 			log_warn("dup listener");

@@ -2001,6 +2001,54 @@ g_acl(struct parser *p, struct node *k, struct node *v, void *a)
 		    "every TCP client", path);
 }
 
+/*
+ * api_tls and metrics_tls: checked by the table, then kept.  The files
+ * are opened by the parent when the listener is made, not here.
+ */
+static void
+g_tls(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	static const char *const files[TLS_NFILES] = { "cert_file",
+		"key_file", "ca_file" };
+	struct tls_conf	*tls;
+	struct node	*n;
+	int		 i;
+
+	g_vkey(p, k, v, a);
+	if (v->n_type != N_MAP)
+		return;
+	tls = strcmp(k->n_value, "api_tls") == 0 ? &GC(a)->gc_api_tls :
+	    &GC(a)->gc_metrics_tls;
+	memset(tls, 0, sizeof(*tls));
+	tls->tls_min_version = 2;	/* TLS 1.2, as phpeek-pm */
+	if ((n = map_get(v, "enabled")) != NULL && n->n_type == N_SCALAR)
+		tls->tls_enabled = bool_value(n->n_value) == 1;
+	for (i = 0; i < TLS_NFILES; i++)
+		if ((n = map_get(v, files[i])) != NULL &&
+		    n->n_type == N_SCALAR && strlcpy(tls->tls_file[i],
+		    n->n_value, sizeof(tls->tls_file[i])) >=
+		    sizeof(tls->tls_file[i]))
+			perr(p, n, "global.%s.%s: path too long", k->n_value,
+			    files[i]);
+	if ((n = map_get(v, "client_auth")) != NULL && n->n_type == N_SCALAR)
+		for (i = 0; tls_client_auth[i] != NULL; i++)
+			if (strcmp(n->n_value, tls_client_auth[i]) == 0)
+				tls->tls_client_auth = i;
+	if ((n = map_get(v, "min_version")) != NULL && n->n_type == N_SCALAR)
+		for (i = 0; tls_versions[i] != NULL; i++)
+			if (strcmp(n->n_value, tls_versions[i]) == 0)
+				tls->tls_min_version = i;
+	if (!tls->tls_enabled)
+		return;
+	if (tls->tls_file[TLS_CERT][0] == '\0' ||
+	    tls->tls_file[TLS_KEY][0] == '\0')
+		perr(p, v, "global.%s: enabled needs cert_file and key_file",
+		    k->n_value);
+	if (tls->tls_client_auth == 3 && tls->tls_file[TLS_CA][0] == '\0')
+		perr(p, v, "global.%s: client_auth %s needs ca_file",
+		    k->n_value, tls_client_auth[tls->tls_client_auth]);
+}
+
 /* Checked by the table; a valid one is kept (0 means the profile's). */
 static void
 g_autotune_threshold(struct parser *p, struct node *k, struct node *v,
@@ -2035,13 +2083,13 @@ static const struct key global_keys[] = {
 	{ "metrics_enabled", g_metrics_enabled },
 	{ "metrics_port", g_metrics_port },
 	{ "metrics_path", g_metrics_path },
-	{ "metrics_tls", g_vkey },
+	{ "metrics_tls", g_tls },
 	{ "metrics_acl", g_acl },
 	{ "api_enabled", g_api_enabled },
 	{ "api_port", g_api_port },
 	{ "api_socket", g_api_socket },
 	{ "api_auth", g_api_auth },
-	{ "api_tls", g_vkey },
+	{ "api_tls", g_tls },
 	{ "api_acl", g_acl },
 	{ "api_max_request_body", g_api_max_body },
 	{ "resource_metrics_enabled", g_resource_enabled },

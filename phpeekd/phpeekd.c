@@ -610,8 +610,23 @@ static void
 parent_install(struct phpeekd_conf *cf)
 {
 	struct phpeekd_conf	*old = parent->pa_conf;
+	char			 why[PATH_MAX + 128];
 
 	parent->pa_loading = 0;
+	if (listen_tls_check(&cf->cf_global, why, sizeof(why)) == -1) {
+		log_warnx("%s: TLS: %s", parent->pa_path, why);
+		config_free(cf);
+		if (old == NULL)
+			parent_finish(1);
+		log_warnx("reload failed: keeping configuration generation %u",
+		    old->cf_generation);
+		snprintf(parent->pa_reload_msg, sizeof(parent->pa_reload_msg),
+		    "TLS: %s", why);
+		parent_reload_reply(422, parent->pa_reload_msg);
+		proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
+		    &(uint8_t){ 0 }, 1);
+		return;
+	}
 	/* before anything starts, so every process inherits the result */
 	if (old == NULL && php_fpm_autotune(&cf->cf_global, 0) == -1) {
 		config_free(cf);
@@ -626,8 +641,13 @@ parent_install(struct phpeekd_conf *cf)
 	config_send(&parent_ps, PROC_API, cf);
 	if (old == NULL || listen_changed(&old->cf_global, &cf->cf_global)) {
 		listen_open(&cf->cf_global);
-		listen_send(&parent_ps);
-	}
+		listen_send(&parent_ps, &cf->cf_global);
+	} else if (cf->cf_global.gc_api_tls.tls_enabled ||
+	    cf->cf_global.gc_metrics_tls.tls_enabled ||
+	    old->cf_global.gc_api_tls.tls_enabled ||
+	    old->cf_global.gc_metrics_tls.tls_enabled)
+		/* the same sockets, the certificates read again (renewal) */
+		listen_send(&parent_ps, &cf->cf_global);
 	parent_reload_reply(200, "configuration reloaded");
 	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
 	    &(uint8_t){ 1 }, 1);
@@ -755,7 +775,7 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 	case PROC_API:
 		if (parent->pa_conf != NULL) {
 			config_send(ps, PROC_API, parent->pa_conf);
-			listen_send(ps);
+			listen_send(ps, &parent->pa_conf->cf_global);
 		}
 		parent_link();
 		break;

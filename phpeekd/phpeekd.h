@@ -96,6 +96,7 @@ enum imsg_type {
 	IMSG_CTL_RELOAD,	/* api -> parent: reload the config file */
 	IMSG_CTL_RELOAD_REPLY,	/* parent -> api: how the reload went */
 	IMSG_CFG_RESULT,	/* parent -> api: a load succeeded/failed */
+	IMSG_API_TLS,		/* parent -> api: a certificate, key or CA file */
 	IMSG_MAX
 };
 
@@ -244,6 +245,21 @@ struct acl_conf {
 	struct acl_net		 acl_deny[ACL_MAX];
 };
 
+/* api_tls, metrics_tls: the parent opens the files, the api reads them. */
+#define TLS_FILE_MAX	(1024 * 1024)	/* bytes of PEM per file */
+enum tls_file {
+	TLS_CERT = 0,
+	TLS_KEY,
+	TLS_CA,
+	TLS_NFILES
+};
+struct tls_conf {
+	int			 tls_enabled;
+	int			 tls_client_auth;	/* none request require verify */
+	int			 tls_min_version;	/* 0..3: TLS 1.0..1.3 */
+	char			 tls_file[TLS_NFILES][PATH_MAX];
+};
+
 /* Dead man's switch pings of a scheduled task (heartbeat.c). */
 struct heartbeat_conf {
 	char			*hb_url;	/* /start, itself, /fail */
@@ -329,6 +345,8 @@ struct global_conf {
 	int64_t		 gc_api_max_body;
 	struct acl_conf	 gc_api_acl;
 	struct acl_conf	 gc_metrics_acl;
+	struct tls_conf	 gc_api_tls;
+	struct tls_conf	 gc_metrics_tls;
 	double		 gc_autotune_threshold;		/* 0: the profile's */
 	int		 gc_metrics_enabled;
 	int		 gc_metrics_port;
@@ -800,7 +818,8 @@ int	 watch_start(const char *, void (*)(void));
 
 /* listen.c */
 void	 listen_open(struct global_conf *);
-void	 listen_send(struct privsep *);
+void	 listen_send(struct privsep *, const struct global_conf *);
+int	 listen_tls_check(const struct global_conf *, char *, size_t);
 void	 listen_close(void);
 
 /* sandbox.c */
@@ -874,6 +893,13 @@ void	 api_request_cancel(void *);
 /* apihttp.c */
 void	 apihttp_init(struct event_base *);
 void	 apihttp_listen(int, int);
+
+/* apitls.c */
+void	 apitls_init(void);
+int	 apitls_file(int, int, int);
+void	*apitls_ctx(int, const struct tls_conf *);
+void	 apitls_ctx_free(void *);
+struct bufferevent *apitls_bev(struct event_base *, void *);
 
 /* metrics.c */
 struct evbuffer;
