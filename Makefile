@@ -39,7 +39,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
 		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c phpeekd/sample.c \
-		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c phpeekd/sched.c phpeekd/heartbeat.c phpeekd/acl.c phpeekd/autotune.c phpeekd/apitls.c \
+		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c phpeekd/sched.c phpeekd/heartbeat.c phpeekd/acl.c phpeekd/autotune.c phpeekd/apitls.c phpeekd/edit.c \
 		phpeekd/logframe.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
@@ -51,7 +51,7 @@ imsg_test_OBJS = phpeekd/imsg.o
 cron_test_OBJS = phpeekd/cron.o phpeekd/util.o phpeekd/log.o
 acl_test_OBJS = phpeekd/acl.o phpeekd/util.o phpeekd/log.o
 autotune_test_OBJS = phpeekd/autotune.o phpeekd/log.o
-parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o phpeekd/acl.o \
+parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o phpeekd/acl.o phpeekd/edit.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
 
 MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5 man/phpeekctl.8
@@ -72,7 +72,7 @@ api_fuzz_SRCS =	$(filter-out phpeekd/phpeekd.c,$(PHPEEKD_SRCS))
 cron_fuzz_SRCS = phpeekd/cron.c phpeekd/util.c phpeekd/log.c
 logframe_fuzz_SRCS = phpeekd/logframe.c
 imsg_fuzz_SRCS = phpeekd/imsg.c
-parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c phpeekd/acl.c \
+parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c phpeekd/acl.c phpeekd/edit.c \
 		phpeekd/log.c phpeekd/imsg.c phpeekd/proc.c phpeekd/sandbox.c
 
 all: phpeekd/phpeekd phpeekctl/phpeekctl

@@ -352,6 +352,40 @@ api_request(uint32_t op, const char *name, int64_t arg,
 	return (0);
 }
 
+/*
+ * A process added, changed or removed, or config/save: to the parent,
+ * which has the config role check it; the answer comes as a reload's.
+ */
+int
+api_request_edit(uint32_t op, const char *name, const char *json,
+    void (*cb)(void *, uint32_t, const char *), void *cbarg)
+{
+	struct api_wait	*w;
+	struct ibuf	*buf;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return (-1);
+	if (++api->a_next_id == 0)
+		++api->a_next_id;
+	w->w_id = api->a_next_id;
+	w->w_cb = cb;
+	w->w_arg = cbarg;
+	w->w_peer = PROC_PARENT;
+	if ((buf = proc_create(privsep, PROC_PARENT, IMSG_CTL_EDIT, w->w_id,
+	    strlen(json) + CONF_NAME_MAX + 16)) == NULL) {
+		free(w);
+		return (-1);
+	}
+	if (ibuf_add_u8(buf, (uint8_t)op) == -1 ||
+	    ibuf_add_str(buf, name) == -1 || ibuf_add_str(buf, json) == -1 ||
+	    proc_close(privsep, PROC_PARENT, buf) == -1) {
+		free(w);
+		return (-1);
+	}
+	TAILQ_INSERT_TAIL(&api->a_waits, w, w_entry);
+	return (0);
+}
+
 /* The caller's connection went away: its answer goes nowhere. */
 void
 api_request_cancel(void *cbarg)

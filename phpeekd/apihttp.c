@@ -67,6 +67,8 @@ struct http_srv {
 };
 
 /* A request waiting for the engine or the parent. */
+#define HTTP_EDIT_MAX	12288	/* bytes of one process's JSON */
+
 struct pending {
 	struct evhttp_request	*pd_req;
 	uint32_t		 pd_op;		/* enum ctl_op; 0: reload */
@@ -150,6 +152,8 @@ static int	apihttp_signal_body(struct evhttp_request *,
 static void	apihttp_action(struct evhttp_request *, const char *,
 		    const char *);
 static void	apihttp_probe(struct evhttp_request *, enum probe);
+static void	apihttp_edit(struct evhttp_request *, uint32_t, const char *);
+static void	apihttp_edit_answer(struct pending *);
 static void	apihttp_metrics(struct evhttp_request *);
 
 /* libevent's own messages go through our log, at debug level. */
@@ -1226,6 +1230,12 @@ apihttp_answer(void *arg, uint32_t status, const char *msg)
 	case 0:
 		st = "reloaded";
 		break;
+	case CTL_ADD:
+	case CTL_UPDATE:
+	case CTL_REMOVE:
+	case CTL_SAVE:
+		apihttp_edit_answer(pd);
+		return;
 	case CTL_START:
 		st = "started";
 		break;
@@ -1316,6 +1326,113 @@ apihttp_body(struct evhttp_request *req)
 		return (NULL);
 	}
 	return (o);
+}
+
+/*
+ * POST /processes {"name", "process"}, PUT /processes/N {"process"},
+ * DELETE /processes/N, POST /config/save.  The process travels as JSON
+ * text, which the config role reads as YAML with the file's own rules.
+ */
+static void
+apihttp_edit(struct evhttp_request *req, uint32_t op, const char *name)
+{
+	struct evhttp_connection	*evcon;
+	struct json_object		*o = NULL, *v, *proc = NULL;
+	struct pending			*pd;
+	const char			*json = "";
+
+	if (op == CTL_ADD || op == CTL_UPDATE) {
+		if ((o = apihttp_body(req)) == NULL)
+			return;
+		if (op == CTL_ADD) {
+			if (!json_object_object_get_ex(o, "name", &v) ||
+			    !json_object_is_type(v, json_type_string) ||
+			    *(name = json_object_get_string(v)) == '\0') {
+				apihttp_error(req, 400,
+				    "process name is required");
+				goto done;
+			}
+			if (strlen(name) >= CONF_NAME_MAX) {
+				apihttp_error(req, 400, "name: longer than %d "
+				    "characters", CONF_NAME_MAX - 1);
+				goto done;
+			}
+		}
+		if (!json_object_object_get_ex(o, "process", &proc) ||
+		    !json_object_is_type(proc, json_type_object)) {
+			apihttp_error(req, 400,
+			    "process configuration is required");
+			goto done;
+		}
+		json = json_object_to_json_string_ext(proc,
+		    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+		if (strlen(json) > HTTP_EDIT_MAX) {
+			apihttp_error(req, 413, "process configuration larger "
+			    "than %d bytes", HTTP_EDIT_MAX);
+			goto done;
+		}
+	}
+	if (op == CTL_ADD && api_proc_conf(name) != NULL) {
+		apihttp_error(req, 409, "process %s already exists", name);
+		goto done;
+	}
+	if ((op == CTL_UPDATE || op == CTL_REMOVE) &&
+	    api_proc_conf(name) == NULL) {
+		apihttp_error(req, 404, "process %s not found", name);
+		goto done;
+	}
+	if ((pd = calloc(1, sizeof(*pd))) == NULL)
+		fatal("%s", __func__);
+	pd->pd_req = req;
+	pd->pd_op = op;
+	if (name != NULL)
+		strlcpy(pd->pd_name, name, sizeof(pd->pd_name));
+	apihttp_audit_what(req, 0, pd->pd_audit, sizeof(pd->pd_audit));
+	if (api_request_edit(op, pd->pd_name, json, apihttp_answer, pd) ==
+	    -1) {
+		free(pd);
+		apihttp_error(req, 503, "configuration unavailable");
+		goto done;
+	}
+	if ((evcon = evhttp_request_get_connection(req)) != NULL)
+		evhttp_connection_set_closecb(evcon, apihttp_closed, pd);
+ done:
+	json_object_put(o);
+}
+
+static void
+apihttp_edit_answer(struct pending *pd)
+{
+	struct json_object	*o = json_object_new_object();
+	const char		*st, *msg;
+	int			 code = 200;
+
+	switch (pd->pd_op) {
+	case CTL_ADD:
+		st = "created";
+		msg = "Process added successfully";
+		code = 201;
+		break;
+	case CTL_UPDATE:
+		st = "updated";
+		msg = "Process updated successfully";
+		break;
+	case CTL_REMOVE:
+		st = "removed";
+		msg = "Process removed successfully";
+		break;
+	default:
+		st = "saved";
+		msg = "Configuration saved successfully";
+		break;
+	}
+	json_object_object_add(o, "status", json_object_new_string(st));
+	if (pd->pd_op != CTL_SAVE)
+		json_object_object_add(o, "process",
+		    json_object_new_string(pd->pd_name));
+	json_object_object_add(o, "message", json_object_new_string(msg));
+	apihttp_json(pd->pd_req, code, o);
+	free(pd);
 }
 
 /* {"desired":K} or {"delta":+-K}; delta wins, as in phpeek-pm. */
@@ -1605,8 +1722,7 @@ apihttp_route_api(struct evhttp_request *req, struct http_srv *hs,
 		if (apihttp_get(req))
 			apihttp_processes(req);
 		else if (m == EVHTTP_REQ_POST)
-			apihttp_error(req, 501, "not implemented: add the "
-			    "process to the configuration file and reload");
+			apihttp_edit(req, CTL_ADD, NULL);
 		else
 			apihttp_error(req, 405, "method not allowed");
 	} else if (strncmp(path, PROCS_PREFIX, strlen(PROCS_PREFIX)) == 0)
@@ -1629,17 +1745,18 @@ apihttp_route_api(struct evhttp_request *req, struct http_srv *hs,
 		if ((pd = calloc(1, sizeof(*pd))) == NULL)
 			fatal("%s", __func__);
 		apihttp_forward(req, pd);
-	} else if (strcmp(path, "/api/v1/config/validate") == 0 ||
-	    strcmp(path, "/api/v1/config/save") == 0) {
+	} else if (strcmp(path, "/api/v1/config/save") == 0) {
+		if (m != EVHTTP_REQ_POST)
+			apihttp_error(req, 405, "method not allowed");
+		else
+			apihttp_edit(req, CTL_SAVE, NULL);
+	} else if (strcmp(path, "/api/v1/config/validate") == 0) {
 		/* the api has no file system: phpeekd -n reads the file */
 		if (m != EVHTTP_REQ_POST)
 			apihttp_error(req, 405, "method not allowed");
-		else if (strcmp(path, "/api/v1/config/validate") == 0)
+		else
 			apihttp_error(req, 501, "not implemented: use "
 			    "phpeekd -n");
-		else
-			apihttp_error(req, 501, "not implemented: edit the "
-			    "configuration file");
 	} else
 		apihttp_text(req, 404, "404 page not found");
 }
@@ -1681,9 +1798,10 @@ apihttp_route_process(struct evhttp_request *req, const char *rest)
 			    "restart|scale)");
 		else
 			apihttp_action(req, name, action);
-	} else if (m == EVHTTP_REQ_PUT || m == EVHTTP_REQ_DELETE)
-		apihttp_error(req, 501, "not implemented: change the "
-		    "configuration file and reload");
+	} else if (m == EVHTTP_REQ_PUT)
+		apihttp_edit(req, CTL_UPDATE, name);
+	else if (m == EVHTTP_REQ_DELETE)
+		apihttp_edit(req, CTL_REMOVE, name);
 	else if (!apihttp_get(req))
 		apihttp_error(req, 405, "method not allowed");
 	else if (*action == '\0')

@@ -872,6 +872,10 @@ config_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		config_parse_fd(iev, imsg_get_peerid(imsg), fd, path);
 		close(fd);
 		return (0);
+	case IMSG_CFG_EDIT:
+		return (edit_request(iev->ps, imsg));
+	case IMSG_CFG_SAVE:
+		return (edit_save(iev->ps, imsg));
 	}
 	return (-1);
 }
@@ -927,10 +931,7 @@ config_read_fd(int fd, char **out, size_t *outlen, char *err, size_t errlen)
 static void
 config_parse_fd(struct imsgev *iev, uint32_t gen, int fd, const char *path)
 {
-	struct privsep		*ps = iev->ps;
 	struct parse_result	 pr;
-	struct diag		*d;
-	struct ibuf		*buf;
 	char			*text, err[128];
 	size_t			 len;
 	int			 rv;
@@ -942,9 +943,24 @@ config_parse_fd(struct imsgev *iev, uint32_t gen, int fd, const char *path)
 		rv = -1;
 	} else {
 		rv = parse_config(path, text, len, &pr);
-		free(text);
+		/* the file as read is what API changes apply to from now */
+		if (rv == 0)
+			edit_file(text, len);
+		else
+			free(text);
 	}
-	TAILQ_FOREACH(d, &pr.pr_diags, d_entry) {
+	config_send_result(iev->ps, gen, rv, &pr);
+}
+
+/* The diagnostics, then the configuration or IMSG_CFG_FAILED. */
+void
+config_send_result(struct privsep *ps, uint32_t gen, int rv,
+    struct parse_result *pr)
+{
+	struct diag		*d;
+	struct ibuf		*buf;
+
+	TAILQ_FOREACH(d, &pr->pr_diags, d_entry) {
 		if ((buf = proc_create(ps, PROC_PARENT, IMSG_CFG_DIAG, gen,
 		    64)) == NULL)
 			fatalx("cannot send a diagnostic");
@@ -955,12 +971,12 @@ config_parse_fd(struct imsgev *iev, uint32_t gen, int fd, const char *path)
 			fatalx("cannot build a diagnostic");
 		proc_close(ps, PROC_PARENT, buf);
 	}
-	if (rv == 0 && pr.pr_conf != NULL) {
-		pr.pr_conf->cf_generation = gen;
-		if (config_send(ps, PROC_PARENT, pr.pr_conf) == -1)
+	if (rv == 0 && pr->pr_conf != NULL) {
+		pr->pr_conf->cf_generation = gen;
+		if (config_send(ps, PROC_PARENT, pr->pr_conf) == -1)
 			fatalx("cannot send the configuration");
 	} else
 		proc_compose(ps, PROC_PARENT, IMSG_CFG_FAILED, gen, -1,
 		    NULL, 0);
-	parse_result_clear(&pr);
+	parse_result_clear(pr);
 }

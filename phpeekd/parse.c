@@ -3895,6 +3895,223 @@ int
 parse_config(const char *path, const char *buf, size_t len,
     struct parse_result *pr)
 {
+	return (parse_config_edits(path, buf, len, NULL, pr));
+}
+
+/*
+ * The file with the API's changes on top: each edit replaces, adds or
+ * removes one entry of processes before anything is decoded, so an
+ * edited process is checked exactly as one written in the file, its
+ * dependencies and cycles included.  Its nodes have no position; a
+ * diagnostic about one names its field.
+ */
+static void
+edits_apply(struct parser *p, struct node *root, const struct cfg_edits *edits)
+{
+	const struct cfg_edit	*ce;
+	struct node		*procs, *val, *key;
+	yaml_mark_t		 mark;
+	size_t			 i, first;
+
+	if (edits == NULL || TAILQ_EMPTY(edits) || root == NULL ||
+	    root->n_type != N_MAP)
+		return;
+	memset(&mark, 0, sizeof(mark));
+	if ((procs = map_get(root, "processes")) == NULL ||
+	    procs->n_type != N_MAP) {
+		if (procs != NULL)
+			return;		/* the file's own error stands */
+		if ((key = node_new(p, N_SCALAR, mark)) == NULL ||
+		    (procs = node_new(p, N_MAP, mark)) == NULL ||
+		    (key->n_value = strdup("processes")) == NULL)
+			fatal("%s", __func__);
+		node_add(root, key);
+		node_add(root, procs);
+	}
+	TAILQ_FOREACH(ce, edits, ce_entry) {
+		for (i = 0; i + 1 < procs->n_nkids; i += 2)
+			if (procs->n_kids[i]->n_type == N_SCALAR &&
+			    strcmp(procs->n_kids[i]->n_value, ce->ce_name) == 0)
+				break;
+		if (ce->ce_json == NULL) {
+			if (i + 1 >= procs->n_nkids)
+				continue;
+			memmove(&procs->n_kids[i], &procs->n_kids[i + 2],
+			    (procs->n_nkids - i - 2) * sizeof(struct node *));
+			procs->n_nkids -= 2;
+			continue;
+		}
+		first = p->p_nall;
+		if ((val = tree_build(p, ce->ce_json, strlen(ce->ce_json))) ==
+		    NULL)
+			continue;
+		for (; first < p->p_nall; first++) {
+			p->p_all[first]->n_line = p->p_all[first]->n_col = 0;
+			p->p_all[first]->n_start = p->p_all[first]->n_end = 0;
+		}
+		if (i + 1 < procs->n_nkids) {
+			procs->n_kids[i + 1] = val;
+			continue;
+		}
+		if ((key = node_new(p, N_SCALAR, mark)) == NULL ||
+		    (key->n_value = strdup(ce->ce_name)) == NULL)
+			fatal("%s", __func__);
+		key->n_line = key->n_col = 0;
+		node_add(procs, key);
+		node_add(procs, val);
+	}
+}
+
+/*
+ * Writing the configuration back (config/save): the tree of the file as
+ * written, ${VARIABLES} unexpanded and PHPEEK_PM_* overrides not
+ * applied, with the API's changes on top, in block style.  Comments and
+ * anchors are not in the tree and are lost; a value that was quoted,
+ * or a block scalar, is written double-quoted, so every value keeps its
+ * type.
+ */
+static void
+emit_scalar(FILE *f, const struct node *n)
+{
+	const unsigned char	*c;
+
+	if (!n->n_quoted) {
+		fputs(n->n_value[0] == '\0' ? "~" : n->n_value, f);
+		return;
+	}
+	fputc('"', f);
+	for (c = (const unsigned char *)n->n_value; *c != '\0'; c++) {
+		if (*c == '"' || *c == '\\')
+			fprintf(f, "\\%c", *c);
+		else if (*c == '\n')
+			fputs("\\n", f);
+		else if (*c == '\t')
+			fputs("\\t", f);
+		else if (*c < 0x20 || *c == 0x7f)
+			fprintf(f, "\\x%02x", *c);
+		else
+			fputc(*c, f);
+	}
+	fputc('"', f);
+}
+
+static void	emit_node(FILE *, const struct node *, int, int);
+
+/* A key written plain where YAML reads it back as the same string. */
+static void
+emit_key(FILE *f, const struct node *k)
+{
+	static const char *const words[] = { "true", "false", "yes", "no",
+		"on", "off", "y", "n", "null" };
+	const char	*c = k->n_value;
+	size_t		 i;
+
+	if (k->n_type != N_SCALAR) {
+		fputs("\"\"", f);
+		return;
+	}
+	for (i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (strcasecmp(c, words[i]) == 0) {
+			emit_scalar(f, k);
+			return;
+		}
+	if (!isalpha((unsigned char)*c) && *c != '_') {
+		emit_scalar(f, k);
+		return;
+	}
+	for (; *c != '\0'; c++)
+		if (!isalnum((unsigned char)*c) && strchr("_.-", *c) == NULL) {
+			emit_scalar(f, k);
+			return;
+		}
+	fputs(k->n_value, f);
+}
+
+/* inline: the first line goes where the cursor is (after "- ") */
+static void
+emit_node(FILE *f, const struct node *n, int indent, int inline_first)
+{
+	const struct node	*k, *v;
+	size_t			 i;
+	int			 pad;
+
+	for (i = 0; i < n->n_nkids; i += n->n_type == N_MAP ? 2 : 1) {
+		pad = i == 0 && inline_first ? 0 : indent;
+		fprintf(f, "%*s", pad, "");
+		if (n->n_type == N_MAP) {
+			k = n->n_kids[i];
+			v = i + 1 < n->n_nkids ? n->n_kids[i + 1] : NULL;
+			emit_key(f, k);
+			fputc(':', f);
+		} else {
+			v = n->n_kids[i];
+			fputc('-', f);
+		}
+		if (v == NULL || v->n_type == N_SCALAR) {
+			fputc(' ', f);
+			if (v != NULL)
+				emit_scalar(f, v);
+			fputc('\n', f);
+		} else if (v->n_nkids == 0)
+			fputs(v->n_type == N_MAP ? " {}\n" : " []\n", f);
+		else if (n->n_type == N_SEQ && v->n_type == N_MAP) {
+			fputc(' ', f);
+			emit_node(f, v, indent + 2, 1);
+		} else {
+			fputc('\n', f);
+			emit_node(f, v, indent + 2, 0);
+		}
+	}
+}
+
+int
+parse_emit(const char *buf, size_t len, const struct cfg_edits *edits,
+    char **out, size_t *outlen, char *err, size_t errlen)
+{
+	struct parser		 p;
+	struct parse_result	 pr;
+	struct node		*root;
+	FILE			*f;
+	int			 rv = -1;
+
+	memset(&pr, 0, sizeof(pr));
+	TAILQ_INIT(&pr.pr_diags);
+	memset(&p, 0, sizeof(p));
+	p.p_pr = &pr;
+	*out = NULL;
+	*outlen = 0;
+	root = tree_build(&p, buf, len);
+	if (p.p_nerrors == 0)
+		edits_apply(&p, root, edits);
+	if (p.p_nerrors > 0 || root == NULL || root->n_type != N_MAP) {
+		snprintf(err, errlen, "the file no longer parses");
+		goto done;
+	}
+	if ((f = open_memstream(out, outlen)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto done;
+	}
+	fputs("# Written by phpeekd (POST /api/v1/config/save); the\n"
+	    "# comments of the file it replaced are not kept.\n", f);
+	emit_node(f, root, 0, 0);
+	if (fclose(f) == 0)
+		rv = 0;
+	else {
+		snprintf(err, errlen, "out of memory");
+		free(*out);
+		*out = NULL;
+	}
+ done:
+	parser_free(&p);
+	parse_finish(&p);
+	parse_result_clear(&pr);
+	return (rv);
+}
+
+int
+parse_config_edits(const char *path, const char *buf, size_t len,
+    const struct cfg_edits *edits, struct parse_result *pr)
+{
 	struct parser		 p;
 	struct node		*root = NULL, *procs, empty;
 	struct global_conf	*gc;
@@ -3915,6 +4132,8 @@ parse_config(const char *path, const char *buf, size_t len,
 	else {
 		root = tree_build(&p, text, tlen);
 		free(text);
+		if (p.p_nerrors == 0)
+			edits_apply(&p, root, edits);
 		if (p.p_nerrors == 0)
 			env_overrides(&p, &root);
 	}

@@ -57,6 +57,10 @@ struct parent {
 	char			 pa_path[PATH_MAX];
 	uint32_t		 pa_generation;
 	int			 pa_loading;	/* CFG_FD sent, no answer */
+	int			 pa_editing;	/* the load is an API change */
+	int			 pa_saving;	/* CFG_SAVE sent, no answer */
+	char			*pa_save;	/* the text to save, so far */
+	size_t			 pa_save_len;
 	uint32_t		 pa_reload_id;	/* api request waiting */
 	char			 pa_reload_msg[PATH_MAX + 1024];
 	struct services		 pa_services;
@@ -86,6 +90,11 @@ static void	parent_reap(void);
 static void	parent_load_config(void);
 static void	parent_install(struct phpeekd_conf *);
 static void	parent_reload_reply(uint32_t, const char *);
+static int	parent_edit(struct imsg *);
+static int	parent_save_data(struct imsg *);
+static int	parent_save_done(struct imsg *);
+static int	parent_write_file(const char *, const char *, size_t, char *,
+		    size_t);
 static void	parent_link(void);
 static void	parent_adopt(void);
 static void	parent_role_lost(struct privsep *, enum privsep_procid);
@@ -615,6 +624,7 @@ parent_install(struct phpeekd_conf *cf)
 	parent->pa_loading = 0;
 	if (listen_tls_check(&cf->cf_global, why, sizeof(why)) == -1) {
 		log_warnx("%s: TLS: %s", parent->pa_path, why);
+		parent->pa_editing = 0;
 		config_free(cf);
 		if (old == NULL)
 			parent_finish(1);
@@ -648,7 +658,9 @@ parent_install(struct phpeekd_conf *cf)
 	    old->cf_global.gc_metrics_tls.tls_enabled)
 		/* the same sockets, the certificates read again (renewal) */
 		listen_send(&parent_ps, &cf->cf_global);
-	parent_reload_reply(200, "configuration reloaded");
+	parent_reload_reply(200, parent->pa_editing ? "changed" :
+	    "configuration reloaded");
+	parent->pa_editing = 0;
 	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
 	    &(uint8_t){ 1 }, 1);
 	if (parent->pa_shutdown)
@@ -757,6 +769,16 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 {
 	switch (id) {
 	case PROC_CONFIG:
+		if (parent->pa_saving) {
+			free(parent->pa_save);
+			parent->pa_save = NULL;
+			parent->pa_save_len = 0;
+			parent->pa_saving = 0;
+			parent_reload_reply(503, "the config role was "
+			    "restarted; save again");
+		}
+		/* an API change in flight is answered by a reload */
+		parent->pa_editing = 0;
 		if (parent->pa_loading) {
 			parent->pa_generation--;
 			parent_load_config();
@@ -1029,7 +1051,12 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 		    LOG_LVL_WARN : LOG_LVL_INFO, "%s:%u:%u: %s: %s",
 		    parent->pa_path, line, col, diag_severity(sev), msg);
 		/* the first error is what a reload request is told */
-		if (sev == DIAG_ERROR && parent->pa_reload_msg[0] == '\0')
+		if (sev == DIAG_ERROR && parent->pa_reload_msg[0] == '\0' &&
+		    parent->pa_editing && line == 0)
+			/* about the request's own fields */
+			strlcpy(parent->pa_reload_msg, msg,
+			    sizeof(parent->pa_reload_msg));
+		else if (sev == DIAG_ERROR && parent->pa_reload_msg[0] == '\0')
 			snprintf(parent->pa_reload_msg,
 			    sizeof(parent->pa_reload_msg), "%s:%u:%u: %s",
 			    parent->pa_path, line, col, msg);
@@ -1045,12 +1072,20 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 			log_warnx("%s: configuration invalid", parent->pa_path);
 			parent_finish(1);
 		}
-		log_warnx("reload failed: keeping configuration generation %u",
+		log_warnx("%s failed: keeping configuration generation %u",
+		    parent->pa_editing ? "change" : "reload",
 		    parent->pa_conf->cf_generation);
-		parent_reload_reply(422, parent->pa_reload_msg);
-		proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
-		    &(uint8_t){ 0 }, 1);
+		parent_reload_reply(parent->pa_editing ? 400 : 422,
+		    parent->pa_reload_msg);
+		if (!parent->pa_editing)
+			proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0,
+			    -1, &(uint8_t){ 0 }, 1);
+		parent->pa_editing = 0;
 		return (0);
+	case IMSG_CFG_SAVE_DATA:
+		return (parent_save_data(imsg));
+	case IMSG_CFG_SAVE_DONE:
+		return (parent_save_done(imsg));
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:
 	case IMSG_CFG_HOOK:
@@ -1128,7 +1163,171 @@ parent_dispatch_api(struct imsgev *iev, struct imsg *imsg)
 		parent->pa_reload_id = imsg_get_peerid(imsg);
 		parent_load_config();
 		return (0);
+	case IMSG_CTL_EDIT:
+		return (parent_edit(imsg));
 	}
+	return (-1);
+}
+
+/*
+ * A process added, changed or removed through the API: the config role
+ * checks it against the file and every earlier change and, if it holds,
+ * sends a new generation, installed as a reload's.  Or config/save.
+ */
+static int
+parent_edit(struct imsg *imsg)
+{
+	struct ibuf	 buf, *out;
+	uint32_t	 id = imsg_get_peerid(imsg);
+	uint8_t		 op;
+	char		 name[CONF_NAME_MAX], *json = NULL;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (id == 0 || ibuf_get_u8(&buf, &op) == -1 ||
+	    ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
+	    ibuf_get_str(&buf, &json) == -1 || ibuf_left(&buf) != 0 ||
+	    op < CTL_ADD || op > CTL_SAVE) {
+		free(json);
+		return (-1);
+	}
+	if (parent->pa_loading || parent->pa_saving ||
+	    parent->pa_reload_id != 0 || parent->pa_shutdown ||
+	    parent->pa_conf == NULL) {
+		free(json);
+		parent->pa_reload_id = id;
+		parent_reload_reply(409, parent->pa_shutdown ?
+		    "shutting down" : "a reload or change is already running");
+		return (0);
+	}
+	parent->pa_reload_id = id;
+	parent->pa_reload_msg[0] = '\0';
+	if (op == CTL_SAVE) {
+		free(json);
+		log_info("configuration save requested through the api");
+		parent->pa_saving = 1;
+		if (proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_SAVE, id,
+		    -1, NULL, 0) == -1) {
+			parent->pa_saving = 0;
+			parent_reload_reply(503, "config role unavailable");
+		}
+		return (0);
+	}
+	log_info("%s %s requested through the api", op == CTL_ADD ? "adding" :
+	    op == CTL_UPDATE ? "changing" : "removing", name);
+	parent->pa_loading = parent->pa_editing = 1;
+	parent->pa_generation++;
+	if ((out = proc_create(&parent_ps, PROC_CONFIG, IMSG_CFG_EDIT,
+	    parent->pa_generation, strlen(json) + CONF_NAME_MAX + 16)) ==
+	    NULL || ibuf_add_u8(out, op) == -1 ||
+	    ibuf_add_str(out, name) == -1 || ibuf_add_str(out, json) == -1) {
+		if (out != NULL)
+			imsg_abort(out);
+		parent->pa_loading = parent->pa_editing = 0;
+		parent_reload_reply(503, "config role unavailable");
+	} else
+		proc_close(&parent_ps, PROC_CONFIG, out);
+	free(json);
+	return (0);
+}
+
+static int
+parent_save_data(struct imsg *imsg)
+{
+	size_t	 len = imsg_get_len(imsg);
+	char	*p;
+
+	if (!parent->pa_saving || imsg_get_peerid(imsg) !=
+	    parent->pa_reload_id || parent->pa_save_len + len > CONF_FILE_MAX)
+		return (-1);
+	if ((p = realloc(parent->pa_save, parent->pa_save_len + len)) == NULL)
+		fatal("%s", __func__);
+	memcpy(p + parent->pa_save_len, imsg->data, len);
+	parent->pa_save = p;
+	parent->pa_save_len += len;
+	return (0);
+}
+
+static int
+parent_save_done(struct imsg *imsg)
+{
+	struct ibuf	 buf;
+	uint32_t	 failed;
+	char		*err = NULL, why[PATH_MAX + 128];
+	int		 rv = 0;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (!parent->pa_saving || imsg_get_peerid(imsg) !=
+	    parent->pa_reload_id || ibuf_get_u32(&buf, &failed) == -1 ||
+	    ibuf_get_str(&buf, &err) == -1 || ibuf_left(&buf) != 0)
+		rv = -1;
+	else if (failed) {
+		log_warnx("save failed: %s", err);
+		parent_reload_reply(500, err);
+	} else if (parent_write_file(parent->pa_path, parent->pa_save,
+	    parent->pa_save_len, why, sizeof(why)) == -1) {
+		log_warnx("save failed: %s", why);
+		parent_reload_reply(500, why);
+	} else {
+		log_info("configuration saved to %s", parent->pa_path);
+		parent_reload_reply(200, "Configuration saved successfully");
+	}
+	free(err);
+	free(parent->pa_save);
+	parent->pa_save = NULL;
+	parent->pa_save_len = 0;
+	parent->pa_saving = 0;
+	return (rv);
+}
+
+/*
+ * Replace the file whole or not at all: a temporary file beside it,
+ * written, synced and renamed over it, with the old file's mode.
+ */
+static int
+parent_write_file(const char *path, const char *text, size_t len,
+    char *why, size_t whylen)
+{
+	struct stat	 st;
+	char		 tmp[PATH_MAX];
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    (int)sizeof(tmp)) {
+		snprintf(why, whylen, "%s: path too long", path);
+		return (-1);
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+		return (-1);
+	}
+	if (fchmod(fd, stat(path, &st) == 0 ? st.st_mode & 07777 : 0644) ==
+	    -1)
+		goto fail;
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return (-1);
+	}
+	return (0);
+ fail:
+	snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	(void)unlink(tmp);
 	return (-1);
 }
 

@@ -97,6 +97,11 @@ enum imsg_type {
 	IMSG_CTL_RELOAD_REPLY,	/* parent -> api: how the reload went */
 	IMSG_CFG_RESULT,	/* parent -> api: a load succeeded/failed */
 	IMSG_API_TLS,		/* parent -> api: a certificate, key or CA file */
+	IMSG_CTL_EDIT,		/* api -> parent: add, update, remove, save */
+	IMSG_CFG_EDIT,		/* parent -> config: one change to check */
+	IMSG_CFG_SAVE,		/* parent -> config: the text to save */
+	IMSG_CFG_SAVE_DATA,	/* config -> parent: part of that text */
+	IMSG_CFG_SAVE_DONE,	/* config -> parent: u32 failed, str why */
 	IMSG_MAX
 };
 
@@ -136,7 +141,12 @@ enum ctl_op {
 	CTL_STOP,
 	CTL_RESTART,
 	CTL_SCALE,		/* arg: desired instances */
-	CTL_SIGNAL		/* arg: signal number */
+	CTL_SIGNAL,		/* arg: signal number */
+	/* to the parent and the config role, not the engine */
+	CTL_ADD = 10,		/* a process, as JSON */
+	CTL_UPDATE,
+	CTL_REMOVE,
+	CTL_SAVE		/* write the configuration file */
 };
 
 /*
@@ -450,6 +460,9 @@ int	 config_send(struct privsep *, enum privsep_procid,
 	    struct phpeekd_conf *);
 int	 config_recv(struct phpeekd_conf **, struct imsg *);
 int	 config_proc_equal(const struct proc_conf *, const struct proc_conf *);
+struct parse_result;
+void	 config_send_result(struct privsep *, uint32_t, int,
+	    struct parse_result *);
 
 /* parse.c */
 struct diag {
@@ -464,6 +477,14 @@ struct diag {
 };
 TAILQ_HEAD(diags, diag);
 
+/* A change made through the API, kept by the config role (edit.c). */
+struct cfg_edit {
+	TAILQ_ENTRY(cfg_edit)	 ce_entry;
+	char			 ce_name[CONF_NAME_MAX];
+	char			*ce_json;	/* the process; NULL: removed */
+};
+TAILQ_HEAD(cfg_edits, cfg_edit);
+
 struct parse_result {
 	struct phpeekd_conf	*pr_conf;
 	struct diags		 pr_diags;
@@ -472,6 +493,10 @@ struct parse_result {
 };
 int	 parse_config(const char *, const char *, size_t,
 	    struct parse_result *);
+int	 parse_config_edits(const char *, const char *, size_t,
+	    const struct cfg_edits *, struct parse_result *);
+int	 parse_emit(const char *, size_t, const struct cfg_edits *,
+	    char **, size_t *, char *, size_t);
 void	 parse_result_clear(struct parse_result *);
 void	 diag_add(struct diags *, int, int, int, const char *, ...)
 	    __attribute__((__format__(printf, 5, 6)));
@@ -543,6 +568,11 @@ int	 acl_net_parse(const char *, struct acl_net *);
 int	 acl_match(const struct acl_net *, uint32_t, int, const void *);
 int	 acl_allows(const struct acl_conf *, int, const void *);
 int	 acl_addr_parse(const char *, int *, uint8_t [16]);
+
+/* edit.c */
+void	 edit_file(char *, size_t);
+int	 edit_request(struct privsep *, struct imsg *);
+int	 edit_save(struct privsep *, struct imsg *);
 
 /* cron.c */
 struct cron {
@@ -886,6 +916,8 @@ int	 api_inst_present(struct api_proc *, uint32_t);
 const struct sample *api_sample_last(struct api_proc *, uint32_t);
 const struct log_entry *api_log_at(struct api_proc *, uint32_t);
 const struct sample *api_sample_at(struct api_proc *, uint32_t, uint32_t);
+int	 api_request_edit(uint32_t, const char *, const char *,
+	    void (*)(void *, uint32_t, const char *), void *);
 int	 api_request(uint32_t, const char *, int64_t,
 	    void (*)(void *, uint32_t, const char *), void *);
 void	 api_request_cancel(void *);

@@ -1463,6 +1463,115 @@ START_TEST(test_clear)
 }
 END_TEST
 
+/* Read a whole file into a fresh buffer; NULL if it is not there. */
+static char *
+slurp(const char *path, size_t *len)
+{
+	FILE	*f;
+	char	*buf;
+	long	 n;
+
+	if ((f = fopen(path, "r")) == NULL)
+		return (NULL);
+	ck_assert_int_eq(fseek(f, 0, SEEK_END), 0);
+	ck_assert_int_ge(n = ftell(f), 0);
+	rewind(f);
+	ck_assert_ptr_nonnull(buf = malloc((size_t)n + 1));
+	ck_assert_int_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	*len = (size_t)n;
+	return (buf);
+}
+
+/* What the parser made of a file and of its saved form is the same. */
+static void
+same_conf(struct phpeekd_conf *a, struct phpeekd_conf *b, const char *what)
+{
+	struct proc_conf	*pa, *pb;
+
+	ck_assert_msg(a->cf_nprocs == b->cf_nprocs, "%s: process count",
+	    what);
+	ck_assert_msg(memcmp(&a->cf_global, &b->cf_global,
+	    sizeof(a->cf_global)) == 0, "%s: global block differs", what);
+	TAILQ_FOREACH(pa, &a->cf_procs, pc_entry) {
+		pb = config_proc_find(b, pa->pc_name);
+		ck_assert_msg(pb != NULL, "%s: %s lost", what, pa->pc_name);
+		ck_assert_msg(config_proc_equal(pa, pb) &&
+		    pa->pc_scale == pb->pc_scale &&
+		    pa->pc_restart == pb->pc_restart &&
+		    pa->pc_stop_signal == pb->pc_stop_signal &&
+		    pa->pc_stop_timeout == pb->pc_stop_timeout &&
+		    strlist_equal(&pa->pc_depends, &pb->pc_depends),
+		    "%s: %s differs", what, pa->pc_name);
+	}
+}
+
+/*
+ * config/save: every shipped configuration written back loads to the
+ * same thing; ${VARIABLES} stay unexpanded; API changes are in it.
+ */
+START_TEST(test_emit)
+{
+	static const char *const files[] = {
+		"etc/phpeekd.yaml", "share/examples/minimal.yaml",
+		"share/examples/laravel.yaml", "share/examples/symfony.yaml",
+		"share/examples/generic.yaml", "share/examples/production.yaml",
+		"regress/config/good-1.yaml",
+	};
+	struct parse_result	 a, b;
+	struct cfg_edits	 edits;
+	struct cfg_edit		 add, del;
+	char			*text, *out, err[128];
+	size_t			 i, len, olen;
+	int			 tried = 0;
+
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if ((text = slurp(files[i], &len)) == NULL)
+			continue;
+		tried++;
+		ck_assert_msg(parse_emit(text, len, NULL, &out, &olen, err,
+		    sizeof(err)) == 0, "%s: %s", files[i], err);
+		ck_assert_msg(parse_config("a", text, len, &a) == 0, "%s",
+		    files[i]);
+		ck_assert_msg(parse_config("b", out, olen, &b) == 0,
+		    "%s saved does not parse:\n%s", files[i], out);
+		same_conf(a.pr_conf, b.pr_conf, files[i]);
+		parse_result_clear(&a);
+		parse_result_clear(&b);
+		free(out);
+		free(text);
+	}
+	ck_assert_int_ge(tried, 6);
+
+	text = "global:\n  api_socket: ${SOCK:-/tmp/x.sock}\n"
+	    "processes:\n  web:\n    enabled: true\n"
+	    "    command: [sleep, \"10\"]\n  old:\n    enabled: true\n"
+	    "    command: [sleep, \"20\"]\n";
+	TAILQ_INIT(&edits);
+	memset(&add, 0, sizeof(add));
+	memset(&del, 0, sizeof(del));
+	strlcpy(add.ce_name, "new", sizeof(add.ce_name));
+	add.ce_json = "{\"enabled\":true,\"command\":[\"true\"],"
+	    "\"scale\":3,\"env\":{\"A\":\"x\\\"y\\nz\"}}";
+	strlcpy(del.ce_name, "old", sizeof(del.ce_name));
+	TAILQ_INSERT_TAIL(&edits, &add, ce_entry);
+	TAILQ_INSERT_TAIL(&edits, &del, ce_entry);
+	ck_assert_int_eq(parse_emit(text, strlen(text), &edits, &out, &olen,
+	    err, sizeof(err)), 0);
+	ck_assert_msg(strstr(out, "api_socket: ${SOCK:-/tmp/x.sock}") !=
+	    NULL, "%s", out);
+	ck_assert_int_eq(parse_config("b", out, olen, &b), 0);
+	ck_assert_int_eq(b.pr_conf->cf_nprocs, 2);
+	ck_assert_ptr_null(config_proc_find(b.pr_conf, "old"));
+	ck_assert_ptr_nonnull(config_proc_find(b.pr_conf, "new"));
+	ck_assert_int_eq(config_proc_find(b.pr_conf, "new")->pc_scale, 3);
+	ck_assert_str_eq(config_proc_find(b.pr_conf, "new")->pc_env.sl_v[0],
+	    "A=x\"y\nz");
+	parse_result_clear(&b);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -1502,6 +1611,7 @@ main(void)
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_repeat);
 	tcase_add_test(tc, test_clear);
+	tcase_add_test(tc, test_emit);
 	/* valgrind is ten to fifty times slower */
 	tcase_set_timeout(tc, 600);
 	suite_add_tcase(s, tc);
