@@ -154,6 +154,7 @@ static void	apihttp_action(struct evhttp_request *, const char *,
 static void	apihttp_probe(struct evhttp_request *, enum probe);
 static void	apihttp_edit(struct evhttp_request *, uint32_t, const char *);
 static void	apihttp_edit_answer(struct pending *);
+static void	apihttp_validated(struct pending *, int, const char *);
 static void	apihttp_metrics(struct evhttp_request *);
 
 /* libevent's own messages go through our log, at debug level. */
@@ -1219,6 +1220,11 @@ apihttp_answer(void *arg, uint32_t status, const char *msg)
 
 	if ((evcon = evhttp_request_get_connection(req)) != NULL)
 		evhttp_connection_set_closecb(evcon, NULL, NULL);
+	if (pd->pd_op == CTL_VALIDATE && (status == 200 || status == 299)) {
+		/* the config role's report; 422 when the file is invalid */
+		apihttp_validated(pd, status == 200 ? 200 : 422, msg);
+		return;
+	}
 	if (status < 200 || status > 599)
 		status = 500;
 	if (status >= 300) {
@@ -1398,6 +1404,18 @@ apihttp_edit(struct evhttp_request *req, uint32_t op, const char *name)
 		evhttp_connection_set_closecb(evcon, apihttp_closed, pd);
  done:
 	json_object_put(o);
+}
+
+static void
+apihttp_validated(struct pending *pd, int code, const char *report)
+{
+	struct json_object	*o;
+
+	if ((o = json_tokener_parse(report)) == NULL)
+		apihttp_error(pd->pd_req, 500, "unreadable check report");
+	else
+		apihttp_json(pd->pd_req, code, o);
+	free(pd);
 }
 
 static void
@@ -1581,12 +1599,17 @@ apihttp_probe(struct evhttp_request *req, enum probe which)
 			pok = 1;
 			break;
 		case PROBE_READY:
-			pok = good >= ap->ap_state.sp_desired;
+			/* running, and healthy or said ready where asked */
+			pok = good >= ap->ap_state.sp_desired &&
+			    (ap->ap_state.sp_flags & SPF_READY) != 0;
 			break;
 		default:
 			pok = launched && starting == 0;
 			break;
 		}
+		/* a scheduled task waits for its minute: nothing to probe */
+		if (pc->pc_schedule != NULL && which != PROBE_LIVE)
+			pok = launched;
 		po = json_object_new_object();
 		json_object_object_add(po, "ok", json_object_new_boolean(pok));
 		json_object_object_add(po, "state", json_object_new_string(
@@ -1751,12 +1774,10 @@ apihttp_route_api(struct evhttp_request *req, struct http_srv *hs,
 		else
 			apihttp_edit(req, CTL_SAVE, NULL);
 	} else if (strcmp(path, "/api/v1/config/validate") == 0) {
-		/* the api has no file system: phpeekd -n reads the file */
 		if (m != EVHTTP_REQ_POST)
 			apihttp_error(req, 405, "method not allowed");
 		else
-			apihttp_error(req, 501, "not implemented: use "
-			    "phpeekd -n");
+			apihttp_edit(req, CTL_VALIDATE, NULL);
 	} else
 		apihttp_text(req, 404, "404 page not found");
 }

@@ -14,9 +14,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json.h>
+
 #include "phpeekd.h"
 
 static int	config_dispatch_parent(struct imsgev *, struct imsg *);
+static void	config_check_fd(struct privsep *, uint32_t, int);
 static void	config_parse_fd(struct imsgev *, uint32_t, int, const char *);
 static int	config_add_strlist(struct ibuf *, const struct strlist *);
 static int	config_get_strlist(struct ibuf *, struct strlist *);
@@ -872,6 +875,12 @@ config_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		config_parse_fd(iev, imsg_get_peerid(imsg), fd, path);
 		close(fd);
 		return (0);
+	case IMSG_CFG_CHECK:
+		if ((fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		config_check_fd(iev->ps, imsg_get_peerid(imsg), fd);
+		close(fd);
+		return (0);
 	case IMSG_CFG_EDIT:
 		return (edit_request(iev->ps, imsg));
 	case IMSG_CFG_SAVE:
@@ -950,6 +959,65 @@ config_parse_fd(struct imsgev *iev, uint32_t gen, int fd, const char *path)
 			free(text);
 	}
 	config_send_result(iev->ps, gen, rv, &pr);
+}
+
+/*
+ * config/validate: the file on disk checked, nothing applied; the
+ * report is phpeekd -n -j's, with at most CHECK_DIAGS diagnostics.
+ */
+#define CHECK_DIAGS	40
+static void
+config_check_fd(struct privsep *ps, uint32_t id, int fd)
+{
+	struct parse_result	 pr;
+	struct json_object	*o, *a, *d1;
+	struct diag		*d;
+	struct ibuf		*buf;
+	const char		*sev[] = { "error", "warning", "suggestion" };
+	const char		*json;
+	char			*text, err[128];
+	size_t			 len;
+	int			 rv, n = 0;
+
+	memset(&pr, 0, sizeof(pr));
+	TAILQ_INIT(&pr.pr_diags);
+	if (config_read_fd(fd, &text, &len, err, sizeof(err)) == -1) {
+		diag_add(&pr.pr_diags, DIAG_ERROR, 0, 0, "%s", err);
+		pr.pr_errors = 1;
+		rv = -1;
+	} else {
+		rv = parse_config("", text, len, &pr);
+		free(text);
+	}
+	o = json_object_new_object();
+	a = json_object_new_array();
+	json_object_object_add(o, "valid", json_object_new_boolean(rv == 0));
+	json_object_object_add(o, "errors", json_object_new_int(pr.pr_errors));
+	json_object_object_add(o, "warnings",
+	    json_object_new_int(pr.pr_warnings));
+	TAILQ_FOREACH(d, &pr.pr_diags, d_entry) {
+		if (n++ == CHECK_DIAGS)
+			break;
+		d1 = json_object_new_object();
+		json_object_object_add(d1, "severity", json_object_new_string(
+		    sev[d->d_severity]));
+		json_object_object_add(d1, "line", json_object_new_int(
+		    d->d_line));
+		json_object_object_add(d1, "column", json_object_new_int(
+		    d->d_col));
+		json_object_object_add(d1, "message", json_object_new_string(
+		    d->d_msg));
+		json_object_array_add(a, d1);
+	}
+	json_object_object_add(o, "diagnostics", a);
+	json = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	if ((buf = proc_create(ps, PROC_PARENT, IMSG_CFG_CHECKED, id,
+	    strlen(json) + 16)) == NULL ||
+	    ibuf_add_u32(buf, rv == 0) == -1 || ibuf_add_str(buf, json) == -1)
+		fatalx("cannot send a check report");
+	proc_close(ps, PROC_PARENT, buf);
+	json_object_put(o);
+	parse_result_clear(&pr);
 }
 
 /* The diagnostics, then the configuration or IMSG_CFG_FAILED. */

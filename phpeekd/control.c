@@ -251,6 +251,15 @@ engine_state_proc(struct eproc *ep)
 		sp.sp_flags |= SPF_LAUNCHED;
 	if (ep->ep_blocked)
 		sp.sp_flags |= SPF_BLOCKED;
+	if (eproc_ready(ep) && !ep->ep_health.h_unhealthy)
+		sp.sp_flags |= SPF_READY;
+	sp.sp_hc_type = (uint32_t)ep->ep_conf->pc_health.hc_type;
+	sp.sp_hc_last_ok = (uint32_t)ep->ep_health.h_last_ok;
+	sp.sp_hc_fails = (uint32_t)ep->ep_health.h_fails;
+	sp.sp_hc_passed = ep->ep_health.h_passed;
+	sp.sp_hc_failed = ep->ep_health.h_failed;
+	sp.sp_hc_sum_us = ep->ep_health.h_sum_us;
+	memcpy(sp.sp_hc_hist, ep->ep_health.h_hist, sizeof(sp.sp_hc_hist));
 	sp.sp_restarts_crash = ep->ep_restarts_crash;
 	sp.sp_restarts_normal = ep->ep_restarts_normal;
 	sp.sp_restarts_health = ep->ep_restarts_health;

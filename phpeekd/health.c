@@ -31,6 +31,7 @@
 
 static void	health_tick(int, short, void *);
 static void	health_run(struct eproc *);
+static void	health_observe(struct health *);
 static void	health_result(struct eproc *, int, const char *);
 static void	health_tcp(struct eproc *);
 static void	health_tcp_cb(int, short, void *);
@@ -363,6 +364,25 @@ health_exec_exited(struct eproc *ep, int status)
  * and its running instances are killed, to be restarted by their
  * policy; it is healthy again after success_threshold successes.
  */
+/* phpeek-pm's buckets: .001 .01 .05 .1 .5 1 5 seconds. */
+static void
+health_observe(struct health *h)
+{
+	static const int64_t	 le_us[HC_BUCKETS] = { 1000, 10000, 50000,
+				    100000, 500000, 1000000, 5000000 };
+	int64_t			 us = h->h_last_ms * 1000;
+	int			 i;
+
+	if (us < 0)
+		us = 0;
+	h->h_sum_us += (uint64_t)us;
+	for (i = 0; i < HC_BUCKETS; i++)
+		if (us <= le_us[i]) {
+			h->h_hist[i]++;
+			return;
+		}
+}
+
 static void
 health_result(struct eproc *ep, int ok, const char *why)
 {
@@ -375,6 +395,9 @@ health_result(struct eproc *ep, int ok, const char *why)
 	h->h_checks++;
 	h->h_last_ok = ok;
 	h->h_last_ms = now_ms() - h->h_begun;
+	health_observe(h);
+	/* the api's metrics and /readyz follow every result */
+	engine_state_proc(ep);
 	if (ok) {
 		h->h_succ++;
 		h->h_fails = 0;

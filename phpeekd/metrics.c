@@ -39,6 +39,7 @@ static void	metrics_sample(struct evbuffer *, const char *, const char *,
 static uint32_t	metrics_running(struct api_proc *);
 static void	metrics_scheduled(struct evbuffer *);
 static void	metrics_heartbeat(struct evbuffer *);
+static void	metrics_health(struct evbuffer *);
 static void	metrics_instances(struct evbuffer *, const char *,
 		    const char *, const char *, const char *, enum inst_series);
 
@@ -267,6 +268,107 @@ metrics_scheduled(struct evbuffer *b)
 	}
 }
 
+/*
+ * phpeek-pm's health check families, for processes with a check that
+ * has run at least once; the histogram has its buckets.
+ */
+static void
+metrics_health(struct evbuffer *b)
+{
+	static const char	*le[HC_BUCKETS] = { "0.001", "0.01", "0.05",
+				    "0.1", "0.5", "1", "5" };
+	struct api_proc		*ap;
+	struct state_proc	*sp;
+	const char		*type;
+	uint64_t		 cum;
+	int			 pass, i;
+
+	for (pass = 0; pass < 4; pass++) {
+		switch (pass) {
+		case 0:
+			metrics_family(b, "phpeek_pm_health_check_status",
+			    "gauge", "Whether the last check passed (1) or "
+			    "not (0).");
+			break;
+		case 1:
+			metrics_family(b, "phpeek_pm_health_check_total",
+			    "counter", "Checks run, by outcome.");
+			break;
+		case 2:
+			metrics_family(b,
+			    "phpeek_pm_health_check_consecutive_fails",
+			    "gauge", "Checks failed in a row.");
+			break;
+		default:
+			metrics_family(b,
+			    "phpeek_pm_health_check_duration_seconds",
+			    "histogram", "How long checks took.");
+			break;
+		}
+		TAILQ_FOREACH(ap, &api->a_procs, ap_entry) {
+			sp = &ap->ap_state;
+			if (sp->sp_hc_type == HC_NONE ||
+			    sp->sp_hc_passed + sp->sp_hc_failed == 0)
+				continue;
+			type = health_type_name((int)sp->sp_hc_type);
+			switch (pass) {
+			case 0:
+				metrics_sample(b,
+				    "phpeek_pm_health_check_status", "name",
+				    sp->sp_name, "type", type,
+				    sp->sp_hc_last_ok);
+				break;
+			case 1:
+				evbuffer_add_printf(b,
+				    "phpeek_pm_health_check_total{name=\"");
+				metrics_label(b, sp->sp_name);
+				evbuffer_add_printf(b, "\",type=\"%s\","
+				    "status=\"success\"} %llu\n", type,
+				    (unsigned long long)sp->sp_hc_passed);
+				evbuffer_add_printf(b,
+				    "phpeek_pm_health_check_total{name=\"");
+				metrics_label(b, sp->sp_name);
+				evbuffer_add_printf(b, "\",type=\"%s\","
+				    "status=\"failure\"} %llu\n", type,
+				    (unsigned long long)sp->sp_hc_failed);
+				break;
+			case 2:
+				metrics_sample(b,
+				    "phpeek_pm_health_check_consecutive_fails",
+				    "name", sp->sp_name, NULL, NULL,
+				    sp->sp_hc_fails);
+				break;
+			default:
+				cum = 0;
+				for (i = 0; i <= HC_BUCKETS; i++) {
+					if (i < HC_BUCKETS)
+						cum += sp->sp_hc_hist[i];
+					evbuffer_add_printf(b,
+					    "phpeek_pm_health_check_duration_"
+					    "seconds_bucket{name=\"");
+					metrics_label(b, sp->sp_name);
+					evbuffer_add_printf(b, "\",type=\"%s\","
+					    "le=\"%s\"} %llu\n", type,
+					    i < HC_BUCKETS ? le[i] : "+Inf",
+					    (unsigned long long)(i < HC_BUCKETS ?
+					    cum : sp->sp_hc_passed +
+					    sp->sp_hc_failed));
+				}
+				metrics_sample(b, "phpeek_pm_health_check_"
+				    "duration_seconds_sum", "name",
+				    sp->sp_name, "type", type,
+				    (double)sp->sp_hc_sum_us / 1e6);
+				metrics_sample(b, "phpeek_pm_health_check_"
+				    "duration_seconds_count", "name",
+				    sp->sp_name, "type", type,
+				    (double)(sp->sp_hc_passed +
+				    sp->sp_hc_failed));
+				break;
+			}
+		}
+	}
+}
+
 /* phpeek-pm's documented heartbeat families, for tasks that ping. */
 static void
 metrics_heartbeat(struct evbuffer *b)
@@ -376,6 +478,7 @@ metrics_render(struct evbuffer *b)
 	    "Open file descriptors of the instance's main process.",
 	    "process", IS_FDS);
 
+	metrics_health(b);
 	metrics_scheduled(b);
 	metrics_heartbeat(b);
 

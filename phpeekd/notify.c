@@ -53,6 +53,7 @@ notify_ready(struct instance *in)
 	in->in_ready = 1;
 	log_info("%s: ready (it says so)", in->in_id);
 	engine_state_instance(in);
+	engine_state_proc(in->in_proc);
 	engine_check_done();
 }
 

@@ -14,7 +14,6 @@
 #include "phpeekd.h"
 
 static int	eproc_alive(struct eproc *);
-static int	eproc_ready(struct eproc *);
 static int	eproc_started(struct eproc *);
 static int	eproc_failed(struct eproc *);
 static int	eproc_depends_on(struct eproc *, const char *);
@@ -32,8 +31,8 @@ eproc_alive(struct eproc *ep)
 	return (0);
 }
 
-/* What a dependent waits for. */
-static int
+/* What a dependent waits for; /readyz asks the same. */
+int
 eproc_ready(struct eproc *ep)
 {
 	struct proc_conf	*pc = ep->ep_conf;

@@ -92,6 +92,8 @@ static void	parent_install(struct phpeekd_conf *);
 static void	parent_reload_reply(uint32_t, const char *);
 static int	parent_edit(struct imsg *);
 static int	parent_save_data(struct imsg *);
+static void	parent_validate(uint32_t);
+static int	parent_checked(struct imsg *);
 static int	parent_save_done(struct imsg *);
 static int	parent_write_file(const char *, const char *, size_t, char *,
 		    size_t);
@@ -1086,6 +1088,8 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 		return (parent_save_data(imsg));
 	case IMSG_CFG_SAVE_DONE:
 		return (parent_save_done(imsg));
+	case IMSG_CFG_CHECKED:
+		return (parent_checked(imsg));
 	case IMSG_CFG_GLOBAL:
 	case IMSG_CFG_PROC:
 	case IMSG_CFG_HOOK:
@@ -1186,7 +1190,7 @@ parent_edit(struct imsg *imsg)
 	if (id == 0 || ibuf_get_u8(&buf, &op) == -1 ||
 	    ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
 	    ibuf_get_str(&buf, &json) == -1 || ibuf_left(&buf) != 0 ||
-	    op < CTL_ADD || op > CTL_SAVE) {
+	    op < CTL_ADD || op > CTL_VALIDATE) {
 		free(json);
 		return (-1);
 	}
@@ -1201,6 +1205,11 @@ parent_edit(struct imsg *imsg)
 	}
 	parent->pa_reload_id = id;
 	parent->pa_reload_msg[0] = '\0';
+	if (op == CTL_VALIDATE) {
+		free(json);
+		parent_validate(id);
+		return (0);
+	}
 	if (op == CTL_SAVE) {
 		free(json);
 		log_info("configuration save requested through the api");
@@ -1227,6 +1236,48 @@ parent_edit(struct imsg *imsg)
 	} else
 		proc_close(&parent_ps, PROC_CONFIG, out);
 	free(json);
+	return (0);
+}
+
+/* config/validate: the file on disk, checked by the config role only. */
+static void
+parent_validate(uint32_t id)
+{
+	int	fd;
+
+	if ((fd = open(parent->pa_path, O_RDONLY | O_CLOEXEC |
+	    O_NONBLOCK)) == -1) {
+		snprintf(parent->pa_reload_msg, sizeof(parent->pa_reload_msg),
+		    "%s: %s", parent->pa_path, strerror(errno));
+		parent_reload_reply(500, parent->pa_reload_msg);
+		return;
+	}
+	parent->pa_saving = 1;		/* busy, as with a save */
+	if (proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_CHECK, id, fd,
+	    NULL, 0) == -1) {
+		parent->pa_saving = 0;
+		parent_reload_reply(503, "config role unavailable");
+	}
+}
+
+static int
+parent_checked(struct imsg *imsg)
+{
+	struct ibuf	 buf;
+	uint32_t	 valid;
+	char		*report = NULL;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (!parent->pa_saving || imsg_get_peerid(imsg) !=
+	    parent->pa_reload_id || ibuf_get_u32(&buf, &valid) == -1 ||
+	    ibuf_get_str(&buf, &report) == -1 || ibuf_left(&buf) != 0) {
+		free(report);
+		return (-1);
+	}
+	parent->pa_saving = 0;
+	/* the api hands the report on as the body */
+	parent_reload_reply(valid ? 200 : 299, report);
+	free(report);
 	return (0);
 }
 

@@ -102,6 +102,8 @@ enum imsg_type {
 	IMSG_CFG_SAVE,		/* parent -> config: the text to save */
 	IMSG_CFG_SAVE_DATA,	/* config -> parent: part of that text */
 	IMSG_CFG_SAVE_DONE,	/* config -> parent: u32 failed, str why */
+	IMSG_CFG_CHECK,		/* parent -> config: a file to check only */
+	IMSG_CFG_CHECKED,	/* config -> parent: u32 valid, str report */
 	IMSG_MAX
 };
 
@@ -146,7 +148,8 @@ enum ctl_op {
 	CTL_ADD = 10,		/* a process, as JSON */
 	CTL_UPDATE,
 	CTL_REMOVE,
-	CTL_SAVE		/* write the configuration file */
+	CTL_SAVE,		/* write the configuration file */
+	CTL_VALIDATE		/* check it, apply nothing */
 };
 
 /*
@@ -159,6 +162,8 @@ struct state_proc {
 	uint32_t	sp_flags;
 #define SPF_LAUNCHED	0x01
 #define SPF_BLOCKED	0x02
+#define SPF_READY	0x04	/* what dependants wait for holds */
+#define HC_BUCKETS	7	/* health check duration histogram */
 	uint64_t	sp_restarts_crash;
 	uint64_t	sp_restarts_normal;
 	uint64_t	sp_restarts_health;
@@ -168,6 +173,13 @@ struct state_proc {
 	uint64_t	sp_runs_ok;
 	uint64_t	sp_runs_failed;
 	uint64_t	sp_runs_skipped;
+	uint32_t	sp_hc_type;		/* HC_*, HC_NONE: no check */
+	uint32_t	sp_hc_last_ok;
+	uint32_t	sp_hc_fails;		/* consecutive */
+	uint64_t	sp_hc_passed;
+	uint64_t	sp_hc_failed;
+	uint64_t	sp_hc_sum_us;
+	uint64_t	sp_hc_hist[HC_BUCKETS];	/* per bucket, not cumulative */
 	uint64_t	sp_hb_ok;		/* heartbeat pings */
 	uint64_t	sp_hb_failed;
 	int64_t		sp_hb_last;
@@ -664,6 +676,8 @@ struct health {
 	uint64_t		 h_checks;
 	uint64_t		 h_passed;
 	uint64_t		 h_failed;
+	uint64_t		 h_sum_us;
+	uint64_t		 h_hist[HC_BUCKETS];
 };
 
 struct eproc {
@@ -825,6 +839,7 @@ void	 curlev_cancel(struct curlev_req *);
 
 /* order.c */
 void	 order_start(void);
+int	 eproc_ready(struct eproc *);
 void	 order_stop(void);
 
 /* control.c */

@@ -122,6 +122,8 @@ instance_set_state(struct instance *in, enum inst_state st, const char *why)
 	in->in_state = st;
 	instance_report_final(in);
 	engine_state_instance(in);
+	/* the process's readiness may have changed with it */
+	engine_state_proc(in->in_proc);
 }
 
 /*

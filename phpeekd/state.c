@@ -30,6 +30,13 @@ state_send_proc(struct privsep *ps, const struct state_proc *sp)
 	    ibuf_add_u64(buf, sp->sp_runs_ok) == -1 ||
 	    ibuf_add_u64(buf, sp->sp_runs_failed) == -1 ||
 	    ibuf_add_u64(buf, sp->sp_runs_skipped) == -1 ||
+	    ibuf_add_u32(buf, sp->sp_hc_type) == -1 ||
+	    ibuf_add_u32(buf, sp->sp_hc_last_ok) == -1 ||
+	    ibuf_add_u32(buf, sp->sp_hc_fails) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_hc_passed) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_hc_failed) == -1 ||
+	    ibuf_add_u64(buf, sp->sp_hc_sum_us) == -1 ||
+	    ibuf_add(buf, sp->sp_hc_hist, sizeof(sp->sp_hc_hist)) == -1 ||
 	    ibuf_add_u64(buf, sp->sp_hb_ok) == -1 ||
 	    ibuf_add_u64(buf, sp->sp_hb_failed) == -1 ||
 	    ibuf_add_i64(buf, sp->sp_hb_last) == -1) {
@@ -59,6 +66,14 @@ state_recv_proc(struct imsg *imsg, struct state_proc *sp)
 	    ibuf_get_u64(&buf, &sp->sp_runs_ok) == -1 ||
 	    ibuf_get_u64(&buf, &sp->sp_runs_failed) == -1 ||
 	    ibuf_get_u64(&buf, &sp->sp_runs_skipped) == -1 ||
+	    ibuf_get_u32(&buf, &sp->sp_hc_type) == -1 ||
+	    ibuf_get_u32(&buf, &sp->sp_hc_last_ok) == -1 ||
+	    ibuf_get_u32(&buf, &sp->sp_hc_fails) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_hc_passed) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_hc_failed) == -1 ||
+	    ibuf_get_u64(&buf, &sp->sp_hc_sum_us) == -1 ||
+	    ibuf_get(&buf, sp->sp_hc_hist, sizeof(sp->sp_hc_hist)) == -1 ||
+	    sp->sp_hc_type > HC_EXEC || sp->sp_hc_last_ok > 1 ||
 	    ibuf_get_u64(&buf, &sp->sp_hb_ok) == -1 ||
 	    ibuf_get_u64(&buf, &sp->sp_hb_failed) == -1 ||
 	    ibuf_get_i64(&buf, &sp->sp_hb_last) == -1 ||

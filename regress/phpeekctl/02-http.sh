@@ -70,8 +70,9 @@ body_is '{"error":"desired scale must be >= 1"}'
 body_is '{"error":"invalid request body"}'
 [ "$(u -X POST -d '{"signal":"SIGNOPE"}' http://x/api/v1/processes/web/signal)" = 400 ] ||
     fail "an unknown signal"
-[ "$(u -X POST http://x/api/v1/config/validate)" = 501 ] || fail "validate"
-body_is '{"error":"not implemented: use phpeekd -n"}'
+[ "$(u -X POST http://x/api/v1/config/validate)" = 200 ] || fail "validate"
+jq -e '.valid == true and .errors == 0' "$T/body" >/dev/null ||
+    fail "validate: $(cat "$T/body")"
 [ "$(u http://x/api/v1/processes/web/logs)" = 200 ] || fail "logs"
 [ "$(u -X POST --data-binary @/etc/services \
     http://x/api/v1/processes/web/scale)" = 413 ] ||

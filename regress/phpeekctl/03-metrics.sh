@@ -22,6 +22,23 @@ processes:
     enabled: true
     restart: on-failure
     command: ["sh", "-c", "exit 3"]
+  checked:
+    enabled: true
+    command: ["sleep", "1001"]
+    health_check:
+      type: exec
+      command: ["true"]
+      initial_delay: 1
+      period: 1
+  broken:
+    enabled: true
+    command: ["sleep", "1002"]
+    health_check:
+      type: tcp
+      address: 127.0.0.1:1
+      initial_delay: 1
+      period: 1
+      failure_threshold: 1000
 YAML
 start_phpeekd "$T/conf.yaml"
 wait_for 5 instance_pid web-1 >/dev/null || fail "web not running"
@@ -31,6 +48,32 @@ sampled() {
 	    grep -q '^phpeek_pm_process_memory_bytes{process="web"'
 }
 wait_for 5 sampled || fail "no resource sample exported"
+# both checks have run twice: a pass and a failure on record
+checked() {
+	curl -s http://127.0.0.1:19093/metrics >"$T/hc.txt"
+	grep -q '^phpeek_pm_health_check_total{name="checked",type="exec",status="success"} [2-9]' "$T/hc.txt" &&
+	    grep -q '^phpeek_pm_health_check_total{name="broken",type="tcp",status="failure"} [2-9]' "$T/hc.txt"
+}
+wait_for 10 checked || fail "health checks not counted: $(grep health_check "$T/hc.txt")"
+for m in 'phpeek_pm_health_check_status{name="checked",type="exec"} 1' \
+    'phpeek_pm_health_check_status{name="broken",type="tcp"} 0' \
+    'phpeek_pm_health_check_consecutive_fails{name="checked"} 0' \
+    'phpeek_pm_health_check_total{name="broken",type="tcp",status="success"} 0'; do
+	grep -q -x -F "$m" "$T/hc.txt" || fail "no line: $m"
+done
+grep -q '^phpeek_pm_health_check_consecutive_fails{name="broken"} [1-9]' \
+    "$T/hc.txt" || fail "broken's consecutive failures not counted"
+# the histogram: +Inf and _count are the number of checks
+n=$(sed -n 's/^phpeek_pm_health_check_total{name="checked",type="exec",status="success"} //p' "$T/hc.txt")
+grep -q -x "phpeek_pm_health_check_duration_seconds_bucket{name=\"checked\",type=\"exec\",le=\"+Inf\"} $n" "$T/hc.txt" ||
+    fail "histogram +Inf is not $n"
+grep -q -x "phpeek_pm_health_check_duration_seconds_count{name=\"checked\",type=\"exec\"} $n" "$T/hc.txt" ||
+    fail "histogram count is not $n"
+# /readyz: a process whose check never passed is not ready
+code=$(curl -s -o "$T/ready.json" -w '%{http_code}' http://127.0.0.1:19093/readyz)
+[ "$code" = 503 ] || fail "readyz with a failing check: $code"
+jq -e '.processes.broken.ok == false and .processes.checked.ok == true' \
+    "$T/ready.json" >/dev/null || fail "readyz: $(cat "$T/ready.json")"
 hdr=$(curl -s -D - -o "$T/metrics.txt" http://127.0.0.1:19093/metrics |
     tr -d '\r' | awk -F': ' 'tolower($1) == "content-type" {print $2}')
 [ "$hdr" = "text/plain; version=0.0.4; charset=utf-8" ] ||
@@ -49,7 +92,7 @@ grep -q '^phpeek_pm_process_last_exit_code{name="web",' "$T/metrics.txt" &&
 for m in 'phpeek_pm_process_desired_scale{name="web"} 2' \
     'phpeek_pm_process_current_scale{name="web"} 2' \
     'phpeek_pm_process_current_scale{name="crash"} 0' \
-    'phpeek_pm_manager_process_count 2' \
+    'phpeek_pm_manager_process_count 4' \
     'phpeek_pm_config_reloads_total 1' \
     'phpeek_pm_build_info{version="0.1.0",go_version="none"} 1'; do
 	grep -q -x -F "$m" "$T/metrics.txt" || fail "no line: $m"

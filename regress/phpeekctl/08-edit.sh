@@ -104,5 +104,21 @@ wait_for 5 log_has "configuration generation 5 loaded" || fail "no generation 5"
 [ "$(instance_pid worker-0)" = "$w0" ] ||
     fail "reloading the saved file restarted worker"
 
+# validate: the file on disk, checked and not applied
+[ "$(req POST /api/v1/config/validate)" = 200 ] ||
+    fail "validate the saved file: $(cat "$T/body")"
+jq -e '.valid == true and .errors == 0' "$T/body" >/dev/null ||
+    fail "validate: $(cat "$T/body")"
+cp "$T/conf.yaml" "$T/good.yaml"
+printf '    scale: -3\n' >>"$T/conf.yaml"
+[ "$(req POST /api/v1/config/validate)" = 422 ] ||
+    fail "validate a broken file: $(cat "$T/body")"
+line=$(wc -l <"$T/conf.yaml")
+jq -e ".valid == false and .errors == 1 and
+    .diagnostics[0].severity == \"error\" and
+    .diagnostics[0].line == $line" "$T/body" >/dev/null ||
+    fail "validate report: $(cat "$T/body")"
+[ "$(instance_pid worker-0)" = "$w0" ] || fail "validate applied something"
+
 stop_phpeekd
 [ "$EXIT_STATUS" = 0 ] || fail "exit status $EXIT_STATUS"
