@@ -22,6 +22,7 @@
 static int	api_dispatch_parent(struct imsgev *, struct imsg *);
 static int	api_dispatch_engine(struct imsgev *, struct imsg *);
 static int	api_state(struct imsg *);
+static int	api_hook(struct imsg *);
 static int	api_reply(struct imsg *);
 static struct api_proc *api_proc_get(const char *, int);
 static void	api_proc_free(struct api_proc *);
@@ -39,6 +40,26 @@ static struct privsep_proc api_procs[] = {
 	{ "parent",	PROC_PARENT,	api_dispatch_parent },
 	{ "engine",	PROC_ENGINE,	api_dispatch_engine },
 };
+
+/* A hook's counts replace what the api had for it. */
+static int
+api_hook(struct imsg *imsg)
+{
+	struct state_hook	sh;
+	uint32_t		i;
+
+	if (state_recv_hook(imsg, &sh) == -1)
+		return (-1);
+	for (i = 0; i < api->a_nhooks; i++)
+		if (api->a_hooks[i].sh_type == sh.sh_type &&
+		    strcmp(api->a_hooks[i].sh_name, sh.sh_name) == 0) {
+			api->a_hooks[i] = sh;
+			return (0);
+		}
+	if (api->a_nhooks < HOOK_STATS_MAX)
+		api->a_hooks[api->a_nhooks++] = sh;
+	return (0);
+}
 
 void
 api_role(void)
@@ -267,6 +288,8 @@ api_state(struct imsg *imsg)
 		api_model_sweep();
 		api->a_synced = 1;
 		return (0);
+	case IMSG_STATE_HOOK:
+		return (api_hook(imsg));
 	case IMSG_STATE_PROC:
 		if (state_recv_proc(imsg, &sp) == -1)
 			return (-1);
@@ -506,6 +529,7 @@ api_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_STATE_BEGIN:
 	case IMSG_STATE_END:
 	case IMSG_STATE_PROC:
+	case IMSG_STATE_HOOK:
 	case IMSG_STATE_INSTANCE:
 	case IMSG_STATE_GONE:
 	case IMSG_STATE_SAMPLE:

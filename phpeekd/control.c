@@ -313,5 +313,6 @@ engine_state_snapshot(void)
 			if (ep->ep_inst[i] != NULL)
 				engine_state_instance(ep->ep_inst[i]);
 	}
+	hook_stats_send();
 	proc_compose(privsep, PROC_API, IMSG_STATE_END, 0, -1, NULL, 0);
 }

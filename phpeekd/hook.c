@@ -28,6 +28,7 @@ struct hook_run {
 	uint32_t		 hr_token;
 	pid_t			 hr_pid;
 	int			 hr_attempt;
+	int64_t			 hr_started;	/* monotonic ms */
 	int			 hr_timed_out;
 	struct event		 hr_timer;
 	void			(*hr_done)(void *, int);
@@ -47,6 +48,7 @@ struct hook_seq {
 static struct hook_runs	hook_running = TAILQ_HEAD_INITIALIZER(hook_running);
 
 static void	hook_attempt(struct hook_run *);
+static void	hook_count_run(struct hook_run *, int);
 static void	hook_timeout_cb(int, short, void *);
 static void	hook_retry_cb(int, short, void *);
 static void	hook_result(struct hook_run *, int, const char *);
@@ -80,6 +82,7 @@ hook_run(const char *owner, int phase, uint32_t idx,
 		return;
 	}
 	strlcpy(hr->hr_name, hk->hk_name, sizeof(hr->hr_name));
+	hr->hr_started = now_ms();
 	TAILQ_INSERT_TAIL(&hook_running, hr, hr_entry);
 	log_info("hook %s (%s%s%s): running", hr->hr_name,
 	    hook_phase_name(phase), *owner != '\0' ? " of " : "", owner);
@@ -136,6 +139,59 @@ hook_retry_cb(int fd, short event, void *arg)
 	hook_attempt(arg);
 }
 
+/*
+ * Counts for phpeek_pm_hook_*: by name and type (a process's
+ * pre_stop_hook is a pre_stop), all attempts in one duration.
+ */
+static struct state_hook	hook_stats[HOOK_STATS_MAX];
+static uint32_t			hook_nstats;
+
+static void
+hook_count_run(struct hook_run *hr, int ok)
+{
+	static const int64_t	 le_ms[HOOK_BUCKETS] = { 100, 500, 1000,
+				    5000, 10000, 30000, 60000, 120000 };
+	struct state_hook	*sh = NULL;
+	uint32_t		 type, i;
+	int64_t			 ms = now_ms() - hr->hr_started;
+
+	type = hr->hr_phase == HOOK_PROC_PRE_STOP ? HOOK_PRE_STOP :
+	    (uint32_t)hr->hr_phase;
+	for (i = 0; i < hook_nstats; i++)
+		if (hook_stats[i].sh_type == type &&
+		    strcmp(hook_stats[i].sh_name, hr->hr_name) == 0)
+			sh = &hook_stats[i];
+	if (sh == NULL) {
+		if (hook_nstats == HOOK_STATS_MAX)
+			return;
+		sh = &hook_stats[hook_nstats++];
+		strlcpy(sh->sh_name, hr->hr_name, sizeof(sh->sh_name));
+		sh->sh_type = type;
+	}
+	if (ok)
+		sh->sh_ok++;
+	else
+		sh->sh_failed++;
+	sh->sh_sum_ms += (uint64_t)(ms > 0 ? ms : 0);
+	for (i = 0; i < HOOK_BUCKETS; i++)
+		if (ms <= le_ms[i]) {
+			sh->sh_hist[i]++;
+			break;
+		}
+	if (privsep->ps_iev[PROC_API] != NULL)
+		(void)state_send_hook(privsep, sh);
+}
+
+/* All of them, for the api's snapshot. */
+void
+hook_stats_send(void)
+{
+	uint32_t	i;
+
+	for (i = 0; i < hook_nstats; i++)
+		(void)state_send_hook(privsep, &hook_stats[i]);
+}
+
 /* One attempt ended: retry, or report the outcome. */
 static void
 hook_result(struct hook_run *hr, int ok, const char *why)
@@ -154,6 +210,8 @@ hook_result(struct hook_run *hr, int ok, const char *why)
 		evtimer_add(&hr->hr_timer, &tv);
 		return;
 	}
+	/* what happened, continue_on_error or not */
+	hook_count_run(hr, ok);
 	if (ok)
 		log_info("hook %s: succeeded", hr->hr_name);
 	else if (hk != NULL && hk->hk_continue) {

@@ -40,6 +40,7 @@ static uint32_t	metrics_running(struct api_proc *);
 static void	metrics_scheduled(struct evbuffer *);
 static void	metrics_heartbeat(struct evbuffer *);
 static void	metrics_health(struct evbuffer *);
+static void	metrics_hooks(struct evbuffer *);
 static void	metrics_instances(struct evbuffer *, const char *,
 		    const char *, const char *, const char *, enum inst_series);
 
@@ -369,6 +370,58 @@ metrics_health(struct evbuffer *b)
 	}
 }
 
+/* phpeek-pm's hook families, for each hook that has run. */
+static void
+metrics_hooks(struct evbuffer *b)
+{
+	static const char	*le[HOOK_BUCKETS] = { "0.1", "0.5", "1", "5",
+				    "10", "30", "60", "120" };
+	static const char	*types[] = { "pre_start", "post_start",
+				    "pre_stop", "post_stop" };
+	struct state_hook	*sh;
+	uint64_t		 cum;
+	uint32_t		 i;
+	int			 j;
+
+	metrics_family(b, "phpeek_pm_hook_executions_total", "counter",
+	    "Hook runs, all attempts of one counted once, by outcome.");
+	for (i = 0; i < api->a_nhooks; i++) {
+		sh = &api->a_hooks[i];
+		for (j = 0; j < 2; j++) {
+			evbuffer_add_printf(b,
+			    "phpeek_pm_hook_executions_total{name=\"");
+			metrics_label(b, sh->sh_name);
+			evbuffer_add_printf(b, "\",type=\"%s\",status=\"%s\"} "
+			    "%llu\n", types[sh->sh_type & 3], j == 0 ?
+			    "success" : "failure", (unsigned long long)(j == 0 ?
+			    sh->sh_ok : sh->sh_failed));
+		}
+	}
+	metrics_family(b, "phpeek_pm_hook_duration_seconds", "histogram",
+	    "How long hooks took, every attempt included.");
+	for (i = 0; i < api->a_nhooks; i++) {
+		sh = &api->a_hooks[i];
+		cum = 0;
+		for (j = 0; j <= HOOK_BUCKETS; j++) {
+			if (j < HOOK_BUCKETS)
+				cum += sh->sh_hist[j];
+			evbuffer_add_printf(b,
+			    "phpeek_pm_hook_duration_seconds_bucket{name=\"");
+			metrics_label(b, sh->sh_name);
+			evbuffer_add_printf(b, "\",type=\"%s\",le=\"%s\"} "
+			    "%llu\n", types[sh->sh_type & 3], j < HOOK_BUCKETS ?
+			    le[j] : "+Inf", (unsigned long long)(j <
+			    HOOK_BUCKETS ? cum : sh->sh_ok + sh->sh_failed));
+		}
+		metrics_sample(b, "phpeek_pm_hook_duration_seconds_sum",
+		    "name", sh->sh_name, "type", types[sh->sh_type & 3],
+		    (double)sh->sh_sum_ms / 1000);
+		metrics_sample(b, "phpeek_pm_hook_duration_seconds_count",
+		    "name", sh->sh_name, "type", types[sh->sh_type & 3],
+		    (double)(sh->sh_ok + sh->sh_failed));
+	}
+}
+
 /* phpeek-pm's documented heartbeat families, for tasks that ping. */
 static void
 metrics_heartbeat(struct evbuffer *b)
@@ -479,6 +532,7 @@ metrics_render(struct evbuffer *b)
 	    "process", IS_FDS);
 
 	metrics_health(b);
+	metrics_hooks(b);
 	metrics_scheduled(b);
 	metrics_heartbeat(b);
 

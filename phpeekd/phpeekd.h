@@ -84,6 +84,7 @@ enum imsg_type {
 	IMSG_SHUTDOWN,		/* parent -> engine: stop everything */
 	IMSG_SHUTDOWN_DONE,	/* engine -> parent: everything stopped */
 	IMSG_STATE_BEGIN,	/* engine -> api: a full snapshot follows */
+	IMSG_STATE_HOOK,	/* engine -> api: a hook's counts */
 	IMSG_STATE_PROC,	/* engine -> api: a process changed */
 	IMSG_STATE_INSTANCE,	/* engine -> api: an instance changed */
 	IMSG_STATE_GONE,	/* engine -> api: an instance was removed */
@@ -183,6 +184,18 @@ struct state_proc {
 	uint64_t	sp_hb_ok;		/* heartbeat pings */
 	uint64_t	sp_hb_failed;
 	int64_t		sp_hb_last;
+};
+
+/* A hook's runs, by name and type, for the metrics. */
+#define HOOK_BUCKETS	8	/* .1 .5 1 5 10 30 60 120 seconds */
+#define HOOK_STATS_MAX	128	/* hooks counted; more are not */
+struct state_hook {
+	char		sh_name[CONF_NAME_MAX];
+	uint32_t	sh_type;		/* pre_start ... post_stop */
+	uint64_t	sh_ok;
+	uint64_t	sh_failed;
+	uint64_t	sh_sum_ms;
+	uint64_t	sh_hist[HOOK_BUCKETS];	/* per bucket */
 };
 
 struct state_instance {
@@ -782,6 +795,8 @@ int	 state_send_instance(struct privsep *, const struct state_instance *);
 int	 state_recv_instance(struct imsg *, struct state_instance *);
 int	 state_send_gone(struct privsep *, const char *, uint32_t);
 int	 state_recv_gone(struct imsg *, char *, size_t, uint32_t *);
+int	 state_send_hook(struct privsep *, const struct state_hook *);
+int	 state_recv_hook(struct imsg *, struct state_hook *);
 int	 ctl_send_request(struct privsep *, uint32_t, uint32_t, const char *,
 	    int64_t);
 int	 ctl_recv_request(struct imsg *, uint32_t *, char *, size_t,
@@ -820,6 +835,7 @@ void	 notify_close(struct instance *);
 struct hook_run;
 void	 hook_run(const char *, int, uint32_t, void (*)(void *, int), void *);
 void	 hook_phase(int, void (*)(void *, int), void *);
+void	 hook_stats_send(void);
 int	 hook_count(int);
 void	 hook_forget(void *);
 struct hook_run *hook_by_token(uint32_t);
@@ -920,6 +936,8 @@ struct api {
 	uint64_t		 a_reload_failures;
 	int			 a_last_reload_ok;
 	time_t			 a_last_reload;
+	struct state_hook	 a_hooks[HOOK_STATS_MAX];
+	uint32_t		 a_nhooks;
 };
 
 extern struct api	*api;

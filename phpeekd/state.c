@@ -135,6 +135,47 @@ state_recv_instance(struct imsg *imsg, struct state_instance *sti)
 
 /* An instance slot is gone; idx UINT32_MAX means the whole process. */
 int
+state_send_hook(struct privsep *ps, const struct state_hook *sh)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, PROC_API, IMSG_STATE_HOOK, 0,
+	    sizeof(*sh))) == NULL)
+		return (-1);
+	if (ibuf_add_str(buf, sh->sh_name) == -1 ||
+	    ibuf_add_u32(buf, sh->sh_type) == -1 ||
+	    ibuf_add_u64(buf, sh->sh_ok) == -1 ||
+	    ibuf_add_u64(buf, sh->sh_failed) == -1 ||
+	    ibuf_add_u64(buf, sh->sh_sum_ms) == -1 ||
+	    ibuf_add(buf, sh->sh_hist, sizeof(sh->sh_hist)) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, PROC_API, buf));
+}
+
+int
+state_recv_hook(struct imsg *imsg, struct state_hook *sh)
+{
+	struct ibuf	buf;
+
+	memset(sh, 0, sizeof(*sh));
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, sh->sh_name, sizeof(sh->sh_name)) == -1 ||
+	    ibuf_get_u32(&buf, &sh->sh_type) == -1 ||
+	    ibuf_get_u64(&buf, &sh->sh_ok) == -1 ||
+	    ibuf_get_u64(&buf, &sh->sh_failed) == -1 ||
+	    ibuf_get_u64(&buf, &sh->sh_sum_ms) == -1 ||
+	    ibuf_get(&buf, sh->sh_hist, sizeof(sh->sh_hist)) == -1 ||
+	    ibuf_left(&buf) != 0 || sh->sh_type >= HOOK_PROC_PRE_STOP ||
+	    sh->sh_name[0] == '\0') {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
+}
+
+int
 state_send_gone(struct privsep *ps, const char *proc, uint32_t idx)
 {
 	struct ibuf	*buf;

@@ -13,6 +13,13 @@ global:
   metrics_port: 19093
   resource_metrics_interval: 1
   restart_backoff_initial: 50ms
+hooks:
+  pre-start:
+    - name: warm-cache
+      command: ["true"]
+    - name: optional
+      command: ["false"]
+      continue_on_error: true
 processes:
   web:
     enabled: true
@@ -63,6 +70,15 @@ for m in 'phpeek_pm_health_check_status{name="checked",type="exec"} 1' \
 done
 grep -q '^phpeek_pm_health_check_consecutive_fails{name="broken"} [1-9]' \
     "$T/hc.txt" || fail "broken's consecutive failures not counted"
+# hooks: the pre-start ones ran before anything started
+for m in 'phpeek_pm_hook_executions_total{name="warm-cache",type="pre_start",status="success"} 1' \
+    'phpeek_pm_hook_executions_total{name="warm-cache",type="pre_start",status="failure"} 0' \
+    'phpeek_pm_hook_duration_seconds_count{name="warm-cache",type="pre_start"} 1' \
+    'phpeek_pm_hook_duration_seconds_bucket{name="warm-cache",type="pre_start",le="+Inf"} 1'; do
+	grep -q -x -F "$m" "$T/hc.txt" || fail "no line: $m"
+done
+grep -q -x 'phpeek_pm_hook_executions_total{name="optional",type="pre_start",status="failure"} 1' \
+    "$T/hc.txt" || fail "the continue_on_error hook not counted as failed"
 # the histogram: +Inf and _count are the number of checks
 n=$(sed -n 's/^phpeek_pm_health_check_total{name="checked",type="exec",status="success"} //p' "$T/hc.txt")
 grep -q -x "phpeek_pm_health_check_duration_seconds_bucket{name=\"checked\",type=\"exec\",le=\"+Inf\"} $n" "$T/hc.txt" ||
