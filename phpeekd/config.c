@@ -652,7 +652,7 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    config_add_tls(buf, &gc->gc_metrics_tls) == -1 ||
 	    /* in millionths: doubles do not cross a role boundary */
 	    ibuf_add_i64(buf, (int64_t)(gc->gc_autotune_threshold * 1e6)) ==
-	    -1) {
+	    -1 || ibuf_add_i64(buf, gc->gc_started) == -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -707,6 +707,7 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    config_get_tls(&buf, &gc->gc_api_tls) == -1 ||
 	    config_get_tls(&buf, &gc->gc_metrics_tls) == -1 ||
 	    ibuf_get_i64(&buf, &att) == -1 || att < 0 || att > 10000000 ||
+	    ibuf_get_i64(&buf, &gc->gc_started) == -1 ||
 	    ibuf_left(&buf) != 0)
 		return (-1);
 	gc->gc_autotune_threshold = (double)att / 1e6;

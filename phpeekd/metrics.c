@@ -546,9 +546,11 @@ metrics_render(struct evbuffer *b)
 	metrics_sample(b, "phpeek_pm_manager_process_count", NULL, NULL, NULL,
 	    NULL, (double)nprocs);
 	metrics_family(b, "phpeek_pm_manager_start_time_seconds", "gauge",
-	    "Unix time phpeekd's api role started.");
+	    "Unix time phpeekd started.");
 	metrics_sample(b, "phpeek_pm_manager_start_time_seconds", NULL, NULL,
-	    NULL, NULL, (double)api->a_start_time);
+	    NULL, NULL, (double)(api->a_conf != NULL &&
+	    api->a_conf->cf_global.gc_started > 0 ?
+	    api->a_conf->cf_global.gc_started : api->a_start_time));
 	metrics_family(b, "phpeek_pm_config_reloads_total", "counter",
 	    "Configuration generations loaded, the first one included.");
 	metrics_sample(b, "phpeek_pm_config_reloads_total", NULL, NULL, NULL,

@@ -58,6 +58,7 @@ struct parent {
 	uint32_t		 pa_generation;
 	int			 pa_loading;	/* CFG_FD sent, no answer */
 	int			 pa_editing;	/* the load is an API change */
+	int64_t			 pa_started;	/* unix s */
 	int			 pa_saving;	/* CFG_SAVE sent, no answer */
 	char			*pa_save;	/* the text to save, so far */
 	size_t			 pa_save_len;
@@ -90,6 +91,7 @@ static void	parent_reap(void);
 static void	parent_load_config(void);
 static void	parent_install(struct phpeekd_conf *);
 static void	parent_reload_reply(uint32_t, const char *);
+static void	parent_reply_to(uint32_t, uint32_t, const char *);
 static int	parent_edit(struct imsg *);
 static int	parent_save_data(struct imsg *);
 static void	parent_validate(uint32_t);
@@ -464,6 +466,7 @@ parent_main(const char *path, int watch)
 		fatal("%s", __func__);
 	TAILQ_INIT(&parent->pa_services);
 	TAILQ_INIT(&parent->pa_finals);
+	parent->pa_started = (int64_t)time(NULL);
 	if (strlcpy(parent->pa_path, path, sizeof(parent->pa_path)) >=
 	    sizeof(parent->pa_path))
 		fatalx("%s: path too long", path);
@@ -590,19 +593,26 @@ parent_load_config(void)
 static void
 parent_reload_reply(uint32_t status, const char *msg)
 {
-	struct ibuf	*buf;
-
 	if (parent->pa_reload_id == 0)
 		return;
+	parent_reply_to(parent->pa_reload_id, status, msg);
+	parent->pa_reload_id = 0;
+}
+
+/* An answer to one api request, leaving the one in progress alone. */
+static void
+parent_reply_to(uint32_t id, uint32_t status, const char *msg)
+{
+	struct ibuf	*buf;
+
 	if ((buf = proc_create(&parent_ps, PROC_API, IMSG_CTL_RELOAD_REPLY,
-	    parent->pa_reload_id, strlen(msg) + 8)) != NULL) {
+	    id, strlen(msg) + 8)) != NULL) {
 		if (ibuf_add_u32(buf, status) == -1 ||
 		    ibuf_add_str(buf, msg) == -1)
 			imsg_abort(buf);
 		else
 			proc_close(&parent_ps, PROC_API, buf);
 	}
-	parent->pa_reload_id = 0;
 }
 
 static int
@@ -639,6 +649,8 @@ parent_install(struct phpeekd_conf *cf)
 		    &(uint8_t){ 0 }, 1);
 		return;
 	}
+	/* the daemon's age, not a role's, for the metrics */
+	cf->cf_global.gc_started = parent->pa_started;
 	/* before anything starts, so every process inherits the result */
 	if (old == NULL && php_fpm_autotune(&cf->cf_global, 0) == -1) {
 		config_free(cf);
@@ -1156,11 +1168,12 @@ parent_dispatch_api(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_CTL_RELOAD:
 		if (imsg_get_len(imsg) != 0 || imsg_get_peerid(imsg) == 0)
 			return (-1);
-		if (parent->pa_loading || parent->pa_reload_id != 0 ||
-		    parent->pa_shutdown) {
-			parent->pa_reload_id = imsg_get_peerid(imsg);
-			parent_reload_reply(409, parent->pa_shutdown ?
-			    "shutting down" : "a reload is already running");
+		if (parent->pa_loading || parent->pa_saving ||
+		    parent->pa_reload_id != 0 || parent->pa_shutdown) {
+			/* the request in progress still gets its answer */
+			parent_reply_to(imsg_get_peerid(imsg), 409,
+			    parent->pa_shutdown ? "shutting down" :
+			    "a reload is already running");
 			return (0);
 		}
 		log_info("reload requested through the api");
@@ -1198,8 +1211,7 @@ parent_edit(struct imsg *imsg)
 	    parent->pa_reload_id != 0 || parent->pa_shutdown ||
 	    parent->pa_conf == NULL) {
 		free(json);
-		parent->pa_reload_id = id;
-		parent_reload_reply(409, parent->pa_shutdown ?
+		parent_reply_to(id, 409, parent->pa_shutdown ?
 		    "shutting down" : "a reload or change is already running");
 		return (0);
 	}

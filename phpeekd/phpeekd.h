@@ -383,6 +383,7 @@ struct global_conf {
 	struct tls_conf	 gc_api_tls;
 	struct tls_conf	 gc_metrics_tls;
 	double		 gc_autotune_threshold;		/* 0: the profile's */
+	int64_t		 gc_started;	/* unix s the daemon started: parent */
 	int		 gc_metrics_enabled;
 	int		 gc_metrics_port;
 	char		 gc_metrics_path[256];

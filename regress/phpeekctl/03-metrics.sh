@@ -137,6 +137,20 @@ $TOP/phpeekctl/phpeekctl -s "$T/ctl.sock" metrics >"$T/ctl-metrics.txt" ||
 promtool check metrics <"$T/ctl-metrics.txt" >/dev/null 2>&1 ||
     fail "phpeekctl metrics is not the exposition"
 
+# the daemon's start time survives a restart of the api role
+st=$(sed -n 's/^phpeek_pm_manager_start_time_seconds //p' "$T/metrics.txt")
+[ -n "$st" ] && [ "$st" -le "$(date +%s)" ] || fail "start time: $st"
+api=$(role_pid api)
+kill -9 "$api"
+back() {
+	_p=$(role_pid api) && [ "$_p" != "$api" ] &&
+	    curl -s http://127.0.0.1:19093/metrics >"$T/m2.txt" &&
+	    grep -q '^phpeek_pm_process_up' "$T/m2.txt"
+}
+wait_for 10 back || fail "the api role did not come back"
+grep -q -x "phpeek_pm_manager_start_time_seconds $st" "$T/m2.txt" ||
+    fail "start time after an api restart: $(grep start_time_seconds "$T/m2.txt" | tail -1), not $st"
+
 # a real Prometheus scrapes it
 cat >"$T/prometheus.yml" <<YAML
 global:
