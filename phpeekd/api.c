@@ -23,6 +23,9 @@ static int	api_dispatch_parent(struct imsgev *, struct imsg *);
 static int	api_dispatch_engine(struct imsgev *, struct imsg *);
 static int	api_state(struct imsg *);
 static int	api_hook(struct imsg *);
+static int	api_run(struct imsg *);
+static void	api_run_put(struct state_run *, uint32_t *, uint32_t *,
+		    uint32_t, const struct state_run *);
 static int	api_reply(struct imsg *);
 static struct api_proc *api_proc_get(const char *, int);
 static void	api_proc_free(struct api_proc *);
@@ -40,6 +43,70 @@ static struct privsep_proc api_procs[] = {
 	{ "parent",	PROC_PARENT,	api_dispatch_parent },
 	{ "engine",	PROC_ENGINE,	api_dispatch_engine },
 };
+
+/* The n-th newest entry of a ring of size cap, or NULL. */
+const struct state_run *
+api_run_at(struct state_run *ring, uint32_t head, uint32_t len,
+    uint32_t cap, uint32_t n)
+{
+	if (ring == NULL || n >= len)
+		return (NULL);
+	return (&ring[(head + len - 1 - n) % cap]);
+}
+
+/*
+ * A start is a new entry, an end completes its start's (the newest
+ * with its process and id); an end whose start was never seen, after
+ * an api restart, is an entry of its own.  The oldest goes first.
+ */
+static void
+api_run_put(struct state_run *ring, uint32_t *head, uint32_t *len,
+    uint32_t cap, const struct state_run *sr)
+{
+	struct state_run	*r;
+	uint32_t		 i;
+
+	if (sr->sr_end_ms != 0)
+		for (i = 0; i < *len; i++) {
+			r = &ring[(*head + *len - 1 - i) % cap];
+			if (r->sr_id == sr->sr_id &&
+			    strcmp(r->sr_proc, sr->sr_proc) == 0) {
+				*r = *sr;
+				return;
+			}
+		}
+	if (*len < cap)
+		ring[(*head + (*len)++) % cap] = *sr;
+	else {
+		ring[*head] = *sr;
+		*head = (*head + 1) % cap;
+	}
+}
+
+static int
+api_run(struct imsg *imsg)
+{
+	struct state_run	 sr;
+	struct api_proc		*ap;
+
+	if (state_recv_run(imsg, &sr) == -1)
+		return (-1);
+	if (sr.sr_kind == RUN_ONESHOT) {
+		if (api->a_oneshots == NULL && (api->a_oneshots = calloc(
+		    ONESHOT_RING, sizeof(*api->a_oneshots))) == NULL)
+			fatal("%s", __func__);
+		api_run_put(api->a_oneshots, &api->a_oneshots_head,
+		    &api->a_oneshots_len, ONESHOT_RING, &sr);
+		return (0);
+	}
+	ap = api_proc_get(sr.sr_proc, 1);
+	if (ap->ap_runs == NULL && (ap->ap_runs = calloc(RUN_RING,
+	    sizeof(*ap->ap_runs))) == NULL)
+		fatal("%s", __func__);
+	api_run_put(ap->ap_runs, &ap->ap_runs_head, &ap->ap_runs_len,
+	    RUN_RING, &sr);
+	return (0);
+}
 
 /* A hook's counts replace what the api had for it. */
 static int
@@ -122,6 +189,7 @@ api_proc_free(struct api_proc *ap)
 	for (i = 0; i < ap->ap_ninst; i++)
 		free(ap->ap_rings[i].r_v);
 	free(ap->ap_rings);
+	free(ap->ap_runs);
 	free(ap->ap_inst);
 	free(ap);
 }
@@ -290,6 +358,8 @@ api_state(struct imsg *imsg)
 		return (0);
 	case IMSG_STATE_HOOK:
 		return (api_hook(imsg));
+	case IMSG_STATE_RUN:
+		return (api_run(imsg));
 	case IMSG_STATE_PROC:
 		if (state_recv_proc(imsg, &sp) == -1)
 			return (-1);
@@ -530,6 +600,7 @@ api_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_STATE_END:
 	case IMSG_STATE_PROC:
 	case IMSG_STATE_HOOK:
+	case IMSG_STATE_RUN:
 	case IMSG_STATE_INSTANCE:
 	case IMSG_STATE_GONE:
 	case IMSG_STATE_SAMPLE:

@@ -154,6 +154,15 @@ static void	apihttp_action(struct evhttp_request *, const char *,
 static void	apihttp_probe(struct evhttp_request *, enum probe);
 static void	apihttp_edit(struct evhttp_request *, uint32_t, const char *);
 static void	apihttp_edit_answer(struct pending *);
+static int	apihttp_query_true(struct evhttp_request *, const char *);
+static void	apihttp_trigger_answer(struct pending *, uint32_t,
+		    const char *);
+static struct json_object *apihttp_time_ms(int64_t);
+static struct json_object *apihttp_run_json(const struct state_run *, int);
+static void	apihttp_schedule(struct evhttp_request *, const char *);
+static void	apihttp_schedule_history(struct evhttp_request *,
+		    const char *);
+static void	apihttp_oneshot_history(struct evhttp_request *);
 static void	apihttp_validated(struct pending *, int, const char *);
 static void	apihttp_metrics(struct evhttp_request *);
 
@@ -656,7 +665,9 @@ apihttp_proc_state(struct api_proc *ap, struct proc_conf *pc)
 		return ("running");
 	/* between runs a job is waiting, whatever its last run did */
 	if (pc != NULL && pc->pc_schedule != NULL)
-		return (pc->pc_enabled ? "scheduled" : "disabled");
+		return (!pc->pc_enabled ? "disabled" :
+		    (ap->ap_state.sp_flags & SPF_PAUSED) ? "paused" :
+		    "scheduled");
 	if (n[IST_STOPPING] > 0)
 		return ("stopping");
 	if (n[IST_STARTING] > 0 || n[IST_BACKOFF] > 0)
@@ -703,6 +714,7 @@ apihttp_job_info(struct json_object *o, struct api_proc *ap,
 	json_object_object_add(o, "schedule",
 	    json_object_new_string(pc->pc_schedule));
 	json_object_object_add(o, "schedule_state", json_object_new_string(
+	    (sp->sp_flags & SPF_PAUSED) ? "paused" :
 	    apihttp_alive(ap) > 0 ? "executing" : "idle"));
 	if (sp->sp_next_run != 0)
 		json_object_object_add(o, "next_run",
@@ -1242,6 +1254,15 @@ apihttp_answer(void *arg, uint32_t status, const char *msg)
 	case CTL_SAVE:
 		apihttp_edit_answer(pd);
 		return;
+	case CTL_PAUSE:
+		st = "paused";
+		break;
+	case CTL_RESUME:
+		st = "resumed";
+		break;
+	case CTL_TRIGGER:
+		apihttp_trigger_answer(pd, status, msg);
+		return;
 	case CTL_START:
 		st = "started";
 		break;
@@ -1453,6 +1474,243 @@ apihttp_edit_answer(struct pending *pd)
 	free(pd);
 }
 
+/* ?key=true (or 1): Go's strconv.ParseBool, as phpeek-pm reads it. */
+static int
+apihttp_query_true(struct evhttp_request *req, const char *key)
+{
+	struct evkeyvalq	 q;
+	const char		*v, *query;
+	int			 yes = 0;
+
+	query = evhttp_uri_get_query(evhttp_request_get_evhttp_uri(req));
+	if (query == NULL || evhttp_parse_query_str(query, &q) == -1)
+		return (0);
+	if ((v = evhttp_find_header(&q, key)) != NULL)
+		yes = strcmp(v, "1") == 0 || strcasecmp(v, "true") == 0 ||
+		    strcmp(v, "t") == 0 || strcmp(v, "T") == 0;
+	evhttp_clear_headers(&q);
+	return (yes);
+}
+
+/* async: 202; sync: the run's exit, 200 for 0 and 500 otherwise. */
+static void
+apihttp_trigger_answer(struct pending *pd, uint32_t status, const char *msg)
+{
+	struct json_object	*o;
+	const char		*errstr;
+	int			 code;
+
+	o = json_object_new_object();
+	if (status == 202) {
+		json_object_object_add(o, "status",
+		    json_object_new_string("triggered"));
+		json_object_object_add(o, "process",
+		    json_object_new_string(pd->pd_name));
+		apihttp_json(pd->pd_req, 202, o);
+		free(pd);
+		return;
+	}
+	code = (int)strtonum(msg, -1, 255, &errstr);
+	if (errstr != NULL || code != 0) {
+		json_object_put(o);
+		apihttp_error(pd->pd_req, 500, "trigger failed: process exited "
+		    "with code %d", errstr != NULL ? -1 : code);
+		free(pd);
+		return;
+	}
+	json_object_object_add(o, "status", json_object_new_string(
+	    "completed"));
+	json_object_object_add(o, "process",
+	    json_object_new_string(pd->pd_name));
+	json_object_object_add(o, "exit_code", json_object_new_int(0));
+	apihttp_json(pd->pd_req, 200, o);
+	free(pd);
+}
+
+/* RFC 3339 with nanoseconds, Go's zero time for 0. */
+static struct json_object *
+apihttp_time_ms(int64_t ms)
+{
+	struct tm	tm;
+	time_t		t = (time_t)(ms / 1000);
+	char		buf[64], out[80];
+
+	if (ms <= 0 || gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		return (json_object_new_string("0001-01-01T00:00:00Z"));
+	snprintf(out, sizeof(out), "%s.%03lldZ", buf, (long long)(ms % 1000));
+	return (json_object_new_string(out));
+}
+
+static struct json_object *
+apihttp_run_json(const struct state_run *r, int oneshot)
+{
+	struct json_object	*e = json_object_new_object();
+	int			 ok = r->sr_end_ms != 0 && r->sr_exit == 0;
+	char			 err[64];
+
+	json_object_object_add(e, "id", json_object_new_int64(r->sr_id));
+	if (oneshot) {
+		json_object_object_add(e, "process_name",
+		    json_object_new_string(r->sr_proc));
+		json_object_object_add(e, "instance_id",
+		    json_object_new_string(r->sr_inst));
+	}
+	json_object_object_add(e, oneshot ? "started_at" : "start_time",
+	    apihttp_time_ms(r->sr_start_ms));
+	json_object_object_add(e, oneshot ? "finished_at" : "end_time",
+	    apihttp_time_ms(r->sr_end_ms));
+	json_object_object_add(e, "exit_code", json_object_new_int(
+	    r->sr_end_ms != 0 ? r->sr_exit : 0));
+	json_object_object_add(e, "success", json_object_new_boolean(ok));
+	if (r->sr_end_ms != 0 && !ok) {
+		snprintf(err, sizeof(err), "process exited with code %d",
+		    r->sr_exit);
+		json_object_object_add(e, "error", json_object_new_string(err));
+	}
+	if (oneshot && r->sr_end_ms != 0)
+		json_object_object_add(e, "duration_ms", json_object_new_int64(
+		    r->sr_end_ms - r->sr_start_ms));
+	json_object_object_add(e, oneshot ? "trigger_type" : "triggered",
+	    json_object_new_string(r->sr_manual ? "manual" : oneshot ?
+	    "startup" : "schedule"));
+	return (e);
+}
+
+/* GET .../schedule: phpeek-pm's JobStatus, stats over the ring. */
+static void
+apihttp_schedule(struct evhttp_request *req, const char *name)
+{
+	struct json_object	*o, *js, *st;
+	struct api_proc		*ap;
+	struct proc_conf	*pc;
+	const struct state_run	*r, *cur = NULL;
+	uint64_t		 ok = 0, failed = 0, running = 0, dur = 0;
+	int64_t			 last = 0, last_ok = 0, last_fail = 0;
+	uint32_t		 i;
+
+	if ((ap = api_proc_find(name)) == NULL ||
+	    (pc = api_proc_conf(name)) == NULL || pc->pc_schedule == NULL) {
+		apihttp_error(req, 404, "job \"%s\" not found", name);
+		return;
+	}
+	for (i = 0; (r = api_run_at(ap->ap_runs, ap->ap_runs_head,
+	    ap->ap_runs_len, RUN_RING, i)) != NULL; i++) {
+		if (r->sr_start_ms > last)
+			last = r->sr_start_ms;
+		if (r->sr_end_ms == 0) {
+			running++;
+			if (cur == NULL)
+				cur = r;
+			continue;
+		}
+		dur += (uint64_t)(r->sr_end_ms - r->sr_start_ms);
+		if (r->sr_exit == 0) {
+			ok++;
+			if (r->sr_end_ms > last_ok)
+				last_ok = r->sr_end_ms;
+		} else {
+			failed++;
+			if (r->sr_end_ms > last_fail)
+				last_fail = r->sr_end_ms;
+		}
+	}
+	st = json_object_new_object();
+	json_object_object_add(st, "total_executions",
+	    json_object_new_int64((int64_t)(ok + failed + running)));
+	json_object_object_add(st, "success_count",
+	    json_object_new_int64((int64_t)ok));
+	json_object_object_add(st, "failure_count",
+	    json_object_new_int64((int64_t)failed));
+	json_object_object_add(st, "running_count",
+	    json_object_new_int64((int64_t)running));
+	json_object_object_add(st, "success_rate", json_object_new_double(
+	    ok + failed > 0 ? 100.0 * (double)ok / (double)(ok + failed) : 0));
+	/* Go's time.Duration: nanoseconds */
+	json_object_object_add(st, "average_duration", json_object_new_int64(
+	    ok + failed > 0 ? (int64_t)(dur / (ok + failed)) * 1000000 : 0));
+	json_object_object_add(st, "last_execution_time", apihttp_time_ms(last));
+	json_object_object_add(st, "last_success_time",
+	    apihttp_time_ms(last_ok));
+	json_object_object_add(st, "last_failure_time",
+	    apihttp_time_ms(last_fail));
+	js = json_object_new_object();
+	json_object_object_add(js, "name", json_object_new_string(name));
+	json_object_object_add(js, "schedule",
+	    json_object_new_string(pc->pc_schedule));
+	json_object_object_add(js, "timezone", json_object_new_string("Local"));
+	json_object_object_add(js, "state", json_object_new_string(
+	    (ap->ap_state.sp_flags & SPF_PAUSED) ? "paused" :
+	    apihttp_alive(ap) > 0 ? "executing" : "idle"));
+	json_object_object_add(js, "last_run",
+	    apihttp_time_ms(ap->ap_state.sp_last_run * 1000));
+	json_object_object_add(js, "next_run",
+	    apihttp_time_ms(ap->ap_state.sp_next_run * 1000));
+	if (cur != NULL)
+		json_object_object_add(js, "current_execution_id",
+		    json_object_new_int64(cur->sr_id));
+	json_object_object_add(js, "stats", st);
+	o = json_object_new_object();
+	json_object_object_add(o, "process", json_object_new_string(name));
+	json_object_object_add(o, "schedule", js);
+	apihttp_json(req, 200, o);
+}
+
+static void
+apihttp_schedule_history(struct evhttp_request *req, const char *name)
+{
+	struct json_object	*o, *a;
+	struct api_proc		*ap;
+	struct proc_conf	*pc;
+	const struct state_run	*r;
+	uint32_t		 i;
+	int			 limit;
+
+	if ((ap = api_proc_find(name)) == NULL ||
+	    (pc = api_proc_conf(name)) == NULL || pc->pc_schedule == NULL) {
+		apihttp_error(req, 404, "job \"%s\" not found", name);
+		return;
+	}
+	limit = apihttp_query_int(req, "limit", 100, 1, RUN_RING, NULL);
+	a = json_object_new_array();
+	for (i = 0; (int)i < limit && (r = api_run_at(ap->ap_runs,
+	    ap->ap_runs_head, ap->ap_runs_len, RUN_RING, i)) != NULL; i++)
+		json_object_array_add(a, apihttp_run_json(r, 0));
+	o = json_object_new_object();
+	json_object_object_add(o, "process", json_object_new_string(name));
+	json_object_object_add(o, "limit", json_object_new_int(limit));
+	json_object_object_add(o, "count",
+	    json_object_new_int((int)json_object_array_length(a)));
+	json_object_object_add(o, "history", a);
+	apihttp_json(req, 200, o);
+}
+
+static void
+apihttp_oneshot_history(struct evhttp_request *req)
+{
+	struct json_object	*o, *a;
+	const struct state_run	*r;
+	uint32_t		 i;
+	int			 limit, bad;
+
+	limit = apihttp_query_int(req, "limit", 100, 1, 10000, &bad);
+	if (bad) {
+		apihttp_error(req, 400, "limit must be between 1 and 10000");
+		return;
+	}
+	a = json_object_new_array();
+	for (i = 0; (int)i < limit && (r = api_run_at(api->a_oneshots,
+	    api->a_oneshots_head, api->a_oneshots_len, ONESHOT_RING, i)) !=
+	    NULL; i++)
+		json_object_array_add(a, apihttp_run_json(r, 1));
+	o = json_object_new_object();
+	json_object_object_add(o, "executions", a);
+	json_object_object_add(o, "count",
+	    json_object_new_int((int)json_object_array_length(a)));
+	json_object_object_add(o, "limit", json_object_new_int(limit));
+	apihttp_json(req, 200, o);
+}
+
 /* {"desired":K} or {"delta":+-K}; delta wins, as in phpeek-pm. */
 static int
 apihttp_scale_body(struct evhttp_request *req, struct pending *pd)
@@ -1550,10 +1808,18 @@ apihttp_action(struct evhttp_request *req, const char *name,
 			free(pd);
 			return;
 		}
+	} else if (strcmp(action, "schedule/pause") == 0)
+		pd->pd_op = CTL_PAUSE;
+	else if (strcmp(action, "schedule/resume") == 0)
+		pd->pd_op = CTL_RESUME;
+	else if (strcmp(action, "schedule/trigger") == 0) {
+		pd->pd_op = CTL_TRIGGER;
+		pd->pd_arg = apihttp_query_true(req, "sync");
 	} else {
 		free(pd);
 		apihttp_error(req, 400, "unknown action: %s (valid: "
-		    "start|stop|restart|scale|signal)", action);
+		    "start|stop|restart|scale|signal|schedule/pause|"
+		    "schedule/resume|schedule/trigger)", action);
 		return;
 	}
 	apihttp_forward(req, pd);
@@ -1755,6 +2021,11 @@ apihttp_route_api(struct evhttp_request *req, struct http_srv *hs,
 			apihttp_stack_logs(req);
 		else
 			apihttp_error(req, 405, "method not allowed");
+	} else if (strcmp(path, "/api/v1/oneshot/history") == 0) {
+		if (apihttp_get(req))
+			apihttp_oneshot_history(req);
+		else
+			apihttp_error(req, 405, "method not allowed");
 	} else if (strcmp(path, "/api/v1/metrics/history") == 0) {
 		if (apihttp_get(req))
 			apihttp_history(req);
@@ -1829,6 +2100,10 @@ apihttp_route_process(struct evhttp_request *req, const char *rest)
 		apihttp_process(req, name);
 	else if (strcmp(action, "logs") == 0)
 		apihttp_logs(req, name);
+	else if (strcmp(action, "schedule") == 0)
+		apihttp_schedule(req, name);
+	else if (strcmp(action, "schedule/history") == 0)
+		apihttp_schedule_history(req, name);
 	else
 		apihttp_error(req, 400, "unknown GET action");
 }

@@ -23,6 +23,7 @@ static void	control_reply(uint32_t, uint32_t, const char *, ...)
 static void	control_defer(uint32_t, uint32_t, struct eproc *);
 static void	control_timeout_cb(int, short, void *);
 static int	control_done(struct ctl_pending *);
+static void	control_job(uint32_t, uint32_t, struct eproc *, int64_t);
 
 static void
 control_reply(uint32_t id, uint32_t status, const char *fmt, ...)
@@ -121,6 +122,63 @@ control_forget(struct eproc *ep)
 	}
 }
 
+/* A scheduled task's own operations, with phpeek-pm's refusals. */
+static void
+control_job(uint32_t id, uint32_t op, struct eproc *ep, int64_t sync)
+{
+	const char	*name = ep->ep_conf->pc_name;
+	int		 i, executing = 0;
+
+	for (i = 0; i < ep->ep_ninst; i++)
+		if (ep->ep_inst[i] != NULL && instance_alive(ep->ep_inst[i]))
+			executing = 1;
+	switch (op) {
+	case CTL_PAUSE:
+		if (executing) {
+			control_reply(id, 409, "cannot pause job while "
+			    "executing");
+			return;
+		}
+		log_info("%s: schedule paused", name);
+		ep->ep_paused = 1;
+		sched_disarm(ep);
+		control_reply(id, 200, "paused");
+		break;
+	case CTL_RESUME:
+		if (!ep->ep_paused) {
+			control_reply(id, 409, "job is not paused (current "
+			    "state: %s)", executing ? "executing" : "idle");
+			return;
+		}
+		log_info("%s: schedule resumed", name);
+		ep->ep_paused = 0;
+		sched_arm(ep);
+		control_reply(id, 200, "resumed");
+		break;
+	default:
+		if (ep->ep_paused) {
+			control_reply(id, 409, "cannot trigger paused job");
+			return;
+		}
+		if (executing || ep->ep_trigger_id != 0) {
+			control_reply(id, 409, "job is already executing");
+			return;
+		}
+		if (sched_run(ep, 1) == -1) {
+			control_reply(id, 409, "job is already executing");
+			return;
+		}
+		if (sync) {
+			/* answered by run_end when this run is over */
+			ep->ep_trigger_id = id;
+			ep->ep_trigger_run = ep->ep_run_seq + 1;
+		} else
+			control_reply(id, 202, "triggered");
+		break;
+	}
+	engine_state_proc(ep);
+}
+
 int
 control_request(struct imsg *imsg)
 {
@@ -141,11 +199,21 @@ control_request(struct imsg *imsg)
 		control_reply(id, 503, "shutting down");
 		return (0);
 	}
-	if (ep->ep_conf->pc_schedule != NULL && op != CTL_SIGNAL) {
+	if (ep->ep_conf->pc_schedule != NULL && op != CTL_SIGNAL &&
+	    op < CTL_PAUSE) {
 		control_reply(id, 409, "%s is a scheduled task", name);
 		return (0);
 	}
+	if (ep->ep_conf->pc_schedule == NULL && op >= CTL_PAUSE) {
+		control_reply(id, 404, "job \"%s\" not found", name);
+		return (0);
+	}
 	switch (op) {
+	case CTL_PAUSE:
+	case CTL_RESUME:
+	case CTL_TRIGGER:
+		control_job(id, op, ep, arg);
+		break;
 	case CTL_START:
 		if (!ep->ep_conf->pc_enabled) {
 			control_reply(id, 409, "process %s is disabled", name);
@@ -253,6 +321,8 @@ engine_state_proc(struct eproc *ep)
 		sp.sp_flags |= SPF_BLOCKED;
 	if (eproc_ready(ep) && !ep->ep_health.h_unhealthy)
 		sp.sp_flags |= SPF_READY;
+	if (ep->ep_paused)
+		sp.sp_flags |= SPF_PAUSED;
 	sp.sp_hc_type = (uint32_t)ep->ep_conf->pc_health.hc_type;
 	sp.sp_hc_last_ok = (uint32_t)ep->ep_health.h_last_ok;
 	sp.sp_hc_fails = (uint32_t)ep->ep_health.h_fails;

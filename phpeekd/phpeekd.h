@@ -85,6 +85,7 @@ enum imsg_type {
 	IMSG_SHUTDOWN_DONE,	/* engine -> parent: everything stopped */
 	IMSG_STATE_BEGIN,	/* engine -> api: a full snapshot follows */
 	IMSG_STATE_HOOK,	/* engine -> api: a hook's counts */
+	IMSG_STATE_RUN,		/* engine -> api: a job's run began or ended */
 	IMSG_STATE_PROC,	/* engine -> api: a process changed */
 	IMSG_STATE_INSTANCE,	/* engine -> api: an instance changed */
 	IMSG_STATE_GONE,	/* engine -> api: an instance was removed */
@@ -145,6 +146,9 @@ enum ctl_op {
 	CTL_RESTART,
 	CTL_SCALE,		/* arg: desired instances */
 	CTL_SIGNAL,		/* arg: signal number */
+	CTL_PAUSE,		/* scheduled tasks */
+	CTL_RESUME,
+	CTL_TRIGGER,		/* arg: 1 to answer when the run ends */
 	/* to the parent and the config role, not the engine */
 	CTL_ADD = 10,		/* a process, as JSON */
 	CTL_UPDATE,
@@ -164,6 +168,7 @@ struct state_proc {
 #define SPF_LAUNCHED	0x01
 #define SPF_BLOCKED	0x02
 #define SPF_READY	0x04	/* what dependants wait for holds */
+#define SPF_PAUSED	0x08	/* a scheduled task, paused */
 #define HC_BUCKETS	7	/* health check duration histogram */
 	uint64_t	sp_restarts_crash;
 	uint64_t	sp_restarts_normal;
@@ -184,6 +189,20 @@ struct state_proc {
 	uint64_t	sp_hb_ok;		/* heartbeat pings */
 	uint64_t	sp_hb_failed;
 	int64_t		sp_hb_last;
+};
+
+/* One run of a scheduled task or a one-shot (run.c). */
+#define RUN_SCHEDULED	0
+#define RUN_ONESHOT	1
+struct state_run {
+	char		sr_proc[CONF_NAME_MAX];
+	char		sr_inst[CONF_NAME_MAX + 16];
+	uint32_t	sr_id;			/* per process, from 1 */
+	uint32_t	sr_kind;		/* RUN_* */
+	uint32_t	sr_manual;		/* through the API */
+	int64_t		sr_start_ms;		/* unix ms */
+	int64_t		sr_end_ms;		/* 0 while it runs */
+	int32_t		sr_exit;		/* -1: a signal */
 };
 
 /* A hook's runs, by name and type, for the metrics. */
@@ -658,6 +677,9 @@ struct instance {
 	int			 in_remove;	/* scaled away: free on exit */
 	int			 in_hooking;	/* pre_stop_hook runs */
 	int			 in_ready;	/* said so itself */
+	uint32_t		 in_run_id;	/* run.c: 0 when none */
+	int64_t			 in_run_start;	/* unix ms */
+	int			 in_run_manual;
 	struct event		 in_notify_ev;
 	int			 in_notify_fd;
 	char			 in_notify_status[128]; /* STATUS= */
@@ -718,6 +740,10 @@ struct eproc {
 	uint64_t		 ep_runs_ok;
 	uint64_t		 ep_runs_failed;
 	uint64_t		 ep_runs_skipped;
+	int			 ep_paused;	/* schedule/pause */
+	uint32_t		 ep_run_seq;	/* runs so far (run.c) */
+	uint32_t		 ep_trigger_id;	/* sync trigger waiting */
+	uint32_t		 ep_trigger_run;
 	/* heartbeat pings (heartbeat.c) */
 	TAILQ_HEAD(, hb_ping)	 ep_hb_queue;
 	size_t			 ep_hb_len;
@@ -797,6 +823,8 @@ int	 state_recv_instance(struct imsg *, struct state_instance *);
 int	 state_send_gone(struct privsep *, const char *, uint32_t);
 int	 state_recv_gone(struct imsg *, char *, size_t, uint32_t *);
 int	 state_send_hook(struct privsep *, const struct state_hook *);
+int	 state_send_run(struct privsep *, const struct state_run *);
+int	 state_recv_run(struct imsg *, struct state_run *);
 int	 state_recv_hook(struct imsg *, struct state_hook *);
 int	 ctl_send_request(struct privsep *, uint32_t, uint32_t, const char *,
 	    int64_t);
@@ -817,6 +845,10 @@ void	 health_exec_spawned(struct eproc *, pid_t);
 void	 health_exec_failed(struct eproc *, int, const char *);
 void	 health_exec_exited(struct eproc *, int);
 
+/* run.c */
+void	 run_start(struct instance *, int);
+void	 run_end(struct instance *, int);
+
 /* heartbeat.c */
 void	 heartbeat_start(struct eproc *);
 void	 heartbeat_end(struct eproc *, int);
@@ -827,6 +859,7 @@ void	 sched_arm(struct eproc *);
 void	 sched_disarm(struct eproc *);
 void	 sched_exited(struct instance *, int);
 void	 sched_started(struct instance *);
+int	 sched_run(struct eproc *, int);
 
 /* notify.c */
 void	 notify_open(struct instance *, int);
@@ -912,7 +945,12 @@ struct api_proc {
 	uint32_t		 ap_gen;	/* last snapshot that had it */
 	uint32_t		 ap_ninst;
 	uint64_t		 ap_present[(CONF_SCALE_MAX + 63) / 64];
+	struct state_run	*ap_runs;	/* a job's history ring */
+	uint32_t		 ap_runs_head;
+	uint32_t		 ap_runs_len;
 };
+#define RUN_RING	100	/* runs kept per job */
+#define ONESHOT_RING	1000	/* one-shot runs kept in all */
 TAILQ_HEAD(api_procs, api_proc);
 
 struct api_wait {
@@ -939,6 +977,9 @@ struct api {
 	time_t			 a_last_reload;
 	struct state_hook	 a_hooks[HOOK_STATS_MAX];
 	uint32_t		 a_nhooks;
+	struct state_run	*a_oneshots;	/* ring of ONESHOT_RING */
+	uint32_t		 a_oneshots_head;
+	uint32_t		 a_oneshots_len;
 };
 
 extern struct api	*api;
@@ -950,6 +991,8 @@ int	 api_inst_present(struct api_proc *, uint32_t);
 const struct sample *api_sample_last(struct api_proc *, uint32_t);
 const struct log_entry *api_log_at(struct api_proc *, uint32_t);
 const struct sample *api_sample_at(struct api_proc *, uint32_t, uint32_t);
+const struct state_run *api_run_at(struct state_run *, uint32_t, uint32_t,
+	    uint32_t, uint32_t);
 int	 api_request_edit(uint32_t, const char *, const char *,
 	    void (*)(void *, uint32_t, const char *), void *);
 int	 api_request(uint32_t, const char *, int64_t,

@@ -215,8 +215,12 @@ instance_spawned(struct instance *in, pid_t pid)
 	instance_set_state(in, IST_RUNNING, why);
 	if (in->in_proc->ep_conf->pc_schedule != NULL)
 		sched_started(in);
-	else
+	else {
+		if (in->in_proc->ep_conf->pc_type == PTYPE_ONESHOT)
+			/* the first run is the start-up one */
+			run_start(in, in->in_proc->ep_run_seq > 0);
 		health_start(in->in_proc);
+	}
 	/* a stop that came while it was starting applies now */
 	if ((engine->en_shutdown && in->in_proc->ep_stopping) ||
 	    in->in_remove || in->in_respawn)
@@ -237,6 +241,10 @@ instance_spawn_failed(struct instance *in, int error, const char *what)
 	snprintf(why, sizeof(why), "cannot start %s: %s: %s",
 	    in->in_proc->ep_conf->pc_command.sl_v[0], what, strerror(error));
 	log_warnx("%s: %s", in->in_id, why);
+	if (in->in_proc->ep_trigger_id != 0 && in->in_run_manual) {
+		ctl_send_reply(privsep, in->in_proc->ep_trigger_id, 500, why);
+		in->in_proc->ep_trigger_id = 0;
+	}
 	instance_set_state(in, IST_FAILED, "spawn failed");
 	engine_check_done();
 }
@@ -301,6 +309,7 @@ instance_exited(struct instance *in, int status)
 	notify_close(in);
 	in->in_exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	wait_status_str(status, why, sizeof(why));
+	run_end(in, status);
 	if (!eproc_running(in->in_proc))
 		health_stop(in->in_proc);
 	ran = now_ms() - in->in_started;

@@ -35,6 +35,7 @@ sched_arm(struct eproc *ep)
 
 	sched_disarm(ep);
 	if (ep->ep_conf->pc_schedule == NULL || engine->en_shutdown ||
+	    ep->ep_paused ||
 	    cron_parse(ep->ep_conf->pc_schedule, &c, err, sizeof(err)) == -1)
 		return;
 	if ((next = cron_next(&c, now)) == 0) {
@@ -61,14 +62,16 @@ sched_disarm(struct eproc *ep)
 	ep->ep_next_run = 0;
 }
 
-static void
-sched_fire(int fd, short event, void *arg)
+/*
+ * Start a run now, on the schedule or through the API; -1 when as
+ * many runs as allowed are going already.
+ */
+int
+sched_run(struct eproc *ep, int manual)
 {
-	struct eproc	*ep = arg;
 	struct instance	*in;
 	int		 i, running = 0, limit, slot = -1;
 
-	ep->ep_cron_armed = 0;
 	limit = ep->ep_conf->pc_schedule_max > 0 ?
 	    ep->ep_conf->pc_schedule_max : SCHED_MAX_RUNS;
 	for (i = 0; i < ep->ep_ninst; i++) {
@@ -78,23 +81,40 @@ sched_fire(int fd, short event, void *arg)
 		else if (slot == -1)
 			slot = i;
 	}
-	if (running >= limit || ep->ep_held) {
+	if (running >= limit)
+		return (-1);
+	if (slot == -1) {
+		slot = ep->ep_ninst;
+		eproc_resize(ep, slot + 1);
+	}
+	if (ep->ep_inst[slot] == NULL)
+		ep->ep_inst[slot] = instance_new(ep, slot);
+	in = ep->ep_inst[slot];
+	in->in_state = IST_STOPPED;
+	in->in_remove = 0;
+	in->in_run_manual = manual;
+	ep->ep_last_run = (int64_t)time(NULL);
+	log_info("%s: %s run", in->in_id, manual ? "triggered" : "scheduled");
+	instance_spawn(in);
+	return (0);
+}
+
+static void
+sched_fire(int fd, short event, void *arg)
+{
+	struct eproc	*ep = arg;
+	struct instance	*in;
+	int		 i, running = 0;
+
+	ep->ep_cron_armed = 0;
+	if (ep->ep_held || ep->ep_paused || sched_run(ep, 0) == -1) {
+		for (i = 0; i < ep->ep_ninst; i++)
+			if ((in = ep->ep_inst[i]) != NULL &&
+			    instance_alive(in))
+				running++;
 		ep->ep_runs_skipped++;
 		log_warnx("%s: run skipped: %d still running", ep->ep_conf->
 		    pc_name, running);
-	} else {
-		if (slot == -1) {
-			slot = ep->ep_ninst;
-			eproc_resize(ep, slot + 1);
-		}
-		if (ep->ep_inst[slot] == NULL)
-			ep->ep_inst[slot] = instance_new(ep, slot);
-		in = ep->ep_inst[slot];
-		in->in_state = IST_STOPPED;
-		in->in_remove = 0;
-		ep->ep_last_run = (int64_t)time(NULL);
-		log_info("%s: scheduled run", in->in_id);
-		instance_spawn(in);
 	}
 	sched_arm(ep);
 }
@@ -106,6 +126,7 @@ sched_started(struct instance *in)
 	struct timeval	tv;
 	int64_t		ms = in->in_proc->ep_conf->pc_schedule_timeout_ms;
 
+	run_start(in, in->in_run_manual);
 	heartbeat_start(in->in_proc);
 	if (ms <= 0)
 		return;

@@ -155,6 +155,53 @@ state_send_hook(struct privsep *ps, const struct state_hook *sh)
 }
 
 int
+state_send_run(struct privsep *ps, const struct state_run *sr)
+{
+	struct ibuf	*buf;
+
+	if ((buf = proc_create(ps, PROC_API, IMSG_STATE_RUN, 0,
+	    sizeof(*sr))) == NULL)
+		return (-1);
+	if (ibuf_add_str(buf, sr->sr_proc) == -1 ||
+	    ibuf_add_str(buf, sr->sr_inst) == -1 ||
+	    ibuf_add_u32(buf, sr->sr_id) == -1 ||
+	    ibuf_add_u32(buf, sr->sr_kind) == -1 ||
+	    ibuf_add_u32(buf, sr->sr_manual) == -1 ||
+	    ibuf_add_i64(buf, sr->sr_start_ms) == -1 ||
+	    ibuf_add_i64(buf, sr->sr_end_ms) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)sr->sr_exit) == -1) {
+		imsg_abort(buf);
+		return (-1);
+	}
+	return (proc_close(ps, PROC_API, buf));
+}
+
+int
+state_recv_run(struct imsg *imsg, struct state_run *sr)
+{
+	struct ibuf	buf;
+	uint32_t	code;
+
+	memset(sr, 0, sizeof(*sr));
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, sr->sr_proc, sizeof(sr->sr_proc)) == -1 ||
+	    ibuf_get_strbuf(&buf, sr->sr_inst, sizeof(sr->sr_inst)) == -1 ||
+	    ibuf_get_u32(&buf, &sr->sr_id) == -1 ||
+	    ibuf_get_u32(&buf, &sr->sr_kind) == -1 ||
+	    ibuf_get_u32(&buf, &sr->sr_manual) == -1 ||
+	    ibuf_get_i64(&buf, &sr->sr_start_ms) == -1 ||
+	    ibuf_get_i64(&buf, &sr->sr_end_ms) == -1 ||
+	    ibuf_get_u32(&buf, &code) == -1 || ibuf_left(&buf) != 0 ||
+	    sr->sr_kind > RUN_ONESHOT || sr->sr_manual > 1 ||
+	    sr->sr_id == 0 || sr->sr_proc[0] == '\0') {
+		errno = EBADMSG;
+		return (-1);
+	}
+	sr->sr_exit = (int32_t)code;
+	return (0);
+}
+
+int
 state_recv_hook(struct imsg *imsg, struct state_hook *sh)
 {
 	struct ibuf	buf;
@@ -233,7 +280,7 @@ ctl_recv_request(struct imsg *imsg, uint32_t *op, char *name, size_t len,
 	if (ibuf_get_u32(&buf, op) == -1 ||
 	    ibuf_get_strbuf(&buf, name, len) == -1 ||
 	    ibuf_get_i64(&buf, arg) == -1 || ibuf_left(&buf) != 0 ||
-	    *op < CTL_START || *op > CTL_SIGNAL) {
+	    *op < CTL_START || *op > CTL_TRIGGER) {
 		errno = EBADMSG;
 		return (-1);
 	}
