@@ -487,6 +487,8 @@ parent_main(const char *path, int watch)
 		log_warn("prctl PR_SET_CHILD_SUBREAPER");
 	if (access(exe, X_OK) == -1)
 		fatal("%s: cannot re-execute myself for the roles", exe);
+	/* as phpeek-pm: before the configuration, before anything runs */
+	(void)framework_setup();
 
 	proc_init_parent(ps, exe, 1, verbose);
 	ps->ps_procs = parent_procs;

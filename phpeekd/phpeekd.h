@@ -614,6 +614,10 @@ int	 acl_match(const struct acl_net *, uint32_t, int, const void *);
 int	 acl_allows(const struct acl_conf *, int, const void *);
 int	 acl_addr_parse(const char *, int *, uint8_t [16]);
 
+/* framework.c */
+const char *framework_detect(const char *);
+const char *framework_setup(void);
+
 /* edit.c */
 void	 edit_file(char *, size_t);
 int	 edit_request(struct privsep *, struct imsg *);
