@@ -553,6 +553,9 @@ api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 			api->a_conf = api->a_pending;
 			api->a_pending = NULL;
 			log_setformat(api->a_conf->cf_global.gc_log_format);
+			if (log_getverbose() < LOG_LVL_DEBUG)
+				log_setverbose(api->a_conf->cf_global.
+				    gc_log_level);
 			api->a_reloads++;
 		}
 		return (0);

@@ -39,6 +39,7 @@
 #define RATE_BURST		200
 #define RATE_CLIENTS		1024	/* addresses remembered */
 #define RATE_IDLE_MS		(10 * 60 * 1000)
+#define RATE_LOG_MS		10000	/* one audit line per client */
 #define HTTP_TIMEOUT		10	/* seconds to read or write */
 #define HTTP_HEADERS_MAX	(16 * 1024)
 #define HTTP_BODY_MAX		(8 * 1024 * 1024)
@@ -84,7 +85,8 @@ struct rate {
 	char		rt_addr[HTTP_PEER_MAX];
 	double		rt_tokens;
 	int64_t		rt_when;	/* last refill, monotonic ms */
-	int		rt_limited;	/* refusing: logged once */
+	uint64_t	rt_refused;	/* since the last audit line */
+	int64_t		rt_logged;	/* that line, monotonic ms */
 };
 
 static struct event_base	*apihttp_base;
@@ -603,20 +605,26 @@ apihttp_rate_ok(struct evhttp_request *req)
 		strlcpy(r->rt_addr, addr, sizeof(r->rt_addr));
 		r->rt_tokens = RATE_BURST;
 		r->rt_when = now;
-		r->rt_limited = 0;
+		r->rt_refused = 0;
+		r->rt_logged = 0;
 	}
 	r->rt_tokens += (double)(now - r->rt_when) * RATE_PER_SEC / 1000.0;
 	if (r->rt_tokens > RATE_BURST)
 		r->rt_tokens = RATE_BURST;
 	r->rt_when = now;
 	if (r->rt_tokens < 1) {
-		if (!r->rt_limited)
-			log_info("audit: %s: rate limit exceeded", addr);
-		r->rt_limited = 1;
+		/* a flood is one line per interval, not one per request */
+		r->rt_refused++;
+		if (r->rt_logged == 0 || now - r->rt_logged >= RATE_LOG_MS) {
+			log_info("audit: %s: rate limit exceeded (%llu "
+			    "refused)", addr,
+			    (unsigned long long)r->rt_refused);
+			r->rt_logged = now;
+			r->rt_refused = 0;
+		}
 		return (0);
 	}
 	r->rt_tokens -= 1;
-	r->rt_limited = 0;
 	return (1);
 }
 
@@ -1932,7 +1940,9 @@ apihttp_route(struct evhttp_request *req, void *arg)
 	apihttp_limits(hs);
 	if (!apihttp_acl(req, hs))
 		return;
-	if (hs->hs_kind != HK_CONTROL && !apihttp_rate_ok(req)) {
+	/* the API is limited; Prometheus and probes on the metrics port
+	 * are not, as in phpeek-pm */
+	if (hs->hs_kind == HK_API && !apihttp_rate_ok(req)) {
 		evhttp_add_header(evhttp_request_get_output_headers(req),
 		    "Retry-After", "1");
 		apihttp_error(req, 429, "rate limit exceeded");

@@ -12,6 +12,7 @@
 #include <sys/un.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,8 @@ listen_tcp(int port, int any)
 		sin6.sin6_addr = in6addr_any;
 		if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on,
 		    sizeof(on)) == 0 &&
+		    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on,
+		    sizeof(on)) == 0 &&
 		    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off,
 		    sizeof(off)) == 0 &&
 		    bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)) == 0 &&
@@ -110,7 +113,10 @@ listen_tcp(int port, int any)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons((uint16_t)port);
 	sin.sin_addr.s_addr = htonl(any ? INADDR_ANY : INADDR_LOOPBACK);
+	/* accepted sockets inherit it: a kept-alive scrape is not held
+	 * back by Nagle waiting for a delayed ACK */
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on)) == -1 ||
+	    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on)) == -1 ||
 	    bind(fd, (struct sockaddr *)&sin, sizeof(sin)) == -1 ||
 	    listen(fd, LISTEN_BACKLOG) == -1) {
 		close(fd);

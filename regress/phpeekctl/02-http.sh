@@ -57,7 +57,7 @@ body_is '{"error":"process name required"}'
 body_is '{"error":"action required (start|stop|restart|scale)"}'
 [ "$(u -X POST http://x/api/v1/processes/web/frob)" = 400 ] ||
     fail "unknown action"
-body_is '{"error":"unknown action: frob (valid: start|stop|restart|scale|signal)"}'
+body_is '{"error":"unknown action: frob (valid: start|stop|restart|scale|signal|schedule/pause|schedule/resume|schedule/trigger)"}'
 [ "$(u http://x/api/v1/processes/nope)" = 404 ] || fail "unknown process"
 body_is '{"error":"failed to get process: process nope not found"}'
 [ "$(u -X POST http://x/api/v1/processes/nope/start)" = 404 ] ||
@@ -134,6 +134,14 @@ grep -q '^429 1$' "$T/codes" || fail "no 429 with Retry-After: 1"
 n200=$(grep -c "^200" "$T/codes")
 [ "$n200" -ge 150 ] && [ "$n200" -lt 400 ] || fail "$n200 of 600 answered"
 log_has "audit: 127.0.0.1: rate limit exceeded" || fail "no audit of the 429"
+# one audit line for the flood, not one per refusal
+[ "$(log_count "rate limit exceeded")" -le 2 ] ||
+    fail "$(log_count "rate limit exceeded") audit lines for one flood"
+# the metrics port is not limited: Prometheus must never see a 429
+sed "s|$P/api/v1/health|$M/metrics|" "$T/urls" >"$T/murls"
+curl -s -K "$T/murls" -o /dev/null -w '%{http_code}\n' >"$T/mcodes"
+[ "$(grep -c '^200$' "$T/mcodes")" = 600 ] ||
+    fail "metrics port: $(sort "$T/mcodes" | uniq -c | tr '\n' ' ')"
 # the socket is not limited
 [ "$(u http://x/api/v1/health)" = 200 ] || fail "the socket was limited"
 stop_phpeekd
