@@ -24,6 +24,7 @@ static int	api_dispatch_engine(struct imsgev *, struct imsg *);
 static int	api_state(struct imsg *);
 static int	api_hook(struct imsg *);
 static int	api_run(struct imsg *);
+static int	api_fpm(struct imsg *);
 static void	api_run_put(struct state_run *, uint32_t *, uint32_t *,
 		    uint32_t, const struct state_run *);
 static int	api_reply(struct imsg *);
@@ -105,6 +106,22 @@ api_run(struct imsg *imsg)
 		fatal("%s", __func__);
 	api_run_put(ap->ap_runs, &ap->ap_runs_head, &ap->ap_runs_len,
 	    RUN_RING, &sr);
+	return (0);
+}
+
+static int
+api_fpm(struct imsg *imsg)
+{
+	struct state_fpm	 sf;
+	struct api_proc		*ap;
+
+	if (state_recv_fpm(imsg, &sf) == -1)
+		return (-1);
+	ap = api_proc_get(sf.sf_proc, 1);
+	if (ap->ap_fpm == NULL && (ap->ap_fpm = calloc(1,
+	    sizeof(*ap->ap_fpm))) == NULL)
+		fatal("%s", __func__);
+	*ap->ap_fpm = sf;
 	return (0);
 }
 
@@ -190,6 +207,7 @@ api_proc_free(struct api_proc *ap)
 		free(ap->ap_rings[i].r_v);
 	free(ap->ap_rings);
 	free(ap->ap_runs);
+	free(ap->ap_fpm);
 	free(ap->ap_inst);
 	free(ap);
 }
@@ -360,6 +378,8 @@ api_state(struct imsg *imsg)
 		return (api_hook(imsg));
 	case IMSG_STATE_RUN:
 		return (api_run(imsg));
+	case IMSG_STATE_FPM:
+		return (api_fpm(imsg));
 	case IMSG_STATE_PROC:
 		if (state_recv_proc(imsg, &sp) == -1)
 			return (-1);
@@ -604,6 +624,7 @@ api_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_STATE_PROC:
 	case IMSG_STATE_HOOK:
 	case IMSG_STATE_RUN:
+	case IMSG_STATE_FPM:
 	case IMSG_STATE_INSTANCE:
 	case IMSG_STATE_GONE:
 	case IMSG_STATE_SAMPLE:

@@ -123,6 +123,8 @@ config_proc_new(const char *name)
 	pc->pc_stop_timeout = 30;
 	pc->pc_umask = -1;
 	config_health_defaults(&pc->pc_health);
+	pc->pc_fpm.fm_interval = 10;
+	pc->pc_fpm.fm_timeout = 2;
 	pc->pc_heartbeat.hb_timeout = 30;
 	pc->pc_heartbeat.hb_retry_count = 3;
 	pc->pc_heartbeat.hb_retry_delay = 5;
@@ -207,6 +209,8 @@ config_proc_free(struct proc_conf *pc)
 	free(pc->pc_health.hc_address);
 	free(pc->pc_health.hc_url);
 	strlist_free(&pc->pc_health.hc_command);
+	free(pc->pc_fpm.fm_socket);
+	free(pc->pc_fpm.fm_status_path);
 	free(pc->pc_heartbeat.hb_url);
 	free(pc->pc_heartbeat.hb_success_url);
 	free(pc->pc_heartbeat.hb_failure_url);
@@ -437,7 +441,11 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_schedule_max) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_ready_fd) == -1 ||
 	    config_add_health(buf, &pc->pc_health) == -1 ||
-	    config_add_heartbeat(buf, &pc->pc_heartbeat) == -1) {
+	    config_add_heartbeat(buf, &pc->pc_heartbeat) == -1 ||
+	    config_add_optstr(buf, pc->pc_fpm.fm_socket) == -1 ||
+	    config_add_optstr(buf, pc->pc_fpm.fm_status_path) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_interval) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_timeout) == -1) {
 		log_warn("process %s does not fit in one message",
 		    pc->pc_name);
 		imsg_abort(buf);
@@ -742,7 +750,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
 	uint8_t			 en, type, rs, istop, ready;
-	uint32_t		 readyfd, smax;
+	uint32_t		 readyfd, smax, fmi, fmt;
 	struct cron		 cr;
 	char			 cerr[128];
 	uint32_t		 scale, sig, tmo;
@@ -775,6 +783,10 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_u32(&buf, &readyfd) == -1 ||
 	    config_get_health(&buf, &pc->pc_health) == -1 ||
 	    config_get_heartbeat(&buf, &pc->pc_heartbeat) == -1 ||
+	    config_get_optstr(&buf, &pc->pc_fpm.fm_socket) == -1 ||
+	    config_get_optstr(&buf, &pc->pc_fpm.fm_status_path) == -1 ||
+	    ibuf_get_u32(&buf, &fmi) == -1 || ibuf_get_u32(&buf, &fmt) == -1 ||
+	    fmi < 1 || fmi > 3600 || fmt < 1 || fmt >= fmi ||
 	    ibuf_left(&buf) != 0 || istop > 1 || ready > READY_FD ||
 	    (ready == READY_FD && (readyfd < 3 || readyfd > 1023)) ||
 	    smax > 1000 || pc->pc_schedule_timeout_ms < 0 ||
@@ -782,6 +794,8 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    cerr, sizeof(cerr)) == -1))
 		goto bad;
 	pc->pc_schedule_max = (int)smax;
+	pc->pc_fpm.fm_interval = (int)fmi;
+	pc->pc_fpm.fm_timeout = (int)fmt;
 	pc->pc_initial_stopped = istop;
 	pc->pc_ready = ready;
 	pc->pc_ready_fd = (int)readyfd;

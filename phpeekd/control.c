@@ -382,6 +382,7 @@ engine_state_snapshot(void)
 		for (i = 0; i < ep->ep_ninst; i++)
 			if (ep->ep_inst[i] != NULL)
 				engine_state_instance(ep->ep_inst[i]);
+		fpm_resend(ep);
 	}
 	hook_stats_send();
 	proc_compose(privsep, PROC_API, IMSG_STATE_END, 0, -1, NULL, 0);

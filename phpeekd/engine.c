@@ -104,6 +104,7 @@ eproc_free(struct eproc *ep)
 	health_stop(ep);
 	sched_disarm(ep);
 	heartbeat_clear(ep);
+	fpm_stop(ep);
 	control_forget(ep);
 	state_send_gone(privsep, ep->ep_conf->pc_name, UINT32_MAX);
 	TAILQ_REMOVE(&engine->en_procs, ep, ep_entry);
@@ -134,7 +135,10 @@ engine_configure(struct phpeekd_conf *cf)
 	}
 	engine->en_conf = cf;
 	TAILQ_FOREACH(pc, &cf->cf_procs, pc_entry)
-		eproc_new(pc);
+		if (pc->pc_enabled)
+			fpm_configure(eproc_new(pc));
+		else
+			(void)eproc_new(pc);
 	log_debug("configuration generation %u: %zu processes",
 	    cf->cf_generation, cf->cf_nprocs);
 }
@@ -205,6 +209,14 @@ engine_reload(struct phpeekd_conf *cf)
 	}
 	engine->en_conf = cf;
 	config_free(old);
+	/* pool scrapes follow the configuration, the socket included */
+	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry) {
+		if (ep->ep_removed)
+			continue;
+		fpm_stop(ep);
+		if (ep->ep_conf->pc_enabled)
+			fpm_configure(ep);
+	}
 	if (engine->en_started)
 		order_start();
 	engine_state_snapshot();
@@ -402,6 +414,7 @@ engine_shutdown(void)
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry) {
 		health_stop(ep);
 		sched_disarm(ep);
+		fpm_stop(ep);
 		for (i = 0; i < ep->ep_ninst; i++)
 			if (ep->ep_inst[i] != NULL &&
 			    ep->ep_inst[i]->in_state == IST_BACKOFF)

@@ -39,8 +39,6 @@ static void	health_http_cb(void *, int, long, const char *);
 static void	health_exec(struct eproc *);
 static void	health_timeout_cb(int, short, void *);
 static void	health_finish(struct eproc *);
-static int	health_sockaddr(const char *, struct sockaddr_storage *,
-		    socklen_t *);
 
 static const char *const health_types[] = { "none", "tcp", "http", "exec" };
 
@@ -176,7 +174,7 @@ health_timeout_cb(int fd, short event, void *arg)
  * "host:port" or "[v6]:port".  The host must be numeric or localhost:
  * a blocking name lookup has no place on the event loop.
  */
-static int
+int
 health_sockaddr(const char *address, struct sockaddr_storage *ss,
     socklen_t *len)
 {

@@ -41,6 +41,9 @@ static void	metrics_scheduled(struct evbuffer *);
 static void	metrics_heartbeat(struct evbuffer *);
 static void	metrics_health(struct evbuffer *);
 static void	metrics_hooks(struct evbuffer *);
+static void	metrics_fpm(struct evbuffer *);
+static void	metrics_fpm_sample(struct evbuffer *, const char *,
+		    const struct state_fpm *, double);
 static void	metrics_instances(struct evbuffer *, const char *,
 		    const char *, const char *, const char *, enum inst_series);
 
@@ -370,6 +373,106 @@ metrics_health(struct evbuffer *b)
 	}
 }
 
+static void
+metrics_fpm_sample(struct evbuffer *b, const char *name,
+    const struct state_fpm *sf, double v)
+{
+	evbuffer_add_printf(b, "%s{pool=\"", name);
+	/* the pool's last known name: a series keeps it while down */
+	metrics_label(b, sf->sf_pool[0] != '\0' ? sf->sf_pool : sf->sf_proc);
+	evbuffer_add_printf(b, "\",socket=\"");
+	metrics_label(b, sf->sf_socket);
+	evbuffer_add(b, "\"}", 2);
+	metrics_value(b, v);
+}
+
+/*
+ * php-fpm pools (hipages/php-fpm_exporter's names, so dashboards work):
+ * up, failures and duration for every pool scraped; the pool's own
+ * figures only while it answers, so a dead pool's series go stale.
+ * The exporter's counters have no _total; they are untyped here, which
+ * promtool accepts and PromQL's rate() treats the same.  Until a pool
+ * has answered once its label is the process's name.
+ */
+static void
+metrics_fpm(struct evbuffer *b)
+{
+	static const struct {
+		const char	*name, *type, *help;
+	} fam[] = {
+		{ "phpfpm_up", "gauge",
+		  "Whether the pool's status page answered the last scrape." },
+		{ "phpfpm_scrape_failures_total", "counter",
+		  "Scrapes of the status page that failed." },
+		{ "phpfpm_scrape_duration_seconds", "gauge",
+		  "How long the last scrape took." },
+		{ "phpfpm_start_since", "gauge",
+		  "Seconds since the pool started." },
+		{ "phpfpm_accepted_connections", "untyped",
+		  "Requests the pool accepted (a counter)." },
+		{ "phpfpm_listen_queue", "gauge",
+		  "Requests waiting for a free worker." },
+		{ "phpfpm_max_listen_queue", "gauge",
+		  "The longest the queue has been." },
+		{ "phpfpm_listen_queue_length", "gauge",
+		  "The size of the socket's queue." },
+		{ "phpfpm_idle_processes", "gauge", "Idle workers." },
+		{ "phpfpm_active_processes", "gauge",
+		  "Busy workers, the status request included." },
+		{ "phpfpm_total_processes", "gauge", "Workers." },
+		{ "phpfpm_max_active_processes", "gauge",
+		  "The most workers busy at once." },
+		{ "phpfpm_max_children_reached", "untyped",
+		  "Times pm.max_children stopped a spawn (a counter)." },
+		{ "phpfpm_slow_requests", "untyped",
+		  "Requests past request_slowlog_timeout (a counter)." },
+		{ "phpfpm_memory_peak", "gauge",
+		  "The pool's peak memory, where php-fpm reports it." },
+	};
+	struct api_proc		*ap;
+	struct state_fpm	*sf;
+	double			 v;
+	size_t			 i;
+	int			 any = 0;
+
+	TAILQ_FOREACH(ap, &api->a_procs, ap_entry)
+		if (ap->ap_fpm != NULL)
+			any = 1;
+	if (!any)
+		return;
+	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		metrics_family(b, fam[i].name, fam[i].type, fam[i].help);
+		TAILQ_FOREACH(ap, &api->a_procs, ap_entry) {
+			if ((sf = ap->ap_fpm) == NULL)
+				continue;
+			if (i >= 3 && !sf->sf_up)
+				continue;
+			switch (i) {
+			case 0: v = sf->sf_up; break;
+			case 1: v = (double)sf->sf_failures; break;
+			case 2: v = (double)sf->sf_duration_us / 1e6; break;
+			case 3: v = (double)sf->sf_start_since; break;
+			case 4: v = (double)sf->sf_accepted; break;
+			case 5: v = (double)sf->sf_listen_queue; break;
+			case 6: v = (double)sf->sf_max_listen_queue; break;
+			case 7: v = (double)sf->sf_listen_queue_len; break;
+			case 8: v = (double)sf->sf_idle; break;
+			case 9: v = (double)sf->sf_active; break;
+			case 10: v = (double)sf->sf_total; break;
+			case 11: v = (double)sf->sf_max_active; break;
+			case 12: v = (double)sf->sf_max_children_reached; break;
+			case 13: v = (double)sf->sf_slow_requests; break;
+			default:
+				if (sf->sf_memory_peak == 0)
+					continue;
+				v = (double)sf->sf_memory_peak;
+				break;
+			}
+			metrics_fpm_sample(b, fam[i].name, sf, v);
+		}
+	}
+}
+
 /* phpeek-pm's hook families, for each hook that has run. */
 static void
 metrics_hooks(struct evbuffer *b)
@@ -533,6 +636,7 @@ metrics_render(struct evbuffer *b)
 
 	metrics_health(b);
 	metrics_hooks(b);
+	metrics_fpm(b);
 	metrics_scheduled(b);
 	metrics_heartbeat(b);
 

@@ -2766,6 +2766,71 @@ static const struct key heartbeat_keys[] = {
 	{ NULL, NULL }
 };
 
+/* fpm_metrics: phpeekd's, the pool whose status page to scrape */
+#define FM(arg)	(&PC(arg)->pc_fpm)
+
+static void
+fm_socket(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	**dst = &FM(a)->fm_socket;
+
+	if (get_str(p, v, ppath(a, "fpm_metrics.socket"), dst) == -1 ||
+	    *dst == NULL)
+		return;
+	if (**dst != '/' && strrchr(*dst, ':') == NULL)
+		perr(p, v, "%s: \"%s\" is neither /path nor host:port",
+		    ppath(a, "fpm_metrics.socket"), *dst);
+}
+
+static void
+fm_status_path(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	**dst = &FM(a)->fm_status_path;
+
+	if (get_str(p, v, ppath(a, "fpm_metrics.status_path"), dst) == 0 &&
+	    *dst != NULL && **dst != '/')
+		perr(p, v, "%s: must start with /",
+		    ppath(a, "fpm_metrics.status_path"));
+}
+
+static void
+fm_seconds(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	key[32], path[CONF_NAME_MAX + 128];
+	int	n, interval = strcmp(k->n_value, "interval") == 0;
+
+	snprintf(key, sizeof(key), "fpm_metrics.%s", k->n_value);
+	snprintf(path, sizeof(path), "%s", ppath(a, key));
+	if (get_int(p, v, path, 1, interval ? 3600 : 60, &n) == 0) {
+		if (interval)
+			FM(a)->fm_interval = n;
+		else
+			FM(a)->fm_timeout = n;
+	}
+}
+
+static const struct key fpm_keys[] = {
+	{ "socket", fm_socket },
+	{ "status_path", fm_status_path },
+	{ "interval", fm_seconds },
+	{ "timeout", fm_seconds },
+	{ NULL, NULL }
+};
+
+static void
+p_fpm_metrics(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	path[CONF_NAME_MAX + 128];
+
+	snprintf(path, sizeof(path), "%s", ppath(a, "fpm_metrics"));
+	decode_map(p, v, path, fpm_keys, a);
+	if (v->n_type == N_MAP && FM(a)->fm_socket == NULL)
+		perr(p, v, "%s: socket is required", path);
+	if (FM(a)->fm_timeout >= FM(a)->fm_interval)
+		perr(p, v, "%s: timeout (%ds) must be shorter than interval "
+		    "(%ds)", path, FM(a)->fm_timeout, FM(a)->fm_interval);
+}
+
 static void
 p_heartbeat(struct parser *p, struct node *k, struct node *v, void *a)
 {
@@ -3089,6 +3154,7 @@ static const struct key process_keys[] = {
 	{ "schedule_timeout", p_schedule_timeout },
 	{ "schedule_max_concurrent", p_schedule_max_concurrent },
 	{ "heartbeat", p_heartbeat },
+	{ "fpm_metrics", p_fpm_metrics },
 	{ "readiness", p_readiness },
 	{ NULL, NULL }
 };

@@ -86,6 +86,7 @@ enum imsg_type {
 	IMSG_STATE_BEGIN,	/* engine -> api: a full snapshot follows */
 	IMSG_STATE_HOOK,	/* engine -> api: a hook's counts */
 	IMSG_STATE_RUN,		/* engine -> api: a job's run began or ended */
+	IMSG_STATE_FPM,		/* engine -> api: a php-fpm status scrape */
 	IMSG_STATE_PROC,	/* engine -> api: a process changed */
 	IMSG_STATE_INSTANCE,	/* engine -> api: an instance changed */
 	IMSG_STATE_GONE,	/* engine -> api: an instance was removed */
@@ -189,6 +190,30 @@ struct state_proc {
 	uint64_t	sp_hb_ok;		/* heartbeat pings */
 	uint64_t	sp_hb_failed;
 	int64_t		sp_hb_last;
+};
+
+/* The last scrape of a php-fpm pool's status page (fpm.c). */
+struct state_fpm {
+	char		sf_proc[CONF_NAME_MAX];
+	char		sf_socket[256];
+	char		sf_pool[128];
+	char		sf_pm[16];
+	uint32_t	sf_up;
+	uint64_t	sf_failures;
+	int64_t		sf_duration_us;
+	int64_t		sf_start_time;
+	int64_t		sf_start_since;
+	uint64_t	sf_accepted;
+	uint64_t	sf_listen_queue;
+	uint64_t	sf_max_listen_queue;
+	int64_t		sf_listen_queue_len;
+	int64_t		sf_idle;
+	int64_t		sf_active;
+	int64_t		sf_total;
+	int64_t		sf_max_active;
+	uint64_t	sf_max_children_reached;
+	uint64_t	sf_slow_requests;
+	uint64_t	sf_memory_peak;		/* 0: not reported */
 };
 
 /* One run of a scheduled task or a one-shot (run.c). */
@@ -314,6 +339,14 @@ struct tls_conf {
 	char			 tls_file[TLS_NFILES][PATH_MAX];
 };
 
+/* A PHP-FPM pool's status page, scraped over FastCGI (fpm.c). */
+struct fpm_conf {
+	char			*fm_socket;	/* host:port or /path; NULL: off */
+	char			*fm_status_path;	/* default /status */
+	int			 fm_interval;	/* seconds */
+	int			 fm_timeout;	/* seconds */
+};
+
 /* Dead man's switch pings of a scheduled task (heartbeat.c). */
 struct heartbeat_conf {
 	char			*hb_url;	/* /start, itself, /fail */
@@ -375,6 +408,7 @@ struct proc_conf {
 	int64_t			 pc_schedule_timeout_ms;	/* 0: none */
 	int			 pc_schedule_max;	/* concurrent runs, 0: any */
 	struct heartbeat_conf	 pc_heartbeat;
+	struct fpm_conf		 pc_fpm;
 	int			 pc_ready;	/* READY_* */
 	int			 pc_ready_fd;	/* READY_FD: its number */
 };
@@ -608,6 +642,194 @@ void	 autotune_print(FILE *, const char *, const char *,
 	    const struct autotune_result *, const char *);
 
 
+/* fcgi.c */
+#define FCGI_VERSION_1		1
+#define FCGI_BEGIN_REQUEST	1
+#define FCGI_ABORT_REQUEST	2
+#define FCGI_END_REQUEST	3
+#define FCGI_PARAMS		4
+#define FCGI_STDIN		5
+#define FCGI_STDOUT		6
+#define FCGI_STDERR		7
+#define FCGI_DATA		8
+#define FCGI_GET_VALUES		9
+#define FCGI_GET_VALUES_RESULT	10
+#define FCGI_UNKNOWN_TYPE	11
+#define FCGI_RESPONDER		1
+#define FCGI_HEADER_LEN		8
+#define FCGI_CONTENT_MAX	65535
+#define FCGI_NV_MAX		0x7fffffffU	/* longest name or value */
+#define FCGI_STATUS_MAX		(4 * 1024 * 1024)	/* status STDOUT */
+#define FCGI_OPCACHE_MAX	(1024 * 1024)		/* OPcache STDOUT */
+#define FCGI_STDERR_MAX		4096	/* kept; the rest is read, dropped */
+#define FCGI_HEADER_MAX		8192	/* CGI header block */
+#define FCGI_NHEADERS		32
+#define FCGI_ERR_MAX		128
+
+/* A growable byte buffer; all zeroes is a valid empty one. */
+struct fcgi_buf {
+	uint8_t		*fb_data;
+	size_t		 fb_len;
+	size_t		 fb_cap;
+};
+
+/* The 8-byte record header, decoded. */
+struct fcgi_rec {
+	uint8_t		 rc_version;
+	uint8_t		 rc_type;
+	uint16_t	 rc_id;
+	uint16_t	 rc_clen;
+	uint8_t		 rc_plen;
+};
+
+/* One name-value pair, pointing into the decoded stream. */
+struct fcgi_nv {
+	const uint8_t	*nv_name;
+	size_t		 nv_namelen;
+	const uint8_t	*nv_value;
+	size_t		 nv_valuelen;
+};
+
+/*
+ * The CGI response in STDOUT.  Header names and values live, NUL
+ * terminated, in fr_hbuf; fr_body points into the bytes parsed.
+ */
+struct fcgi_response {
+	int		 fr_status;		/* 200 when no Status: */
+	char		 fr_reason[64];
+	size_t		 fr_nheaders;
+	struct {
+		uint16_t	 fh_name;	/* offsets into fr_hbuf */
+		uint16_t	 fh_value;
+	}		 fr_headers[FCGI_NHEADERS];
+	char		 fr_hbuf[FCGI_HEADER_MAX];
+	const char	*fr_body;
+	size_t		 fr_bodylen;
+};
+
+enum fcgi_pstate {
+	FCGI_PS_HEADER = 0,
+	FCGI_PS_CONTENT,
+	FCGI_PS_PADDING,
+	FCGI_PS_DONE,
+	FCGI_PS_ERROR
+};
+
+/* Resumable at any byte: feed it whatever a read returned. */
+struct fcgi_parser {
+	enum fcgi_pstate	 fp_state;
+	uint16_t		 fp_id;		/* our request */
+	size_t			 fp_max;	/* STDOUT cap */
+	uint8_t			 fp_hdr[FCGI_HEADER_LEN];
+	size_t			 fp_hlen;	/* header bytes held */
+	struct fcgi_rec		 fp_rec;	/* the record being read */
+	size_t			 fp_left;	/* content or padding to go */
+	uint8_t			 fp_body[8];	/* END_REQUEST, UNKNOWN_TYPE */
+	size_t			 fp_blen;
+	int			 fp_stdout_end;	/* empty STDOUT seen */
+	struct fcgi_buf		 fp_stdout;
+	struct fcgi_buf		 fp_stderr;	/* at most FCGI_STDERR_MAX */
+	size_t			 fp_stderr_lost;
+	uint32_t		 fp_app_status;
+	uint8_t			 fp_proto_status;
+	struct fcgi_response	 fp_resp;	/* valid once complete */
+	char			 fp_err[FCGI_ERR_MAX];
+};
+
+int	 fcgi_buf_add(struct fcgi_buf *, const void *, size_t);
+void	 fcgi_buf_free(struct fcgi_buf *);
+void	 fcgi_rec_decode(const uint8_t [FCGI_HEADER_LEN], struct fcgi_rec *);
+int	 fcgi_record(struct fcgi_buf *, uint8_t, uint16_t, const void *,
+	    size_t);
+size_t	 fcgi_nv_len(uint8_t [4], size_t);
+int	 fcgi_nv_add(struct fcgi_buf *, const char *, const char *);
+int	 fcgi_nv_next(const uint8_t *, size_t, size_t *, struct fcgi_nv *);
+int	 fcgi_request_pairs(struct fcgi_buf *, uint16_t, const char *const *,
+	    size_t);
+int	 fcgi_request(struct fcgi_buf *, uint16_t, const char *,
+	    const char *);
+void	 fcgi_parser_init(struct fcgi_parser *, uint16_t, size_t);
+void	 fcgi_parser_free(struct fcgi_parser *);
+int	 fcgi_feed(struct fcgi_parser *, const void *, size_t);
+int	 fcgi_eof(struct fcgi_parser *);
+int	 fcgi_cgi_parse(const void *, size_t, struct fcgi_response *, char *,
+	    size_t);
+const char *fcgi_header(const struct fcgi_response *, const char *);
+
+/* php-fpm's status page, ?json&full */
+#define FPM_PROCS_MAX		128	/* per-process entries kept */
+
+enum fpm_state {
+	FPM_STATE_UNKNOWN = 0,
+	FPM_STATE_IDLE,
+	FPM_STATE_READING,		/* Reading headers */
+	FPM_STATE_INFO,			/* Getting request information */
+	FPM_STATE_RUNNING,
+	FPM_STATE_FINISHING,
+	FPM_STATE_ENDING,
+	FPM_STATE_MAX
+};
+
+enum fpm_pm {
+	FPM_PM_UNKNOWN = 0,
+	FPM_PM_STATIC,
+	FPM_PM_DYNAMIC,
+	FPM_PM_ONDEMAND
+};
+
+/* Strings are cut to fit; request uri may hold secrets: never export. */
+struct fpm_proc {
+	int64_t		 ps_pid;
+	enum fpm_state	 ps_state;
+	char		 ps_state_name[32];	/* as the server sent it */
+	int64_t		 ps_start_time;		/* unix s */
+	int64_t		 ps_start_since;	/* s */
+	uint64_t	 ps_requests;
+	uint64_t	 ps_duration;		/* us */
+	char		 ps_method[16];
+	char		 ps_uri[128];
+	uint64_t	 ps_content_length;
+	char		 ps_user[32];
+	char		 ps_script[128];
+	double		 ps_cpu;		/* %, last request, 0 if busy */
+	uint64_t	 ps_memory;		/* bytes, ditto */
+};
+
+struct fpm_status {
+	char		 fs_pool[128];
+	char		 fs_pm_name[16];
+	enum fpm_pm	 fs_pm;
+	int64_t		 fs_start_time;		/* unix s; changes on reload */
+	int64_t		 fs_start_since;
+	uint64_t	 fs_accepted_conn;
+	uint64_t	 fs_listen_queue;
+	uint64_t	 fs_max_listen_queue;
+	int64_t		 fs_listen_queue_len;
+	int64_t		 fs_idle;
+	int64_t		 fs_active;		/* counts the status request */
+	int64_t		 fs_total;
+	int64_t		 fs_max_active;
+	uint64_t	 fs_max_children_reached;	/* episodes */
+	uint64_t	 fs_slow_requests;
+	uint64_t	 fs_memory_peak;
+	int		 fs_has_memory_peak;	/* PHP >= 8.4 */
+	int		 fs_has_procs;		/* "processes" was present */
+	size_t		 fs_nprocs;		/* kept in fs_procs */
+	size_t		 fs_procs_more;		/* valid, beyond the cap */
+	size_t		 fs_procs_bad;		/* malformed, skipped */
+	size_t		 fs_states[FPM_STATE_MAX];	/* kept and more */
+	char		 fs_procs_err[FCGI_ERR_MAX];	/* first skip */
+	struct fpm_proc	 fs_procs[FPM_PROCS_MAX];
+};
+
+enum fpm_state fpm_state_parse(const char *);
+const char *fpm_state_name(enum fpm_state);
+int	 fpm_state_busy(enum fpm_state);
+int	 fpm_status_parse(const char *, size_t, struct fpm_status *, char *,
+	    size_t);
+int	 fpm_ping_match(const char *, size_t, const char *);
+int	 fpm_ping_ok(const char *, size_t);
+
 /* acl.c */
 int	 acl_net_parse(const char *, struct acl_net *);
 int	 acl_match(const struct acl_net *, uint32_t, int, const void *);
@@ -694,6 +916,7 @@ RB_PROTOTYPE(instance_pids, instance, in_node, instance_cmp)
 
 struct curlev_req;
 struct hb_ping;
+struct fpm_scrape;
 
 /* A process's health monitor (health.c). */
 struct health {
@@ -744,6 +967,7 @@ struct eproc {
 	uint64_t		 ep_runs_ok;
 	uint64_t		 ep_runs_failed;
 	uint64_t		 ep_runs_skipped;
+	struct fpm_scrape	*ep_fpm;	/* fpm.c, or NULL */
 	int			 ep_paused;	/* schedule/pause */
 	uint32_t		 ep_run_seq;	/* runs so far (run.c) */
 	uint32_t		 ep_trigger_id;	/* sync trigger waiting */
@@ -828,6 +1052,8 @@ int	 state_send_gone(struct privsep *, const char *, uint32_t);
 int	 state_recv_gone(struct imsg *, char *, size_t, uint32_t *);
 int	 state_send_hook(struct privsep *, const struct state_hook *);
 int	 state_send_run(struct privsep *, const struct state_run *);
+int	 state_send_fpm(struct privsep *, const struct state_fpm *);
+int	 state_recv_fpm(struct imsg *, struct state_fpm *);
 int	 state_recv_run(struct imsg *, struct state_run *);
 int	 state_recv_hook(struct imsg *, struct state_hook *);
 int	 ctl_send_request(struct privsep *, uint32_t, uint32_t, const char *,
@@ -839,6 +1065,9 @@ int	 ctl_recv_reply(struct imsg *, uint32_t *, char *, size_t);
 
 /* health.c */
 const char *health_type_name(int);
+struct sockaddr_storage;
+int	 health_sockaddr(const char *, struct sockaddr_storage *,
+	    socklen_t *);
 int	 health_gates(struct eproc *);
 void	 health_start(struct eproc *);
 void	 health_stop(struct eproc *);
@@ -848,6 +1077,11 @@ struct eproc *health_by_pid(pid_t);
 void	 health_exec_spawned(struct eproc *, pid_t);
 void	 health_exec_failed(struct eproc *, int, const char *);
 void	 health_exec_exited(struct eproc *, int);
+
+/* fpm.c */
+void	 fpm_configure(struct eproc *);
+void	 fpm_stop(struct eproc *);
+void	 fpm_resend(struct eproc *);
 
 /* run.c */
 void	 run_start(struct instance *, int);
@@ -949,6 +1183,7 @@ struct api_proc {
 	uint32_t		 ap_gen;	/* last snapshot that had it */
 	uint32_t		 ap_ninst;
 	uint64_t		 ap_present[(CONF_SCALE_MAX + 63) / 64];
+	struct state_fpm	*ap_fpm;	/* last php-fpm scrape, or NULL */
 	struct state_run	*ap_runs;	/* a job's history ring */
 	uint32_t		 ap_runs_head;
 	uint32_t		 ap_runs_len;

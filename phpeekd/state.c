@@ -201,6 +201,31 @@ state_recv_run(struct imsg *imsg, struct state_run *sr)
 	return (0);
 }
 
+/* Fixed-size and without pointers: it travels as its bytes. */
+int
+state_send_fpm(struct privsep *ps, const struct state_fpm *sf)
+{
+	return (proc_compose(ps, PROC_API, IMSG_STATE_FPM, 0, -1, sf,
+	    sizeof(*sf)));
+}
+
+int
+state_recv_fpm(struct imsg *imsg, struct state_fpm *sf)
+{
+	if (imsg_get_data(imsg, sf, sizeof(*sf)) == -1)
+		return (-1);
+	/* every string NUL-terminated within its field */
+	if (memchr(sf->sf_proc, '\0', sizeof(sf->sf_proc)) == NULL ||
+	    memchr(sf->sf_socket, '\0', sizeof(sf->sf_socket)) == NULL ||
+	    memchr(sf->sf_pool, '\0', sizeof(sf->sf_pool)) == NULL ||
+	    memchr(sf->sf_pm, '\0', sizeof(sf->sf_pm)) == NULL ||
+	    sf->sf_proc[0] == '\0' || sf->sf_up > 1) {
+		errno = EBADMSG;
+		return (-1);
+	}
+	return (0);
+}
+
 int
 state_recv_hook(struct imsg *imsg, struct state_hook *sh)
 {

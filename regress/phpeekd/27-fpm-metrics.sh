@@ -1,0 +1,143 @@
+#!/bin/sh
+# PHP-FPM pool metrics over phpeekd's own FastCGI client: Debian's
+# php-fpm with its status page, nginx in front of the same page; the
+# figures phpeekd exports match what the page says through nginx, a
+# pool that does not answer is up 0 with its failures counted and its
+# other series left out, and promtool accepts the whole.
+. "$(dirname "$0")/lib.sh"
+
+FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n 1)
+[ -x "$FPM" ] || fail "php-fpm is not installed"
+command -v nginx >/dev/null || fail "nginx is not installed"
+command -v promtool >/dev/null || fail "promtool is not installed"
+mkdir -p "$T/public"
+cat >"$T/fpm.conf" <<CONF
+[global]
+error_log = /proc/self/fd/2
+daemonize = no
+[shop]
+user = www-data
+group = www-data
+listen = 127.0.0.1:19075
+pm = static
+pm.max_children = 3
+pm.status_path = /status
+CONF
+cat >"$T/nginx.conf" <<CONF
+daemon off;
+worker_processes 1;
+error_log stderr;
+pid $T/nginx.pid;
+events { worker_connections 32; }
+http {
+	access_log off;
+	client_body_temp_path $T/nginx-body;
+	fastcgi_temp_path $T/nginx-fcgi;
+	proxy_temp_path $T/nginx-proxy;
+	uwsgi_temp_path $T/nginx-uwsgi;
+	scgi_temp_path $T/nginx-scgi;
+	server {
+		listen 127.0.0.1:18082;
+		location = /status {
+			include /etc/nginx/fastcgi_params;
+			fastcgi_param SCRIPT_NAME /status;
+			fastcgi_param SCRIPT_FILENAME /status;
+			fastcgi_pass 127.0.0.1:19075;
+		}
+	}
+}
+CONF
+cat >"$T/conf.yaml" <<YAML
+global:
+  log_format: text
+  metrics_port: 19098
+  api_socket: $T/ctl.sock
+processes:
+  php-fpm:
+    enabled: true
+    readiness: notify
+    command: ["$FPM", "-F", "-R", "-y", "$T/fpm.conf"]
+    fpm_metrics:
+      socket: 127.0.0.1:19075
+      status_path: /status
+      interval: 1
+      timeout: 1
+  nginx:
+    enabled: true
+    depends_on: [php-fpm]
+    command: ["nginx", "-c", "$T/nginx.conf"]
+  gone:
+    enabled: true
+    command: ["sleep", "1000"]
+    fpm_metrics:
+      socket: 127.0.0.1:1
+      interval: 1
+      timeout: 1
+YAML
+out=$("$PHPEEKD" -n -f "$T/conf.yaml" 2>&1) &&
+    fail "timeout 1 with interval 1 accepted"
+echo "$out" | grep -q "fpm_metrics: timeout (1s) must be shorter than interval (1s)" ||
+    fail "-n: $out"
+sed -i 's/interval: 1/interval: 2/' "$T/conf.yaml"
+start_phpeekd "$T/conf.yaml"
+
+M=http://127.0.0.1:19098/metrics
+scraped() {
+	curl -s "$M" >"$T/m.txt" &&
+	    grep -q '^phpfpm_up{pool="shop",socket="127.0.0.1:19075"} 1$' \
+	    "$T/m.txt" &&
+	    grep -q '^phpfpm_scrape_failures_total{pool="gone",socket="127.0.0.1:1"} [1-9]' \
+	    "$T/m.txt"
+}
+wait_for 15 scraped || fail "no scrape: $(grep phpfpm "$T/m.txt")"
+lint=$(promtool check metrics <"$T/m.txt" 2>&1) || fail "promtool: $lint"
+[ -z "$lint" ] || fail "promtool warns: $lint"
+
+# what nginx gets from the same page, right after
+wait_for 5 curl -sf -o "$T/page.json" "http://127.0.0.1:18082/status?json" ||
+    fail "the status page through nginx"
+val() {	# metric: its value for the shop pool
+	sed -n "s/^$1{pool=\"shop\",socket=\"127.0.0.1:19075\"} //p" "$T/m.txt"
+}
+[ "$(val phpfpm_total_processes)" = "$(jq '."total processes"' "$T/page.json")" ] ||
+    fail "total processes: $(val phpfpm_total_processes) vs $(jq '."total processes"' "$T/page.json")"
+[ "$(val phpfpm_total_processes)" = 3 ] || fail "static pool of 3"
+for f in max_children_reached:'."max children reached"' \
+    slow_requests:'."slow requests"' listen_queue:'."listen queue"' \
+    listen_queue_length:'."listen queue len"'; do
+	m=${f%%:*}
+	k=${f#*:}
+	[ "$(val phpfpm_$m)" = "$(jq "$k" "$T/page.json")" ] ||
+	    fail "$m: $(val phpfpm_$m) vs $(jq "$k" "$T/page.json")"
+done
+# accepted connections only grow: nginx's request came after ours
+a=$(val phpfpm_accepted_connections)
+b=$(jq '."accepted conn"' "$T/page.json")
+[ -n "$a" ] && [ "$a" -ge 1 ] && [ "$a" -lt "$b" ] ||
+    fail "accepted conn: phpeekd $a, then nginx $b"
+[ "$(val phpfpm_active_processes)" -ge 1 ] ||
+    fail "the status request itself is an active process"
+
+# a pool that does not answer: up 0, and nothing else of it
+grep -q '^phpfpm_up{pool="gone",socket="127.0.0.1:1"} 0$' "$T/m.txt" ||
+    fail "gone is not down"
+grep -q '^phpfpm_accepted_connections{pool="gone"' "$T/m.txt" &&
+    fail "a dead pool's counters are exported"
+[ "$(log_count "gone: php-fpm status: connect: Connection refused")" = 1 ] ||
+    fail "the outage is not logged once"
+
+# php-fpm stops: the pool goes down, and comes back with it
+$TOP/phpeekctl/phpeekctl -s "$T/ctl.sock" stop php-fpm >/dev/null ||
+    fail "stop php-fpm"
+down() {
+	curl -s "$M" | grep -q '^phpfpm_up{pool="shop",socket="127.0.0.1:19075"} 0$'
+}
+wait_for 10 down || fail "the pool did not go down"
+curl -s "$M" | grep -q '^phpfpm_total_processes{pool="shop"' &&
+    fail "a stopped pool's figures are still exported"
+$TOP/phpeekctl/phpeekctl -s "$T/ctl.sock" start php-fpm >/dev/null ||
+    fail "start php-fpm"
+wait_for 10 scraped || fail "the pool did not come back"
+wait_for 5 log_has "php-fpm: php-fpm status answers again" ||
+    fail "the recovery is not logged"
+stop_phpeekd
