@@ -10,7 +10,7 @@ INSTALL ?=	install
 CC ?=		cc
 PKG_CONFIG ?=	pkg-config
 PKGS =		libevent libevent_openssl openssl yaml-0.1 libbsd-overlay json-c \
-		libcurl libseccomp libpcre2-8
+		libcurl libseccomp
 
 CFLAGS ?=	-O2 -g
 CFLAGS +=	-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
@@ -51,7 +51,6 @@ imsg_test_OBJS = phpeekd/imsg.o
 cron_test_OBJS = phpeekd/cron.o phpeekd/util.o phpeekd/log.o
 acl_test_OBJS = phpeekd/acl.o phpeekd/util.o phpeekd/log.o
 autotune_test_OBJS = phpeekd/autotune.o phpeekd/log.o
-logintel_test_OBJS = phpeekd/logintel.o
 fcgi_test_OBJS = phpeekd/fcgi.o
 parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o phpeekd/acl.o phpeekd/edit.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
@@ -69,12 +68,10 @@ FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
 FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz \
 		regress/fuzz/cron_fuzz regress/fuzz/logframe_fuzz \
-		regress/fuzz/api_fuzz regress/fuzz/fcgi_fuzz \
-		regress/fuzz/logintel_fuzz
+		regress/fuzz/api_fuzz regress/fuzz/fcgi_fuzz
 api_fuzz_SRCS =	$(filter-out phpeekd/phpeekd.c,$(PHPEEKD_SRCS))
 cron_fuzz_SRCS = phpeekd/cron.c phpeekd/util.c phpeekd/log.c
 logframe_fuzz_SRCS = phpeekd/logframe.c
-logintel_fuzz_SRCS = phpeekd/logintel.c
 fcgi_fuzz_SRCS = phpeekd/fcgi.c
 imsg_fuzz_SRCS = phpeekd/imsg.c
 parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c phpeekd/acl.c phpeekd/edit.c \
