@@ -10,7 +10,7 @@ INSTALL ?=	install
 CC ?=		cc
 PKG_CONFIG ?=	pkg-config
 PKGS =		libevent libevent_openssl openssl yaml-0.1 libbsd-overlay json-c \
-		libcurl libseccomp
+		libcurl libseccomp libpcre2-8
 
 CFLAGS ?=	-O2 -g
 CFLAGS +=	-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror \
@@ -39,7 +39,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/api.c phpeekd/spawn.c phpeekd/util.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
 		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c phpeekd/sample.c \
-		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c phpeekd/sched.c phpeekd/heartbeat.c phpeekd/acl.c phpeekd/autotune.c phpeekd/apitls.c phpeekd/edit.c phpeekd/run.c phpeekd/framework.c phpeekd/fcgi.c phpeekd/fpm.c \
+		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c phpeekd/sched.c phpeekd/heartbeat.c phpeekd/acl.c phpeekd/autotune.c phpeekd/apitls.c phpeekd/edit.c phpeekd/run.c phpeekd/framework.c phpeekd/fcgi.c phpeekd/fpm.c phpeekd/logintel.c \
 		phpeekd/logframe.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
@@ -51,8 +51,9 @@ imsg_test_OBJS = phpeekd/imsg.o
 cron_test_OBJS = phpeekd/cron.o phpeekd/util.o phpeekd/log.o
 acl_test_OBJS = phpeekd/acl.o phpeekd/util.o phpeekd/log.o
 autotune_test_OBJS = phpeekd/autotune.o phpeekd/log.o
+logintel_test_OBJS = phpeekd/logintel.o
 fcgi_test_OBJS = phpeekd/fcgi.o
-parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o phpeekd/acl.o phpeekd/edit.o \
+parse_test_OBJS = phpeekd/parse.o phpeekd/config.o phpeekd/util.o phpeekd/cron.o phpeekd/acl.o phpeekd/edit.o phpeekd/logintel.o \
 		phpeekd/log.o phpeekd/imsg.o phpeekd/proc.o phpeekd/sandbox.o
 
 MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5 man/phpeekctl.8
@@ -68,13 +69,15 @@ FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
 		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
 FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz \
 		regress/fuzz/cron_fuzz regress/fuzz/logframe_fuzz \
-		regress/fuzz/api_fuzz regress/fuzz/fcgi_fuzz
+		regress/fuzz/api_fuzz regress/fuzz/fcgi_fuzz \
+		regress/fuzz/logintel_fuzz
 api_fuzz_SRCS =	$(filter-out phpeekd/phpeekd.c,$(PHPEEKD_SRCS))
 cron_fuzz_SRCS = phpeekd/cron.c phpeekd/util.c phpeekd/log.c
 logframe_fuzz_SRCS = phpeekd/logframe.c
+logintel_fuzz_SRCS = phpeekd/logintel.c
 fcgi_fuzz_SRCS = phpeekd/fcgi.c
 imsg_fuzz_SRCS = phpeekd/imsg.c
-parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c phpeekd/acl.c phpeekd/edit.c \
+parse_fuzz_SRCS = phpeekd/parse.c phpeekd/config.c phpeekd/util.c phpeekd/cron.c phpeekd/acl.c phpeekd/edit.c phpeekd/logintel.c \
 		phpeekd/log.c phpeekd/imsg.c phpeekd/proc.c phpeekd/sandbox.c
 
 all: phpeekd/phpeekd phpeekctl/phpeekctl

@@ -28,6 +28,9 @@ static int	config_get_optstr(struct ibuf *, char **);
 static int	config_add_health(struct ibuf *, const struct health_conf *);
 static int	config_get_health(struct ibuf *, struct health_conf *);
 static int	config_add_acl(struct ibuf *, const struct acl_conf *);
+static void	config_li_clear(struct logintel_conf *);
+static int	config_add_li(struct ibuf *, const struct logintel_conf *);
+static int	config_get_li(struct ibuf *, struct logintel_conf *);
 static int	config_add_tls(struct ibuf *, const struct tls_conf *);
 static int	config_get_tls(struct ibuf *, struct tls_conf *);
 static int	config_get_acl(struct ibuf *, struct acl_conf *);
@@ -123,6 +126,7 @@ config_proc_new(const char *name)
 	pc->pc_stop_timeout = 30;
 	pc->pc_umask = -1;
 	config_health_defaults(&pc->pc_health);
+	logintel_conf_init(&pc->pc_li);
 	pc->pc_fpm.fm_interval = 10;
 	pc->pc_fpm.fm_timeout = 2;
 	pc->pc_heartbeat.hb_timeout = 30;
@@ -209,6 +213,7 @@ config_proc_free(struct proc_conf *pc)
 	free(pc->pc_health.hc_address);
 	free(pc->pc_health.hc_url);
 	strlist_free(&pc->pc_health.hc_command);
+	config_li_clear(&pc->pc_li);
 	free(pc->pc_fpm.fm_socket);
 	free(pc->pc_fpm.fm_status_path);
 	free(pc->pc_heartbeat.hb_url);
@@ -445,7 +450,9 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    config_add_optstr(buf, pc->pc_fpm.fm_socket) == -1 ||
 	    config_add_optstr(buf, pc->pc_fpm.fm_status_path) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_interval) == -1 ||
-	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_timeout) == -1) {
+	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_timeout) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_li_on) == -1 ||
+	    config_add_li(buf, &pc->pc_li) == -1) {
 		log_warn("process %s does not fit in one message",
 		    pc->pc_name);
 		imsg_abort(buf);
@@ -582,6 +589,113 @@ config_get_tls(struct ibuf *buf, struct tls_conf *tls)
 	tls->tls_enabled = en;
 	tls->tls_client_auth = ca;
 	tls->tls_min_version = mv;
+	return (0);
+}
+
+static void
+config_li_clear(struct logintel_conf *lc)
+{
+	size_t	i;
+
+	for (i = 0; i < lc->lc_nredact; i++) {
+		free(lc->lc_redact[i].lr_name);
+		free(lc->lc_redact[i].lr_pattern);
+		free(lc->lc_redact[i].lr_replacement);
+	}
+	free(lc->lc_redact);
+	free(lc->lc_ml_pattern);
+	for (i = 0; i <= LOG_LVL_DEBUG; i++)
+		free(lc->lc_ld_patterns[i]);
+	strlist_free(&lc->lc_exclude);
+	strlist_free(&lc->lc_include);
+	logintel_conf_init(lc);
+}
+
+/* The log pipeline's settings; patterns as strings, compiled on arrival. */
+static int
+config_add_li(struct ibuf *buf, const struct logintel_conf *lc)
+{
+	const uint32_t	 v[12] = { (uint32_t)lc->lc_min_level,
+			    (uint32_t)lc->lc_redact_enabled,
+			    (uint32_t)lc->lc_ml_enabled,
+			    (uint32_t)lc->lc_ml_max_lines,
+			    (uint32_t)lc->lc_ml_timeout,
+			    (uint32_t)lc->lc_json_enabled,
+			    (uint32_t)lc->lc_json_detect_auto,
+			    (uint32_t)lc->lc_json_extract_level,
+			    (uint32_t)lc->lc_json_extract_message,
+			    (uint32_t)lc->lc_json_merge_fields,
+			    (uint32_t)lc->lc_ld_enabled,
+			    (uint32_t)lc->lc_ld_default };
+	size_t		 i;
+
+	for (i = 0; i < 12; i++)
+		if (ibuf_add_u32(buf, v[i]) == -1)
+			return (-1);
+	if (ibuf_add_u32(buf, (uint32_t)lc->lc_nredact) == -1)
+		return (-1);
+	for (i = 0; i < lc->lc_nredact; i++)
+		if (config_add_optstr(buf, lc->lc_redact[i].lr_name) == -1 ||
+		    config_add_optstr(buf, lc->lc_redact[i].lr_pattern) ==
+		    -1 || config_add_optstr(buf,
+		    lc->lc_redact[i].lr_replacement) == -1)
+			return (-1);
+	if (config_add_optstr(buf, lc->lc_ml_pattern) == -1)
+		return (-1);
+	for (i = 0; i <= LOG_LVL_DEBUG; i++)
+		if (config_add_optstr(buf, lc->lc_ld_patterns[i]) == -1)
+			return (-1);
+	if (config_add_strlist(buf, &lc->lc_exclude) == -1 ||
+	    config_add_strlist(buf, &lc->lc_include) == -1)
+		return (-1);
+	return (0);
+}
+
+static int
+config_get_li(struct ibuf *buf, struct logintel_conf *lc)
+{
+	uint32_t	v[12], n;
+	size_t		i;
+
+	for (i = 0; i < 12; i++)
+		if (ibuf_get_u32(buf, &v[i]) == -1)
+			return (-1);
+	if (v[0] > LOG_LVL_DEBUG || v[11] > LOG_LVL_DEBUG ||
+	    v[3] > 100000 || v[4] > 3600 || ibuf_get_u32(buf, &n) == -1 ||
+	    n > 1000)
+		return (-1);
+	lc->lc_min_level = (int)v[0];
+	lc->lc_redact_enabled = v[1] != 0;
+	lc->lc_ml_enabled = v[2] != 0;
+	lc->lc_ml_max_lines = (int)v[3];
+	lc->lc_ml_timeout = (int)v[4];
+	lc->lc_json_enabled = v[5] != 0;
+	lc->lc_json_detect_auto = v[6] != 0;
+	lc->lc_json_extract_level = v[7] != 0;
+	lc->lc_json_extract_message = v[8] != 0;
+	lc->lc_json_merge_fields = v[9] != 0;
+	lc->lc_ld_enabled = v[10] != 0;
+	lc->lc_ld_default = (int)v[11];
+	if (n > 0 && (lc->lc_redact = calloc(n, sizeof(*lc->lc_redact))) ==
+	    NULL)
+		return (-1);
+	for (i = 0; i < n; i++) {
+		lc->lc_nredact++;
+		if (config_get_optstr(buf, &lc->lc_redact[i].lr_name) == -1 ||
+		    config_get_optstr(buf, &lc->lc_redact[i].lr_pattern) ==
+		    -1 || config_get_optstr(buf,
+		    &lc->lc_redact[i].lr_replacement) == -1 ||
+		    lc->lc_redact[i].lr_pattern == NULL)
+			return (-1);
+	}
+	if (config_get_optstr(buf, &lc->lc_ml_pattern) == -1)
+		return (-1);
+	for (i = 0; i <= LOG_LVL_DEBUG; i++)
+		if (config_get_optstr(buf, &lc->lc_ld_patterns[i]) == -1)
+			return (-1);
+	if (config_get_strlist(buf, &lc->lc_exclude) == -1 ||
+	    config_get_strlist(buf, &lc->lc_include) == -1)
+		return (-1);
 	return (0);
 }
 
@@ -749,7 +863,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct proc_conf	*pc = NULL;
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
-	uint8_t			 en, type, rs, istop, ready;
+	uint8_t			 en, type, rs, istop, ready, lion;
 	uint32_t		 readyfd, smax, fmi, fmt;
 	struct cron		 cr;
 	char			 cerr[128];
@@ -787,6 +901,8 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    config_get_optstr(&buf, &pc->pc_fpm.fm_status_path) == -1 ||
 	    ibuf_get_u32(&buf, &fmi) == -1 || ibuf_get_u32(&buf, &fmt) == -1 ||
 	    fmi < 1 || fmi > 3600 || fmt < 1 || fmt >= fmi ||
+	    ibuf_get_u8(&buf, &lion) == -1 || lion > 1 ||
+	    config_get_li(&buf, &pc->pc_li) == -1 ||
 	    ibuf_left(&buf) != 0 || istop > 1 || ready > READY_FD ||
 	    (ready == READY_FD && (readyfd < 3 || readyfd > 1023)) ||
 	    smax > 1000 || pc->pc_schedule_timeout_ms < 0 ||
@@ -794,6 +910,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    cerr, sizeof(cerr)) == -1))
 		goto bad;
 	pc->pc_schedule_max = (int)smax;
+	pc->pc_li_on = lion;
 	pc->pc_fpm.fm_interval = (int)fmi;
 	pc->pc_fpm.fm_timeout = (int)fmt;
 	pc->pc_initial_stopped = istop;

@@ -502,14 +502,15 @@ engine_logfd(struct imsg *imsg)
 	if ((fd = imsg_get_fd(imsg)) == -1)
 		return (-1);
 	if ((hr = hook_by_token(imsg_get_peerid(imsg))) != NULL) {
-		logpipe_open(fd, stream, hook_label(hr), "hook");
+		logpipe_open(fd, stream, hook_label(hr), "hook", NULL);
 		return (0);
 	}
 	if ((in = instance_by_token(imsg_get_peerid(imsg))) == NULL) {
 		close(fd);
 		return (0);
 	}
-	logpipe_open(fd, stream, in->in_proc->ep_conf->pc_name, in->in_id);
+	logpipe_open(fd, stream, in->in_proc->ep_conf->pc_name, in->in_id,
+	    in->in_proc->ep_conf);
 	return (0);
 }
 

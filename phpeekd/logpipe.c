@@ -18,6 +18,7 @@
 #include <sys/types.h>
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,12 +50,19 @@ static void	logout_write(int, short, void *);
 static void	logout_pause(int);
 static void	logout_drain(void);
 static void	logpipe_to_api(const char *, const char *, int, const char *,
-		    size_t);
+		    size_t, int);
+static void	logpipe_record(const char *, const char *, int, const char *,
+		    size_t, int, const struct logintel_field *, size_t);
+static void	logpipe_entry(struct logpipe *, const struct logintel_entry *);
+static void	logpipe_li_out(struct logpipe *, int);
+static void	logpipe_li_timer(int, short, void *);
 
 struct logpipe *
-logpipe_open(int fd, int stream, const char *proc, const char *inst)
+logpipe_open(int fd, int stream, const char *proc, const char *inst,
+    const struct proc_conf *pc)
 {
 	struct logpipe	*lp;
+	char		 err[512];
 	int		 fl;
 
 	if ((lp = calloc(1, sizeof(*lp))) == NULL ||
@@ -71,6 +79,12 @@ logpipe_open(int fd, int stream, const char *proc, const char *inst)
 	lp->lp_stream = stream;
 	strlcpy(lp->lp_proc, proc, sizeof(lp->lp_proc));
 	strlcpy(lp->lp_inst, inst, sizeof(lp->lp_inst));
+	/* one pipeline per stream: a multiline entry is one stream's */
+	if (pc != NULL && pc->pc_li_on &&
+	    (lp->lp_li = logintel_new(&pc->pc_li, err, sizeof(err))) == NULL)
+		log_warnx("%s: log pipeline: %s; lines go out as they are",
+		    inst, err);
+	evtimer_set(&lp->lp_li_ev, logpipe_li_timer, lp);
 	event_set(&lp->lp_ev, fd, EV_READ | EV_PERSIST, logpipe_read, lp);
 	if (!logout_paused)
 		event_add(&lp->lp_ev, NULL);
@@ -82,6 +96,12 @@ void
 logpipe_close(struct logpipe *lp)
 {
 	logpipe_flush(lp, 1);
+	if (lp->lp_li != NULL) {
+		logpipe_li_out(lp, 1);
+		if (lp->lp_li_armed)
+			evtimer_del(&lp->lp_li_ev);
+		logintel_free(lp->lp_li);
+	}
 	event_del(&lp->lp_ev);
 	close(lp->lp_fd);
 	TAILQ_REMOVE(&engine->en_logpipes, lp, lp_entry);
@@ -174,34 +194,61 @@ void
 logpipe_emit(const char *proc, const char *inst, int stream,
     const char *line, size_t len)
 {
-	static char	 out[LOG_LINE_LIMIT * 2 + 512];
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	logpipe_record(proc, inst, stream, line, len, LOG_LVL_INFO, NULL, 0);
+}
+
+static void
+logpipe_record(const char *proc, const char *inst, int stream,
+    const char *line, size_t len, int level,
+    const struct logintel_field *fields, size_t nfields)
+{
+	static char	 out[LOG_LINE_LIMIT * 4 + 512];
 	static char	 esc[LOG_LINE_LIMIT * 2 + 8];
-	char		 ts[48], raw[LOG_LINE_LIMIT + 1];
+	static char	 raw[LOG_LINE_LIMIT + 1];
+	char		 ts[48], fesc[LOGINTEL_VALUE_MAX * 2 + 8], lvl[8];
+	char		 kesc[LOGINTEL_KEY_MAX * 2 + 8];
 	const char	*sname = stream == STREAM_STDERR ? "stderr" : "stdout";
-	int		 n;
+	size_t		 i, j;
+	int		 n, json = log_getformat() == LOG_FMT_JSON;
 
 	if (len > LOG_LINE_LIMIT)
 		len = LOG_LINE_LIMIT;
-	if (len > 0 && line[len - 1] == '\r')
-		len--;
 	memcpy(raw, line, len);
 	raw[len] = '\0';
 	log_timestamp(ts, sizeof(ts));
 	json_escape(esc, sizeof(esc), raw);
-	if (log_getformat() == LOG_FMT_JSON)
+	/* phpeek-pm's level names, upper case as slog writes them */
+	for (j = 0; j < sizeof(lvl) - 1 &&
+	    logintel_level_name(level)[j] != '\0'; j++)
+		lvl[j] = (char)toupper((unsigned char)
+		    logintel_level_name(level)[j]);
+	lvl[j] = '\0';
+	if (json)
 		n = snprintf(out, sizeof(out), "{\"time\":\"%s\","
-		    "\"level\":\"INFO\",\"msg\":\"%s\",\"process\":\"%s\","
-		    "\"instance_id\":\"%s\",\"stream\":\"%s\"}\n",
-		    ts, esc, proc, inst, sname);
+		    "\"level\":\"%s\",\"msg\":\"%s\",\"process\":\"%s\","
+		    "\"instance_id\":\"%s\",\"stream\":\"%s\"",
+		    ts, lvl, esc, proc, inst, sname);
 	else
-		n = snprintf(out, sizeof(out), "time=%s level=INFO "
-		    "process=%s instance_id=%s stream=%s msg=\"%s\"\n",
-		    ts, proc, inst, sname, esc);
+		n = snprintf(out, sizeof(out), "time=%s level=%s "
+		    "process=%s instance_id=%s stream=%s msg=\"%s\"",
+		    ts, lvl, proc, inst, sname, esc);
+	for (i = 0; i < nfields && n > 0 && (size_t)n < sizeof(out); i++) {
+		/* keys come from the service's JSON too: escaped alike */
+		json_escape(kesc, sizeof(kesc), fields[i].lf_key);
+		json_escape(fesc, sizeof(fesc), fields[i].lf_value);
+		n += snprintf(out + n, sizeof(out) - (size_t)n, json ?
+		    ",\"%s\":\"%s\"" : " %s=\"%s\"", kesc, fesc);
+	}
+	if (n > 0 && (size_t)n < sizeof(out) - 2)
+		n += snprintf(out + n, sizeof(out) - (size_t)n, json ?
+		    "}\n" : "\n");
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(out))
 		n = sizeof(out) - 1;
-	logpipe_to_api(proc, inst, stream, raw, len);
+	logpipe_to_api(proc, inst, stream, raw, len, level);
 	if (logout_direct) {
 		while (write(STDOUT_FILENO, out, (size_t)n) == -1 &&
 		    errno == EINTR)
@@ -222,7 +269,7 @@ logpipe_emit(const char *proc, const char *inst, int stream,
  */
 static void
 logpipe_to_api(const char *proc, const char *inst, int stream,
-    const char *line, size_t len)
+    const char *line, size_t len, int level)
 {
 	struct imsgev	*iev = privsep->ps_iev[PROC_API];
 	struct ibuf	*buf;
@@ -252,7 +299,7 @@ logpipe_to_api(const char *proc, const char *inst, int stream,
 		return;
 	if (ibuf_add_str(buf, proc) == -1 || ibuf_add_u32(buf, idx) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)stream) == -1 ||
-	    ibuf_add_u8(buf, LOG_LVL_INFO) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)level) == -1 ||
 	    ibuf_add_i64(buf, wall_ms()) == -1 ||
 	    ibuf_add_str(buf, msg) == -1) {
 		imsg_abort(buf);
@@ -264,10 +311,62 @@ logpipe_to_api(const char *proc, const char *inst, int stream,
 static void
 logpipe_line(void *arg, const char *line, size_t len)
 {
+	struct logpipe		*lp = arg;
+	struct logintel_out	 out;
+	int			 i, n;
+
+	lp->lp_lines++;
+	if (lp->lp_li == NULL) {
+		logpipe_emit(lp->lp_proc, lp->lp_inst, lp->lp_stream, line,
+		    len);
+		return;
+	}
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	n = logintel_line(lp->lp_li, line, len, now_ms(), &out);
+	for (i = 0; i < n && i < out.lo_n; i++)
+		logpipe_entry(lp, &out.lo_ent[i]);
+	logpipe_li_out(lp, 0);
+}
+
+/* Entries the pipeline holds: flush what is due, and time the rest. */
+static void
+logpipe_li_out(struct logpipe *lp, int force)
+{
+	struct logintel_out	 out;
+	struct timeval		 tv;
+	int64_t			 due, now = now_ms();
+	int			 i, n;
+
+	while ((n = logintel_flush(lp->lp_li, now, force, &out)) > 0)
+		for (i = 0; i < n && i < out.lo_n; i++)
+			logpipe_entry(lp, &out.lo_ent[i]);
+	if (lp->lp_li_armed) {
+		evtimer_del(&lp->lp_li_ev);
+		lp->lp_li_armed = 0;
+	}
+	if (force || (due = logintel_deadline(lp->lp_li)) <= 0)
+		return;
+	ms_to_tv(due > now ? due - now : 1, &tv);
+	evtimer_add(&lp->lp_li_ev, &tv);
+	lp->lp_li_armed = 1;
+}
+
+static void
+logpipe_li_timer(int fd, short event, void *arg)
+{
 	struct logpipe	*lp = arg;
 
-	logpipe_emit(lp->lp_proc, lp->lp_inst, lp->lp_stream, line, len);
-	lp->lp_lines++;
+	lp->lp_li_armed = 0;
+	logpipe_li_out(lp, 0);
+}
+
+/* One entry of the pipeline: its level, and its fields merged in. */
+static void
+logpipe_entry(struct logpipe *lp, const struct logintel_entry *ie)
+{
+	logpipe_record(lp->lp_proc, lp->lp_inst, lp->lp_stream, ie->ie_msg,
+	    ie->ie_len, ie->ie_level, ie->ie_fields, ie->ie_nfields);
 }
 
 /* Emit every complete line; with force, the partial rest as well. */

@@ -2603,6 +2603,150 @@ s_pre_stop_hook(struct parser *p, struct node *k, struct node *v, void *a)
 	    HOOK_PROC_PRE_STOP, 0);
 }
 
+/*
+ * The log pipeline's settings, once the table has checked them: kept in
+ * the process's configuration and compiled here once, so a pattern
+ * that does not compile is an error at its place in the file.
+ */
+static int
+li_bool(struct node *m, const char *key)
+{
+	struct node	*n;
+
+	return ((n = map_get(m, key)) != NULL && n->n_type == N_SCALAR &&
+	    bool_value(n->n_value) == 1);
+}
+
+static int
+li_int(struct node *m, const char *key, int def)
+{
+	struct node	*n;
+	long long	 v;
+
+	if ((n = map_get(m, key)) == NULL || n->n_type != N_SCALAR ||
+	    yaml_int(n->n_value, &v) != 0)
+		return (def);
+	return ((int)v);
+}
+
+static char *
+li_str(struct node *m, const char *key)
+{
+	struct node	*n;
+	char		*s;
+
+	if ((n = map_get(m, key)) == NULL || n->n_type != N_SCALAR ||
+	    is_null(n) || n->n_value[0] == '\0')
+		return (NULL);
+	if ((s = strdup(n->n_value)) == NULL)
+		fatal("%s", __func__);
+	return (s);
+}
+
+static void
+li_list(struct node *m, const char *key, struct strlist *sl)
+{
+	struct node	*n;
+	size_t		 i;
+
+	if ((n = map_get(m, key)) == NULL || n->n_type != N_SEQ)
+		return;
+	for (i = 0; i < n->n_nkids; i++)
+		if (n->n_kids[i]->n_type == N_SCALAR &&
+		    strlist_add(sl, n->n_kids[i]->n_value) == -1)
+			fatal("%s", __func__);
+}
+
+static void
+li_extract(struct parser *p, struct node *v, const char *path,
+    struct proc_conf *pc)
+{
+	struct logintel_conf	*lc = &pc->pc_li;
+	struct logintel		*li;
+	struct node		*m, *pats, *pn;
+	size_t			 i;
+	int			 lvl;
+	char			 err[512];
+
+	if ((m = map_get(v, "min_level")) != NULL && m->n_type == N_SCALAR &&
+	    (lvl = logintel_level(m->n_value)) != -1)
+		lc->lc_min_level = lvl;
+	if ((m = map_get(v, "redaction")) != NULL && m->n_type == N_MAP) {
+		lc->lc_redact_enabled = li_bool(m, "enabled");
+		if ((pats = map_get(m, "patterns")) != NULL &&
+		    pats->n_type == N_SEQ && pats->n_nkids > 0) {
+			if ((lc->lc_redact = calloc(pats->n_nkids,
+			    sizeof(*lc->lc_redact))) == NULL)
+				fatal("%s", __func__);
+			for (i = 0; i < pats->n_nkids; i++) {
+				pn = pats->n_kids[i];
+				if (pn->n_type != N_MAP)
+					continue;
+				lc->lc_redact[lc->lc_nredact].lr_name =
+				    li_str(pn, "name");
+				lc->lc_redact[lc->lc_nredact].lr_pattern =
+				    li_str(pn, "pattern");
+				lc->lc_redact[lc->lc_nredact].lr_replacement =
+				    li_str(pn, "replacement");
+				if (lc->lc_redact[lc->lc_nredact].lr_pattern !=
+				    NULL)
+					lc->lc_nredact++;
+			}
+		}
+	}
+	if ((m = map_get(v, "multiline")) != NULL && m->n_type == N_MAP) {
+		lc->lc_ml_enabled = li_bool(m, "enabled");
+		lc->lc_ml_pattern = li_str(m, "pattern");
+		lc->lc_ml_max_lines = li_int(m, "max_lines", 100);
+		lc->lc_ml_timeout = li_int(m, "timeout", 1);
+	}
+	if ((m = map_get(v, "json")) != NULL && m->n_type == N_MAP) {
+		lc->lc_json_enabled = li_bool(m, "enabled");
+		lc->lc_json_detect_auto = li_bool(m, "detect_auto");
+		lc->lc_json_extract_level = li_bool(m, "extract_level");
+		lc->lc_json_extract_message = li_bool(m, "extract_message");
+		lc->lc_json_merge_fields = li_bool(m, "merge_fields");
+	}
+	if ((m = map_get(v, "level_detection")) != NULL &&
+	    m->n_type == N_MAP) {
+		lc->lc_ld_enabled = li_bool(m, "enabled");
+		if ((pn = map_get(m, "default_level")) != NULL &&
+		    pn->n_type == N_SCALAR &&
+		    (lvl = logintel_level(pn->n_value)) != -1)
+			lc->lc_ld_default = lvl;
+		if ((pats = map_get(m, "patterns")) != NULL &&
+		    pats->n_type == N_MAP)
+			for (i = 0; i + 1 < pats->n_nkids; i += 2) {
+				lvl = logintel_level(pats->n_kids[i]->n_value);
+				if (lvl == -1) {
+					perr(p, pats->n_kids[i], "%s.level_"
+					    "detection.patterns: unknown level "
+					    "\"%s\"", path,
+					    pats->n_kids[i]->n_value);
+					continue;
+				}
+				free(lc->lc_ld_patterns[lvl]);
+				lc->lc_ld_patterns[lvl] =
+				    li_str(pats, pats->n_kids[i]->n_value);
+			}
+	}
+	if ((m = map_get(v, "filters")) != NULL && m->n_type == N_MAP) {
+		li_list(m, "exclude", &lc->lc_exclude);
+		li_list(m, "include", &lc->lc_include);
+	}
+	pc->pc_li_on = lc->lc_redact_enabled || lc->lc_ml_enabled ||
+	    lc->lc_json_enabled || lc->lc_ld_enabled ||
+	    lc->lc_exclude.sl_n > 0 || lc->lc_include.sl_n > 0 ||
+	    lc->lc_min_level != LOG_LVL_INFO;
+	if (!pc->pc_li_on)
+		return;
+	/* every pattern compiles, or the file is wrong where it says so */
+	if ((li = logintel_new(lc, err, sizeof(err))) == NULL)
+		perr(p, v, "%s: %s", path, err);
+	else
+		logintel_free(li);
+}
+
 static void
 v_redaction(struct parser *p, struct node *v, const char *path)
 {
@@ -2642,8 +2786,10 @@ p_logging(struct parser *p, struct node *k, struct node *v, void *a)
 	struct node	*r, *o, *e;
 	char		 path[CONF_NAME_MAX + 128], rp[CONF_NAME_MAX + 160];
 	size_t		 i;
+	int		 errors;
 
 	snprintf(path, sizeof(path), "%s", ppath(a, "logging"));
+	errors = p->p_nerrors;
 	vdecode(p, v, path, logging_vkeys);
 	if (v->n_type != N_MAP)
 		return;
@@ -2663,6 +2809,8 @@ p_logging(struct parser *p, struct node *k, struct node *v, void *a)
 	    e->n_type == N_SCALAR && strcasecmp(o->n_value, "false") == 0 &&
 	    strcasecmp(e->n_value, "false") == 0)
 		pwarn(p, v, "%s: both stdout and stderr are disabled", path);
+	if (p->p_nerrors == errors)
+		li_extract(p, v, path, PC(a));
 }
 
 /*

@@ -306,6 +306,118 @@ struct health_conf {
 	int			 hc_expected_status;
 };
 
+/* logintel.c */
+#define LOGINTEL_ENTRY_MAX	(64 * 1024)	/* longer entries are cut */
+#define LOGINTEL_CUT_MARK	" [truncated]"	/* ends a cut entry */
+#define LOGINTEL_PLACEHOLDER	"***REDACTED***" /* built-in redaction */
+#define LOGINTEL_REPLACEMENT	"***"		/* a pattern's default */
+#define LOGINTEL_FIELDS_MAX	32		/* merged JSON fields kept */
+#define LOGINTEL_KEY_MAX	128		/* a field's key, cut past */
+#define LOGINTEL_VALUE_MAX	1024		/* a field's value, cut past */
+/* a flush leaves at most one line pending: one call, one entry */
+#define LOGINTEL_OUT_MAX	1
+#define LOGINTEL_MATCH_LIMIT	1000000		/* backtracking steps */
+#define LOGINTEL_DEPTH_LIMIT	100000
+#define LOGINTEL_HEAP_LIMIT	8192		/* KiB per match */
+
+/* One redaction.patterns[] item. */
+struct logintel_redact {
+	char	*lr_name;
+	char	*lr_pattern;		/* must not be empty */
+	char	*lr_replacement;	/* NULL or "": LOGINTEL_REPLACEMENT */
+};
+
+/*
+ * A process's logging: keys, defaults (logintel_conf_init) and zero
+ * values as phpeek-pm has them.  Pointers stay the caller's:
+ * logintel_new copies what it keeps.
+ */
+struct logintel_conf {
+	int			 lc_min_level;		/* LOG_LVL_INFO */
+
+	int			 lc_redact_enabled;
+	struct logintel_redact	*lc_redact;
+	size_t			 lc_nredact;
+
+	int			 lc_ml_enabled;
+	char			*lc_ml_pattern;		/* NULL/"": built-in */
+	int			 lc_ml_max_lines;	/* 100; 0 is 100 */
+	int			 lc_ml_timeout;		/* s, 1; 0 is 1 */
+
+	int			 lc_json_enabled;
+	int			 lc_json_detect_auto;
+	int			 lc_json_extract_level;
+	int			 lc_json_extract_message;
+	int			 lc_json_merge_fields;
+
+	int			 lc_ld_enabled;
+	char			*lc_ld_patterns[LOG_LVL_DEBUG + 1]; /* by level */
+	int			 lc_ld_default;		/* LOG_LVL_INFO */
+
+	struct strlist		 lc_exclude;
+	struct strlist		 lc_include;
+};
+
+/* A merged JSON field: strings as text, anything else as JSON. */
+struct logintel_field {
+	const char	*lf_key;
+	const char	*lf_value;		/* NUL-terminated */
+	size_t		 lf_vlen;		/* may hold a NUL */
+	int		 lf_json;		/* a number, object, ... */
+};
+
+#define LOGINTEL_F_CUT		0x01	/* cut at LOGINTEL_ENTRY_MAX */
+#define LOGINTEL_F_JSON		0x02	/* parsed as a JSON object */
+#define LOGINTEL_F_REDACTED	0x04	/* something was replaced */
+#define LOGINTEL_F_TIMEOUT	0x08	/* multiline: ended by the timeout */
+#define LOGINTEL_F_FIELDS_CUT	0x10	/* fields dropped or cut */
+#define LOGINTEL_F_LIMIT	0x20	/* a regex gave up at its limit */
+
+/* A finished entry: valid until the next call on its logintel. */
+struct logintel_entry {
+	const char		*ie_msg;	/* NUL-terminated */
+	size_t			 ie_len;
+	int			 ie_level;	/* LOG_LVL_* */
+	int			 ie_lines;	/* lines it was made of */
+	int			 ie_flags;	/* LOGINTEL_F_* */
+	const struct logintel_field *ie_fields;
+	size_t			 ie_nfields;
+};
+
+struct logintel_out {
+	struct logintel_entry	 lo_ent[LOGINTEL_OUT_MAX];
+	int			 lo_n;
+};
+
+struct logintel_stats {
+	uint64_t	ls_lines;		/* lines in */
+	uint64_t	ls_entries;		/* entries out */
+	uint64_t	ls_drop_level;		/* below min_level */
+	uint64_t	ls_drop_exclude;
+	uint64_t	ls_drop_include;
+	uint64_t	ls_cut;			/* entries cut */
+	uint64_t	ls_redactions;		/* replacements made */
+	uint64_t	ls_json;		/* entries parsed as JSON */
+	uint64_t	ls_fields_cut;		/* fields dropped or cut */
+	uint64_t	ls_timeouts;		/* multiline flushed by age */
+	uint64_t	ls_limit;		/* regex runs given up */
+};
+
+struct logintel;
+
+extern int	 logintel_jit;
+void	 logintel_conf_init(struct logintel_conf *);
+int	 logintel_level(const char *);
+const char *logintel_level_name(int);
+struct logintel *logintel_new(const struct logintel_conf *, char *, size_t);
+void	 logintel_free(struct logintel *);
+int	 logintel_line(struct logintel *, const char *, size_t, int64_t,
+	    struct logintel_out *);
+int	 logintel_flush(struct logintel *, int64_t, int,
+	    struct logintel_out *);
+int64_t	 logintel_deadline(const struct logintel *);
+const struct logintel_stats *logintel_stats(const struct logintel *);
+
 /* An address or CIDR block of an ACL (acl.c); no pointers: it travels. */
 #define ACL_MAX		64	/* entries per list */
 struct acl_net {
@@ -409,6 +521,8 @@ struct proc_conf {
 	int			 pc_schedule_max;	/* concurrent runs, 0: any */
 	struct heartbeat_conf	 pc_heartbeat;
 	struct fpm_conf		 pc_fpm;
+	struct logintel_conf	 pc_li;		/* the log pipeline */
+	int			 pc_li_on;	/* any of it enabled */
 	int			 pc_ready;	/* READY_* */
 	int			 pc_ready_fd;	/* READY_FD: its number */
 };
@@ -879,6 +993,9 @@ struct logpipe {
 	char			*lp_buf;
 	size_t			 lp_len;
 	uint64_t		 lp_lines;
+	struct logintel		*lp_li;		/* the process's pipeline */
+	struct event		 lp_li_ev;	/* a multiline entry's age */
+	int			 lp_li_armed;
 	TAILQ_ENTRY(logpipe)	 lp_entry;
 };
 TAILQ_HEAD(logpipes, logpipe);
@@ -1038,7 +1155,8 @@ size_t	 logframe(char *, size_t, size_t, int,
 extern uint64_t	 logpipe_pauses;
 extern uint64_t	 logpipe_api_drops;
 void	 logpipe_init(void);
-struct logpipe *logpipe_open(int, int, const char *, const char *);
+struct logpipe *logpipe_open(int, int, const char *, const char *,
+	    const struct proc_conf *);
 void	 logpipe_close(struct logpipe *);
 void	 logpipe_emit(const char *, const char *, int, const char *,
 	    size_t);

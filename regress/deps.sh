@@ -5,7 +5,7 @@
 set -eu
 
 pkgs="gcc make pkg-config libevent-dev libyaml-dev libbsd-dev
-libjson-c-dev libcurl4-openssl-dev libssl-dev openssl libseccomp-dev check mandoc clang
+libjson-c-dev libpcre2-dev libcurl4-openssl-dev libssl-dev openssl libseccomp-dev check mandoc clang
 libclang-rt-14-dev
 php-cli php-fpm nginx curl procps util-linux prometheus jq tmux wrk"
 

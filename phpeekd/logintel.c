@@ -1,0 +1,1742 @@
+/*
+ * Log intelligence: the per-process capture pipeline of phpeek-pm
+ * (reference 4.2), one framed line at a time, without an event loop.
+ *
+ *	multiline -> redaction -> JSON -> level detection -> filters
+ *
+ * Regexes are PCRE2, compiled once per configuration with the options
+ * that bring it closest to Go's RE2 (UTF-8 that tolerates bad bytes,
+ * '$' only at the very end), JIT when the system allows it, and a
+ * match, depth and heap limit on every run: a hostile pattern or line
+ * costs at most LOGINTEL_MATCH_LIMIT steps per run, never unbounded
+ * time.  A run given up is counted and taken as "no match", except in
+ * redaction, which fails closed: the rest of the entry is replaced.
+ *
+ * Where phpeek-pm's documentation promises what its code lacks, the
+ * documented behaviour is built in, after the user's own patterns:
+ * redaction of passwords, tokens, API keys, bearer tokens, URL
+ * credentials, private keys and card numbers (brand prefix and Luhn)
+ * with "***REDACTED***"; level detection of PHP, PHP-FPM, nginx,
+ * Laravel/Monolog and logfmt markers; JSON "msg", "level_name", the
+ * wider level names and Monolog's numeric levels; and, with multiline
+ * on but no pattern, an entry start that is any line not shaped like
+ * the continuation of a PHP or Java stack trace.
+ *
+ * Memory is bounded: an entry never exceeds LOGINTEL_ENTRY_MAX bytes
+ * (longer ones are cut and end in LOGINTEL_CUT_MARK), buffers grow
+ * only as far as the entries seen need, and at most
+ * LOGINTEL_FIELDS_MAX JSON fields of bounded size are handed back.
+ */
+
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PCRE2_CODE_UNIT_WIDTH	8
+#include <pcre2.h>
+#include <json.h>
+
+#include "phpeekd.h"
+
+#define LI_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
+#define LI_RX_OPTIONS	(PCRE2_UTF | PCRE2_MATCH_INVALID_UTF | \
+			    PCRE2_DOLLAR_ENDONLY | PCRE2_NEVER_BACKSLASH_C)
+#define LI_CUT_LEN	(sizeof(LOGINTEL_CUT_MARK) - 1)
+#define LI_JSON_DEPTH	32
+#define LI_JIT_STACK	(512 * 1024)
+#define LI_ARENA_MAX	(LOGINTEL_FIELDS_MAX * \
+			    (LOGINTEL_KEY_MAX + LOGINTEL_VALUE_MAX + 2))
+
+/*
+ * Byte classes for the loops that see every byte: ASCII as RE2's \d,
+ * \w and \s have it, whatever the locale, and without a call per byte.
+ */
+#define LI_C_DIGIT	0x01
+#define LI_C_UPPER	0x02
+#define LI_C_ALPHA	0x04
+#define LI_C_WORD	0x08		/* [0-9A-Za-z_] */
+#define LI_C_SPACE	0x10
+#define LI_C_HINT	0x20		/* redact_hints() looks closer */
+#define LI_IS(c, m)	(li_ctype[(unsigned char)(c)] & (m))
+static uint8_t		 li_ctype[256];
+
+/* A buffer that grows on demand up to a fixed size. */
+struct libuf {
+	char	*b_buf;
+	size_t	 b_len;
+	size_t	 b_size;
+	size_t	 b_max;		/* bytes it may hold, NUL included */
+	int	 b_short;	/* an append did not fit */
+};
+
+/* A replacement template, cut into literal text and group references. */
+#define LI_OP_TEXT	(-1)
+#define LI_OP_NOTHING	(-2)	/* a group the pattern does not have */
+struct lirepl_op {
+	int	 op_group;	/* LI_OP_* or a capture group */
+	size_t	 op_off;	/* into rx_repl */
+	size_t	 op_len;
+};
+
+/* One redaction pattern: the user's (template) or built in. */
+struct lirx {
+	pcre2_code		*rx_code;
+	int			 rx_builtin;
+	size_t			 rx_which;	/* li_builtin_redact[] */
+	char			*rx_repl;	/* the user's template */
+	struct lirepl_op	*rx_ops;
+	size_t			 rx_nops;
+};
+
+struct logintel {
+	int			 li_min_level;
+	int			 li_redact_enabled;
+	int			 li_ml_enabled;
+	int			 li_ml_max;
+	int64_t			 li_ml_timeout;		/* ms */
+	int			 li_json_enabled;
+	int			 li_json_level;
+	int			 li_json_message;
+	int			 li_json_merge;
+	int			 li_ld_enabled;
+	int			 li_ld_default;
+
+	struct lirx		*li_redact;	/* the user's, then built in */
+	size_t			 li_nredact;
+	pcre2_code		*li_ml_start;	/* the user's, or NULL */
+	pcre2_code		*li_ld[LOG_LVL_DEBUG + 1];
+	pcre2_code		**li_exclude;
+	size_t			 li_nexclude;
+	pcre2_code		**li_include;
+	size_t			 li_ninclude;
+
+	pcre2_match_context	*li_mctx;
+	pcre2_match_data	*li_md;
+	json_tokener		*li_tok;
+
+	struct libuf		 li_ml;		/* the pending entry */
+	int			 li_ml_lines;
+	int			 li_ml_flags;
+	int64_t			 li_ml_since;
+	struct libuf		 li_long;	/* a line cut alone */
+	struct libuf		 li_red[2];	/* redaction, in turns */
+	struct libuf		 li_text[LOGINTEL_OUT_MAX];
+	struct libuf		 li_arena[LOGINTEL_OUT_MAX];
+	struct logintel_field	 li_fields[LOGINTEL_OUT_MAX]
+				    [LOGINTEL_FIELDS_MAX];
+	int			 li_flags;	/* of the entry in hand */
+	int			 li_decoded;	/* its JSON had escapes */
+	struct logintel_stats	 li_stats;
+};
+
+/*
+ * Built-in redaction.  Each pattern names the capture group whose text
+ * is replaced (0: the whole match), so keys, quotes and JSON structure
+ * survive and a redacted JSON line still parses.
+ */
+#define LI_VALUE	"(?|\"((?:[^\"\\\\]|\\\\.)*)\"" \
+			"|\\\\\"((?:[^\"\\\\]|\\\\[^\"])*)\\\\\"" \
+			"|'([^']*)'" \
+			"|([^\\s\"'&,;})\\]]+))"
+enum li_builtin {
+	LI_PRIVATE_KEY, LI_URL, LI_AUTHORIZATION, LI_BEARER, LI_JWT,
+	LI_API_KEY, LI_CREDENTIAL, LI_CARD, LI_NBUILTIN
+};
+
+static const struct {
+	const char	*name;
+	const char	*pattern;
+	int		 group;
+} li_builtin_redact[LI_NBUILTIN] = {
+	[LI_PRIVATE_KEY] = { "private_key", "-----BEGIN [A-Z ]*PRIVATE KEY-----"
+	    "[\\s\\S]*?(?:-----END [A-Z ]*PRIVATE KEY-----|\\z)", 0 },
+	[LI_URL] = { "url_credentials", "\\b[A-Za-z][A-Za-z0-9+.-]*://"
+	    "[^\\s:/?#@]*:([^\\s/?#]+)@", 1 },
+	[LI_AUTHORIZATION] = { "authorization", "(?i)\\bauthorization\\\\?"
+	    "[\"']?\\s*[:=]\\s*\\\\?[\"']?(?:(?:bearer|basic|digest|token"
+	    "|negotiate|apikey)\\s+)?([^\\s\"'\\\\,;]+)", 1 },
+	[LI_BEARER] = { "bearer", "(?i)\\bbearer\\s+((?=[a-z._~+/=-]*[0-9])"
+	    "[a-z0-9._~+/-]{8,}=*)", 1 },
+	[LI_JWT] = { "jwt", "\\beyJ[A-Za-z0-9_-]{8,}\\.eyJ[A-Za-z0-9_-]{8,}"
+	    "\\.[A-Za-z0-9_-]{8,}", 0 },
+	[LI_API_KEY] = { "api_key", "\\b(?:(?:sk|pk|rk)_(?:live|test)_"
+	    "[0-9A-Za-z]{10,}|(?:AKIA|ASIA)[0-9A-Z]{16}"
+	    "|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}"
+	    "|xox[abposr]-[A-Za-z0-9-]{10,}|AIza[0-9A-Za-z_-]{35}"
+	    "|glpat-[A-Za-z0-9_-]{20,})\\b", 0 },
+	[LI_CREDENTIAL] = { "credential", "(?i)(?:password|passwd|passphrase"
+	    "|pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key"
+	    "|auth[_-]?key|credentials?)[a-z0-9_.-]*\\\\?[\"']?\\s*[:=]\\s*"
+	    LI_VALUE, 1 },
+	[LI_CARD] = { "card", "(?<![\\w.+-])[0-9](?:[ -]?[0-9]){12,18}"
+	    "(?![\\w]|[.,][0-9])", 0 },
+};
+
+/*
+ * Built-in level markers, the ones PHP, PHP-FPM, nginx, Laravel,
+ * Monolog and logfmt write:
+ *
+ *	an uppercase word	ERROR, local.ERROR:, [27-Nov-2025] WARNING:
+ *	a word in brackets	[error] [warn] [crit], any case
+ *	level=, lvl=, severity=	level=error, lvl="warn", any case
+ *	"level"/"level_name"	"level":"error", any case
+ *	phrases			PHP Fatal error, Parse error, PHP Warning:,
+ *				PHP Notice:, PHP Deprecated:
+ *	at the start of a line	Exception in thread, Traceback (most ...),
+ *				error, fatal (any case), Warning:, Notice:,
+ *				Deprecated:
+ *
+ * As for the user's patterns, severity decides: an entry with an ERROR
+ * anywhere is an error.  A scanner, not a regex: PCRE2 has no fast way
+ * to look for many words at once, and this runs on every line.
+ */
+struct li_word {
+	const char	*w_word;
+	size_t		 w_len;
+	int		 w_level;
+};
+#define LI_W(w, l)	{ w, sizeof(w) - 1, l }
+
+static const struct li_word li_upper_words[] = {
+	LI_W("ERROR", LOG_LVL_ERROR), LI_W("FATAL", LOG_LVL_ERROR),
+	LI_W("CRITICAL", LOG_LVL_ERROR), LI_W("CRIT", LOG_LVL_ERROR),
+	LI_W("ALERT", LOG_LVL_ERROR), LI_W("EMERGENCY", LOG_LVL_ERROR),
+	LI_W("EMERG", LOG_LVL_ERROR), LI_W("PANIC", LOG_LVL_ERROR),
+	LI_W("SEVERE", LOG_LVL_ERROR),
+	LI_W("WARNING", LOG_LVL_WARN), LI_W("WARN", LOG_LVL_WARN),
+	LI_W("INFO", LOG_LVL_INFO), LI_W("NOTICE", LOG_LVL_INFO),
+	LI_W("DEBUG", LOG_LVL_DEBUG), LI_W("TRACE", LOG_LVL_DEBUG),
+};
+
+/* In brackets, after level= and in "level": any case. */
+static const struct li_word li_level_words[] = {
+	LI_W("error", LOG_LVL_ERROR), LI_W("err", LOG_LVL_ERROR),
+	LI_W("fatal", LOG_LVL_ERROR), LI_W("critical", LOG_LVL_ERROR),
+	LI_W("crit", LOG_LVL_ERROR), LI_W("alert", LOG_LVL_ERROR),
+	LI_W("emergency", LOG_LVL_ERROR), LI_W("emerg", LOG_LVL_ERROR),
+	LI_W("panic", LOG_LVL_ERROR),
+	LI_W("warning", LOG_LVL_WARN), LI_W("warn", LOG_LVL_WARN),
+	LI_W("info", LOG_LVL_INFO), LI_W("notice", LOG_LVL_INFO),
+	LI_W("debug", LOG_LVL_DEBUG), LI_W("trace", LOG_LVL_DEBUG),
+};
+
+static const struct li_word li_start_words[] = {
+	LI_W("Exception in thread ", LOG_LVL_ERROR),
+	LI_W("Traceback (most recent call last)", LOG_LVL_ERROR),
+	LI_W("Warning:", LOG_LVL_WARN), LI_W("Deprecated:", LOG_LVL_WARN),
+	LI_W("Notice:", LOG_LVL_WARN),
+};
+
+static const struct li_word li_php_words[] = {	/* after "PHP " */
+	LI_W("Fatal error", LOG_LVL_ERROR), LI_W("Warning:", LOG_LVL_WARN),
+	LI_W("Notice:", LOG_LVL_WARN), LI_W("Deprecated:", LOG_LVL_WARN),
+	LI_W("Strict Standards:", LOG_LVL_WARN),
+};
+
+/*
+ * Multiline without a pattern: a line starts an entry unless it looks
+ * like the rest of a stack trace: indented (Java's "\tat", PHP's
+ * "  thrown in"), PHP's "#0" frames, "Stack trace:", xdebug's
+ * "PHP   1. {main}()" and "Next" for a chained exception, Java's
+ * "Caused by:", "Suppressed:" and "... 3 more", Laravel's "[stacktrace]",
+ * "[previous exception]" and the closing "\"}".
+ */
+static const char *const li_cont_words[] = {
+	"Stack trace:", "PHP Stack trace:", "Caused by:", "Suppressed:",
+	"[stacktrace]", "[previous exception]", "}", "\"}",
+};
+
+/*
+ * What every logintel shares: the built-in patterns, compiled once.
+ * Each runs on its own: PCRE2 searches one pattern with its own start
+ * optimisations far faster than an alternation of them all.
+ */
+static struct {
+	int		 refs;
+	pcre2_code	*redact[LI_NITEMS(li_builtin_redact)];
+	pcre2_jit_stack	*jit;
+} li_lib;
+
+static const char *const li_level_names[LOG_LVL_DEBUG + 1] = {
+	[LOG_LVL_ERROR] = "error",
+	[LOG_LVL_WARN] = "warn",
+	[LOG_LVL_INFO] = "info",
+	[LOG_LVL_DEBUG] = "debug",
+};
+
+static int	 libuf_room(struct libuf *, size_t);
+static int	 libuf_add(struct libuf *, const void *, size_t);
+static void	 libuf_reset(struct libuf *);
+static size_t	 cut_point(const char *, size_t, size_t, int);
+static void	 libuf_cut(struct libuf *, int);
+static void	 libuf_free(struct libuf *);
+static pcre2_code *rx_compile(const char *, const char *, char *, size_t);
+static uint32_t	 rx_groups(pcre2_code *);
+static int	 rx_match(struct logintel *, pcre2_code *, const char *,
+		    size_t, size_t);
+static int	 rx_any(struct logintel *, pcre2_code **, size_t,
+		    const char *, size_t);
+static int	 rx_name_group(pcre2_code *, const char *, size_t);
+static int	 repl_parse(struct lirx *, const char *, char *, size_t);
+static int	 lib_ref(char *, size_t);
+static void	 lib_unref(void);
+static int	 conf_compile(struct logintel *, const struct logintel_conf *,
+		    char *, size_t);
+static size_t	 utf8_len(const char *, size_t, size_t);
+static size_t	 card_check(const char *, size_t);
+static unsigned int key_hints(const char *, size_t);
+static unsigned int redact_hints(const char *, size_t);
+static void	 redact_expand(struct logintel *, struct lirx *,
+		    const char *, int, struct libuf *);
+static int	 redact_one(struct logintel *, struct lirx *, const char *,
+		    size_t, struct libuf *);
+static const char *redact(struct logintel *, const char *, size_t *);
+static int	 json_level(json_object *);
+static json_object *json_parse(struct logintel *, const char *, size_t);
+static size_t	 json_fields(struct logintel *, json_object *, int);
+static int	 word_level(const struct li_word *, size_t, const char *, size_t,
+		    int);
+static int	 prefix_level(const struct li_word *, size_t, const char *,
+		    size_t);
+static int	 word_at(const char *, size_t, size_t *);
+static int	 has(const char *, size_t, const char *);
+static int	 level_at(const char *, size_t);
+static int	 level_builtin(const char *, size_t);
+static int	 level_detect(struct logintel *, const char *, size_t);
+static int	 entry_json(struct logintel *, json_object *, const char **,
+		    size_t *, const char **);
+static size_t	 entry_fields(struct logintel *, json_object *, const char *,
+		    int);
+static void	 entry_emit(struct logintel *, const char *, size_t, int,
+		    struct logintel_out *);
+static int	 ml_continues(const char *, size_t);
+static void	 ml_flush(struct logintel *, int, struct logintel_out *);
+static void	 ml_add(struct logintel *, const char *, size_t, int64_t);
+
+void
+logintel_conf_init(struct logintel_conf *lc)
+{
+	memset(lc, 0, sizeof(*lc));
+	lc->lc_min_level = LOG_LVL_INFO;
+	lc->lc_ml_max_lines = 100;
+	lc->lc_ml_timeout = 1;
+	lc->lc_ld_default = LOG_LVL_INFO;
+}
+
+/* A configuration level name (min_level, default_level, patterns). */
+int
+logintel_level(const char *s)
+{
+	if (strcasecmp(s, "debug") == 0)
+		return (LOG_LVL_DEBUG);
+	if (strcasecmp(s, "info") == 0)
+		return (LOG_LVL_INFO);
+	if (strcasecmp(s, "warn") == 0 || strcasecmp(s, "warning") == 0)
+		return (LOG_LVL_WARN);
+	if (strcasecmp(s, "error") == 0)
+		return (LOG_LVL_ERROR);
+	return (-1);
+}
+
+const char *
+logintel_level_name(int level)
+{
+	if (level < LOG_LVL_ERROR || level > LOG_LVL_DEBUG)
+		return ("info");
+	return (li_level_names[level]);
+}
+
+/*
+ * Make room for len more bytes and a NUL.  Returns how many of them
+ * fit: fewer when the buffer is at its maximum or memory is short.
+ */
+static int
+libuf_room(struct libuf *b, size_t len)
+{
+	size_t	 want = b->b_len + len + 1, sz;
+	char	*p;
+
+	if (want > b->b_max)
+		want = b->b_max;
+	if (want <= b->b_size)
+		return (0);
+	for (sz = b->b_size ? b->b_size : 256; sz < want; sz *= 2)
+		;
+	if (sz > b->b_max)
+		sz = b->b_max;
+	if ((p = realloc(b->b_buf, sz)) == NULL)
+		return (-1);
+	/*
+	 * The JIT's search loads aligned blocks that may reach past the
+	 * text: let those bytes be defined.  Only on growth, so rarely.
+	 */
+	memset(p + b->b_size, 0, sz - b->b_size);
+	b->b_buf = p;
+	b->b_size = sz;
+	return (0);
+}
+
+/* Append; 0 if it all fit, -1 if it was cut short. */
+static int
+libuf_add(struct libuf *b, const void *p, size_t len)
+{
+	size_t	n = len;
+
+	(void)libuf_room(b, len);
+	if (b->b_size == 0) {
+		b->b_short = 1;
+		return (-1);
+	}
+	if (n > b->b_size - 1 - b->b_len)
+		n = b->b_size - 1 - b->b_len;
+	memcpy(b->b_buf + b->b_len, p, n);
+	b->b_len += n;
+	b->b_buf[b->b_len] = '\0';
+	if (n == len)
+		return (0);
+	b->b_short = 1;
+	return (-1);
+}
+
+static void
+libuf_reset(struct libuf *b)
+{
+	b->b_len = 0;
+	b->b_short = 0;
+	if (b->b_buf != NULL)
+		b->b_buf[0] = '\0';
+}
+
+/*
+ * Where to cut s[0..len) at most keep bytes in: never in half a UTF-8
+ * character.  After redaction (redacted set) not after a digit, space
+ * or dash either: a cut must not turn the head of a long number, which
+ * no pattern took for a card, into one that looks like a card.
+ */
+static size_t
+cut_point(const char *s, size_t keep, size_t len, int redacted)
+{
+	if (keep >= len)
+		return (len);
+	while (keep > 0 && ((unsigned char)s[keep] & 0xc0) == 0x80)
+		keep--;
+	while (redacted && keep > 0 && (LI_IS(s[keep - 1], LI_C_DIGIT) ||
+	    s[keep - 1] == ' ' || s[keep - 1] == '-'))
+		keep--;
+	return (keep);
+}
+
+/* End the buffer in the cut mark, dropping what the mark needs. */
+static void
+libuf_cut(struct libuf *b, int redacted)
+{
+	size_t	keep;
+
+	if (libuf_room(b, LI_CUT_LEN) == -1 || b->b_size < LI_CUT_LEN + 1)
+		return;
+	keep = cut_point(b->b_buf, b->b_size - 1 - LI_CUT_LEN, b->b_len,
+	    redacted);
+	memcpy(b->b_buf + keep, LOGINTEL_CUT_MARK, LI_CUT_LEN);
+	b->b_len = keep + LI_CUT_LEN;
+	b->b_buf[b->b_len] = '\0';
+}
+
+static void
+libuf_free(struct libuf *b)
+{
+	free(b->b_buf);
+	memset(b, 0, sizeof(*b));
+}
+
+int	logintel_jit;		/* 0 in the daemon: see rx_compile */
+
+/* Compile with the RE2-like options; the JIT where it is allowed. */
+static pcre2_code *
+rx_compile(const char *what, const char *pattern, char *err, size_t errlen)
+{
+	pcre2_code	*re;
+	PCRE2_UCHAR	 msg[256];
+	PCRE2_SIZE	 off;
+	int		 code;
+
+	re = pcre2_compile((PCRE2_SPTR)pattern, PCRE2_ZERO_TERMINATED,
+	    LI_RX_OPTIONS, &code, &off, NULL);
+	if (re == NULL) {
+		if (pcre2_get_error_message(code, msg, sizeof(msg)) < 0)
+			strlcpy((char *)msg, "unknown error", sizeof(msg));
+		snprintf(err, errlen, "%s: bad pattern \"%s\": %s at offset "
+		    "%zu", what, pattern, (char *)msg, (size_t)off);
+		return (NULL);
+	}
+	/*
+	 * The roles' sandboxes refuse executable memory, so the JIT is
+	 * for programs outside them (the benchmark) that ask for it.
+	 */
+	if (logintel_jit)
+		(void)pcre2_jit_compile(re, PCRE2_JIT_COMPLETE);
+	return (re);
+}
+
+static uint32_t
+rx_groups(pcre2_code *re)
+{
+	uint32_t	n = 0;
+
+	(void)pcre2_pattern_info(re, PCRE2_INFO_CAPTURECOUNT, &n);
+	return (n);
+}
+
+/*
+ * One run from off: the number of pairs set (>0), 0 for no match, -1
+ * when PCRE2 gave up (a limit, or an error), which is counted.
+ */
+static int
+rx_match(struct logintel *li, pcre2_code *re, const char *s, size_t len,
+    size_t off)
+{
+	int	rc;
+
+	rc = pcre2_match(re, (PCRE2_SPTR)s, len, off, 0, li->li_md,
+	    li->li_mctx);
+	if (rc > 0)
+		return (rc);
+	if (rc == 0)		/* more groups than the match data holds */
+		return (1);
+	if (rc == PCRE2_ERROR_NOMATCH)
+		return (0);
+	li->li_stats.ls_limit++;
+	li->li_flags |= LOGINTEL_F_LIMIT;
+	return (-1);
+}
+
+/* Does any of the patterns match?  A run given up is no match. */
+static int
+rx_any(struct logintel *li, pcre2_code **v, size_t n, const char *s,
+    size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (rx_match(li, v[i], s, len, 0) > 0)
+			return (1);
+	return (0);
+}
+
+/* The lowest-numbered group of that name, as Go picks it, or -1. */
+static int
+rx_name_group(pcre2_code *re, const char *name, size_t len)
+{
+	PCRE2_SPTR	tab;
+	uint32_t	count = 0, size = 0, i;
+	int		best = -1, n;
+
+	if (pcre2_pattern_info(re, PCRE2_INFO_NAMECOUNT, &count) != 0 ||
+	    pcre2_pattern_info(re, PCRE2_INFO_NAMEENTRYSIZE, &size) != 0 ||
+	    pcre2_pattern_info(re, PCRE2_INFO_NAMETABLE, &tab) != 0)
+		return (-1);
+	for (i = 0; i < count; i++, tab += size) {
+		n = (tab[0] << 8) | tab[1];
+		if (strncmp((const char *)tab + 2, name, len) == 0 &&
+		    tab[2 + len] == '\0' && (best == -1 || n < best))
+			best = n;
+	}
+	return (best);
+}
+
+/*
+ * Cut a replacement into its parts once, with Go's Expand rules: "$$"
+ * is a dollar; "$name" takes the longest run of letters, digits and
+ * '_' ("$1x" is the group named "1x", which is empty); "${name}"
+ * delimits it; a run of digits without a leading zero is a group
+ * number; anything else after '$' leaves the '$' as text.
+ */
+static int
+repl_parse(struct lirx *rx, const char *tmpl, char *err, size_t errlen)
+{
+	const char	*t = tmpl, *name;
+	size_t		 n = strlen(tmpl), i, k, nlen, lit = 0;
+	struct lirepl_op *op;
+	long		 num;
+	int		 brace;
+
+	if ((rx->rx_repl = strdup(tmpl)) == NULL ||
+	    (rx->rx_ops = calloc(n + 1, sizeof(*rx->rx_ops))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (-1);
+	}
+	for (i = 0; i <= n; i++) {
+		if (i < n && t[i] != '$')
+			continue;
+		if (i > lit) {
+			op = &rx->rx_ops[rx->rx_nops++];
+			op->op_group = LI_OP_TEXT;
+			op->op_off = lit;
+			op->op_len = i - lit;
+		}
+		if (i == n)
+			break;
+		if (t[i + 1] == '$') {
+			lit = i + 1;		/* the second '$' is text */
+			i++;
+			continue;
+		}
+		brace = t[i + 1] == '{';
+		name = t + i + 1 + brace;
+		for (nlen = 0; isalnum((unsigned char)name[nlen]) ||
+		    name[nlen] == '_'; nlen++)
+			;
+		if (nlen == 0 || (brace && name[nlen] != '}')) {
+			lit = i;		/* '$' stays as it is */
+			continue;
+		}
+		num = name[0] == '0' && nlen > 1 ? -1 : 0;
+		for (k = 0; k < nlen && num >= 0; k++)
+			num = isdigit((unsigned char)name[k]) && num < 100000000 ?
+			    num * 10 + (name[k] - '0') : -1;
+		op = &rx->rx_ops[rx->rx_nops++];
+		op->op_group = num >= 0 ? (int)num :
+		    rx_name_group(rx->rx_code, name, nlen);
+		if (op->op_group < 0)
+			op->op_group = LI_OP_NOTHING;
+		i = (size_t)(name - t) + nlen + brace - 1;
+		lit = i + 1;
+	}
+	return (0);
+}
+
+/* The built-in patterns: compiled with the first logintel. */
+static int
+lib_ref(char *err, size_t errlen)
+{
+	size_t	i;
+
+	if (li_lib.refs++ > 0)
+		return (0);
+	for (i = 0; i < LI_NITEMS(li_ctype); i++) {
+		li_ctype[i] = 0;
+		if (i >= '0' && i <= '9')
+			li_ctype[i] |= LI_C_DIGIT | LI_C_WORD;
+		if ((i >= 'A' && i <= 'Z') || (i >= 'a' && i <= 'z'))
+			li_ctype[i] |= LI_C_ALPHA | LI_C_WORD;
+		if (i >= 'A' && i <= 'Z')
+			li_ctype[i] |= LI_C_UPPER;
+		if (i == '_')
+			li_ctype[i] |= LI_C_WORD;
+		if (i == ' ' || (i >= '\t' && i <= '\r'))
+			li_ctype[i] |= LI_C_SPACE;
+		if (strchr(":=-_AJbB", (int)i) != NULL && i != 0)
+			li_ctype[i] |= LI_C_HINT;
+	}
+	for (i = 0; i < LI_NITEMS(li_builtin_redact); i++)
+		if ((li_lib.redact[i] = rx_compile(li_builtin_redact[i].name,
+		    li_builtin_redact[i].pattern, err, errlen)) == NULL)
+			goto fail;
+	/* the JIT's default 32 KiB stack is short for long entries */
+	if (logintel_jit)
+		li_lib.jit = pcre2_jit_stack_create(32 * 1024, LI_JIT_STACK,
+		    NULL);
+	return (0);
+ fail:
+	lib_unref();
+	return (-1);
+}
+
+static void
+lib_unref(void)
+{
+	size_t	i;
+
+	if (--li_lib.refs > 0)
+		return;
+	for (i = 0; i < LI_NITEMS(li_lib.redact); i++)
+		pcre2_code_free(li_lib.redact[i]);
+	pcre2_jit_stack_free(li_lib.jit);
+	memset(&li_lib, 0, sizeof(li_lib));
+}
+
+/* Compile the user's patterns: a bad one is a configuration error. */
+static int
+conf_compile(struct logintel *li, const struct logintel_conf *lc, char *err,
+    size_t errlen)
+{
+	const struct logintel_redact *r;
+	struct lirx	*rx;
+	char		 what[CONF_NAME_MAX + 64];
+	size_t		 i, n = 0;
+
+	if (lc->lc_redact_enabled) {
+		li->li_redact = calloc(lc->lc_nredact +
+		    LI_NITEMS(li_builtin_redact), sizeof(*li->li_redact));
+		if (li->li_redact == NULL)
+			goto nomem;
+		for (i = 0; i < lc->lc_nredact; i++) {
+			r = &lc->lc_redact[i];
+			rx = &li->li_redact[li->li_nredact];
+			snprintf(what, sizeof(what), "redaction pattern '%s'",
+			    r->lr_name ? r->lr_name : "");
+			if (r->lr_pattern == NULL || r->lr_pattern[0] == '\0') {
+				snprintf(err, errlen, "%s: empty pattern",
+				    what);
+				return (-1);
+			}
+			if ((rx->rx_code = rx_compile(what, r->lr_pattern, err,
+			    errlen)) == NULL)
+				return (-1);
+			li->li_nredact++;
+			if (repl_parse(rx, r->lr_replacement != NULL &&
+			    r->lr_replacement[0] != '\0' ? r->lr_replacement :
+			    LOGINTEL_REPLACEMENT, err, errlen) == -1)
+				return (-1);
+			if (rx_groups(rx->rx_code) > n)
+				n = rx_groups(rx->rx_code);
+		}
+		for (i = 0; i < LI_NITEMS(li_builtin_redact); i++) {
+			rx = &li->li_redact[li->li_nredact++];
+			rx->rx_code = li_lib.redact[i];
+			rx->rx_builtin = 1;
+			rx->rx_which = i;
+		}
+	}
+	if (lc->lc_ml_enabled && lc->lc_ml_pattern != NULL &&
+	    lc->lc_ml_pattern[0] != '\0' && (li->li_ml_start = rx_compile(
+	    "multiline", lc->lc_ml_pattern, err, errlen)) == NULL)
+		return (-1);
+	for (i = 0; lc->lc_ld_enabled && i < LI_NITEMS(li->li_ld); i++) {
+		snprintf(what, sizeof(what), "level_detection %s",
+		    li_level_names[i]);
+		if (lc->lc_ld_patterns[i] != NULL && (li->li_ld[i] =
+		    rx_compile(what, lc->lc_ld_patterns[i], err, errlen)) ==
+		    NULL)
+			return (-1);
+	}
+	if ((li->li_exclude = calloc(lc->lc_exclude.sl_n + 1,
+	    sizeof(*li->li_exclude))) == NULL ||
+	    (li->li_include = calloc(lc->lc_include.sl_n + 1,
+	    sizeof(*li->li_include))) == NULL)
+		goto nomem;
+	for (i = 0; i < lc->lc_exclude.sl_n; i++, li->li_nexclude++)
+		if ((li->li_exclude[i] = rx_compile("filters.exclude",
+		    lc->lc_exclude.sl_v[i], err, errlen)) == NULL)
+			return (-1);
+	for (i = 0; i < lc->lc_include.sl_n; i++, li->li_ninclude++)
+		if ((li->li_include[i] = rx_compile("filters.include",
+		    lc->lc_include.sl_v[i], err, errlen)) == NULL)
+			return (-1);
+	/* room for the groups of every pattern whose groups are read */
+	for (i = 0; i < LI_NITEMS(li_lib.redact); i++)
+		if (rx_groups(li_lib.redact[i]) > n)
+			n = rx_groups(li_lib.redact[i]);
+	if ((li->li_md = pcre2_match_data_create((uint32_t)n + 1, NULL)) ==
+	    NULL)
+		goto nomem;
+	return (0);
+ nomem:
+	snprintf(err, errlen, "out of memory");
+	return (-1);
+}
+
+struct logintel *
+logintel_new(const struct logintel_conf *lc, char *err, size_t errlen)
+{
+	struct logintel	*li;
+	size_t		 i;
+
+	if (lc->lc_min_level < LOG_LVL_ERROR ||
+	    lc->lc_min_level > LOG_LVL_DEBUG ||
+	    lc->lc_ld_default < LOG_LVL_ERROR ||
+	    lc->lc_ld_default > LOG_LVL_DEBUG) {
+		snprintf(err, errlen, "invalid level");
+		return (NULL);
+	}
+	if ((li = calloc(1, sizeof(*li))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	if (lib_ref(err, errlen) == -1) {
+		free(li);
+		return (NULL);
+	}
+	li->li_min_level = lc->lc_min_level;
+	li->li_redact_enabled = lc->lc_redact_enabled;
+	li->li_ml_enabled = lc->lc_ml_enabled;
+	/* zero is the default, as everywhere in phpeek-pm's config */
+	li->li_ml_max = lc->lc_ml_max_lines > 0 ? lc->lc_ml_max_lines : 100;
+	li->li_ml_timeout = (int64_t)(lc->lc_ml_timeout > 0 ?
+	    lc->lc_ml_timeout : 1) * 1000;
+	li->li_json_enabled = lc->lc_json_enabled;
+	li->li_json_level = lc->lc_json_extract_level;
+	li->li_json_message = lc->lc_json_extract_message;
+	li->li_json_merge = lc->lc_json_merge_fields;
+	li->li_ld_enabled = lc->lc_ld_enabled;
+	li->li_ld_default = lc->lc_ld_default;
+	li->li_ml.b_max = li->li_long.b_max = LOGINTEL_ENTRY_MAX + 1;
+	li->li_red[0].b_max = li->li_red[1].b_max = LOGINTEL_ENTRY_MAX + 1;
+	for (i = 0; i < LOGINTEL_OUT_MAX; i++) {
+		li->li_text[i].b_max = LOGINTEL_ENTRY_MAX + 1;
+		li->li_arena[i].b_max = LI_ARENA_MAX;
+	}
+	if (conf_compile(li, lc, err, errlen) == -1)
+		goto fail;
+	if ((li->li_mctx = pcre2_match_context_create(NULL)) == NULL ||
+	    (li->li_json_enabled &&
+	    (li->li_tok = json_tokener_new_ex(LI_JSON_DEPTH)) == NULL)) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	pcre2_set_match_limit(li->li_mctx, LOGINTEL_MATCH_LIMIT);
+	pcre2_set_depth_limit(li->li_mctx, LOGINTEL_DEPTH_LIMIT);
+	pcre2_set_heap_limit(li->li_mctx, LOGINTEL_HEAP_LIMIT);
+	if (li_lib.jit != NULL)
+		pcre2_jit_stack_assign(li->li_mctx, NULL, li_lib.jit);
+	if (li->li_tok != NULL)
+		json_tokener_set_flags(li->li_tok, JSON_TOKENER_STRICT);
+	return (li);
+ fail:
+	logintel_free(li);
+	return (NULL);
+}
+
+void
+logintel_free(struct logintel *li)
+{
+	size_t	i;
+
+	if (li == NULL)
+		return;
+	for (i = 0; i < li->li_nredact; i++) {
+		if (li->li_redact[i].rx_builtin)
+			continue;
+		pcre2_code_free(li->li_redact[i].rx_code);
+		free(li->li_redact[i].rx_repl);
+		free(li->li_redact[i].rx_ops);
+	}
+	free(li->li_redact);
+	pcre2_code_free(li->li_ml_start);
+	for (i = 0; i < LI_NITEMS(li->li_ld); i++)
+		pcre2_code_free(li->li_ld[i]);
+	for (i = 0; i < li->li_nexclude; i++)
+		pcre2_code_free(li->li_exclude[i]);
+	for (i = 0; i < li->li_ninclude; i++)
+		pcre2_code_free(li->li_include[i]);
+	free(li->li_exclude);
+	free(li->li_include);
+	pcre2_match_data_free(li->li_md);
+	pcre2_match_context_free(li->li_mctx);
+	if (li->li_tok != NULL)
+		json_tokener_free(li->li_tok);
+	libuf_free(&li->li_ml);
+	libuf_free(&li->li_long);
+	for (i = 0; i < 2; i++)
+		libuf_free(&li->li_red[i]);
+	for (i = 0; i < LOGINTEL_OUT_MAX; i++) {
+		libuf_free(&li->li_text[i]);
+		libuf_free(&li->li_arena[i]);
+	}
+	free(li);
+	lib_unref();
+}
+
+/* Bytes of the UTF-8 character at off; 1 for a stray byte. */
+static size_t
+utf8_len(const char *s, size_t len, size_t off)
+{
+	unsigned char	c = (unsigned char)s[off];
+	size_t		n, i;
+
+	if (c < 0xc2 || c > 0xf4)
+		return (1);
+	n = c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+	if (off + n > len)
+		return (1);
+	for (i = 1; i < n; i++)
+		if (((unsigned char)s[off + i] & 0xc0) != 0x80)
+			return (1);
+	return (n);
+}
+
+/*
+ * A card number: 13 to 19 digits, plain or in groups of 4 (then 4 to
+ * 6) with one kind of separator, a known brand prefix and a good Luhn
+ * sum.  Returns the length of the longest such prefix of s[0..len), so
+ * a number followed by more digits ("4111 ... 1111 22") is still found,
+ * or 0.
+ */
+static size_t
+card_check(const char *s, size_t len)
+{
+	char	d[20];
+	size_t	i, best = 0, nd = 0, glen = 0, ngroups = 0;
+	int	sep = 0, sum, k, v, p2, p4;
+
+	for (i = 0; i <= len; i++) {
+		if (i < len && isdigit((unsigned char)s[i])) {
+			if (nd == 19)
+				break;
+			d[nd++] = s[i];
+			glen++;
+			continue;
+		}
+		/* a group ends here: is what came before a card? */
+		if (nd >= 13 && (sep == 0 || (glen >= 3 && glen <= 6))) {
+			p2 = (d[0] - '0') * 10 + (d[1] - '0');
+			p4 = p2 * 100 + (d[2] - '0') * 10 + (d[3] - '0');
+			if (d[0] == '4' || (p2 >= 51 && p2 <= 55) ||
+			    (p4 >= 2221 && p4 <= 2720) || p2 == 34 ||
+			    p2 == 37 || p4 == 6011 || p2 == 65 ||
+			    (p4 >= 6440 && p4 <= 6499) || p2 == 62 ||
+			    p2 == 35 || p2 == 30 || p2 == 36 || p2 == 38 ||
+			    p2 == 39) {
+				for (sum = 0, k = (int)nd - 1; k >= 0; k--) {
+					v = d[k] - '0';
+					if (((int)nd - 1 - k) % 2 == 1 &&
+					    (v *= 2) > 9)
+						v -= 9;
+					sum += v;
+				}
+				if (sum % 10 == 0)
+					best = i;
+			}
+		}
+		if (i == len)
+			break;
+		if ((sep != 0 && s[i] != sep) ||
+		    (ngroups == 0 && glen != 4) ||
+		    (ngroups > 0 && (glen < 4 || glen > 6)))
+			break;
+		sep = s[i];
+		ngroups++;
+		glen = 0;
+	}
+	return (best);
+}
+
+#define LI_BIT(b)	(1U << (b))
+
+/*
+ * What the key before the separator s[i] (':' or '=') may let match:
+ * the credential pattern wants one of its words in the key, the
+ * authorization pattern a key that ends in "authorization".  Between
+ * key and separator: maybe a backslash, a quote, spaces.
+ */
+static unsigned int
+key_hints(const char *s, size_t i)
+{
+	unsigned int	 h = 0;
+	size_t		 end, j, k;
+	const char	*w;
+
+	for (end = i; end > 0 && LI_IS(s[end - 1], LI_C_SPACE); end--)
+		;
+	if (end > 0 && (s[end - 1] == '"' || s[end - 1] == '\''))
+		end--;
+	if (end > 0 && s[end - 1] == '\\')
+		end--;
+	if (end >= 13 && strncasecmp(s + end - 13, "authorization", 13) == 0)
+		h |= LI_BIT(LI_AUTHORIZATION);
+	for (j = end; j > 0 && (LI_IS(s[j - 1], LI_C_WORD) ||
+	    s[j - 1] == '.' || s[j - 1] == '-'); j--)
+		;
+	for (k = j; k < end; k++) {
+		/* the credential pattern's words, by their first letter */
+		switch (s[k] | 0x20) {
+		case 'p':
+			w = (s[k + 1] | 0x20) == 'w' ? "pwd" : "pass";
+			break;
+		case 's':
+			w = "secret";
+			break;
+		case 't':
+			w = "token";
+			break;
+		case 'k':
+			w = "key";
+			break;
+		case 'c':
+			w = "credential";
+			break;
+		default:
+			continue;
+		}
+		if (end - k >= strlen(w) && strncasecmp(s + k, w, strlen(w)) == 0)
+			return (h | LI_BIT(LI_CREDENTIAL));
+	}
+	return (h);
+}
+
+/*
+ * Which built-in patterns could match s[0..len)?  One pass that stops
+ * only at the few bytes each pattern cannot do without (':', '=',
+ * '-', '_', 'A', 'J', 'b', a run of 13 digits): a pattern left out
+ * cannot match, and most lines leave out all.
+ */
+static unsigned int
+redact_hints(const char *s, size_t len)
+{
+	unsigned int	h = 0;
+	size_t		i, run = 0;
+
+	for (i = 0; i < len; i++) {
+		if (!LI_IS(s[i], LI_C_DIGIT | LI_C_HINT)) {
+			/* card digits may have single spaces between */
+			if (s[i] != ' ' || i == 0 ||
+			    !LI_IS(s[i - 1], LI_C_DIGIT))
+				run = 0;
+			continue;
+		}
+		if (LI_IS(s[i], LI_C_DIGIT)) {
+			if (++run >= 13)
+				h |= LI_BIT(LI_CARD);
+			continue;
+		}
+		/* or single dashes */
+		if (s[i] != '-' || i == 0 || !LI_IS(s[i - 1], LI_C_DIGIT))
+			run = 0;
+		switch (s[i]) {
+		case ':':
+			if (has(s + i, len - i, "://"))
+				h |= LI_BIT(LI_URL);
+			/* FALLTHROUGH */
+		case '=':
+			h |= key_hints(s, i);
+			break;
+		case '-':
+			if (has(s + i, len - i, "-----BEGIN "))
+				h |= LI_BIT(LI_PRIVATE_KEY);
+			if ((i >= 5 && has(s + i - 5, 6, "glpat-")) ||
+			    (i >= 4 && has(s + i - 4, 3, "xox")))
+				h |= LI_BIT(LI_API_KEY);
+			break;
+		case '_':
+			if (has(s + i, len - i, "_live_") ||
+			    has(s + i, len - i, "_test_") ||
+			    (i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h' &&
+			    strchr("pousr", s[i - 1]) != NULL) ||
+			    (i >= 10 && has(s + i - 10, 11, "github_pat_")))
+				h |= LI_BIT(LI_API_KEY);
+			break;
+		case 'A':
+			if (has(s + i, len - i, "AKIA") ||
+			    has(s + i, len - i, "ASIA") ||
+			    has(s + i, len - i, "AIza"))
+				h |= LI_BIT(LI_API_KEY);
+			break;
+		case 'J':
+			if (i >= 3 && has(s + i - 3, 4, ".eyJ"))
+				h |= LI_BIT(LI_JWT);
+			break;
+		case 'b':
+		case 'B':
+			if (len - i > 6 && strncasecmp(s + i, "bearer", 6) == 0 &&
+			    LI_IS(s[i + 6], LI_C_SPACE))
+				h |= LI_BIT(LI_BEARER);
+			break;
+		}
+	}
+	return (h);
+}
+
+/* Append a user's replacement for the match in the match data. */
+static void
+redact_expand(struct logintel *li, struct lirx *rx, const char *src, int rc,
+    struct libuf *dst)
+{
+	PCRE2_SIZE		*ov = pcre2_get_ovector_pointer(li->li_md);
+	const struct lirepl_op	*op;
+	size_t			 i;
+	int			 g;
+
+	for (i = 0; i < rx->rx_nops; i++) {
+		op = &rx->rx_ops[i];
+		g = op->op_group;
+		if (g == LI_OP_TEXT)
+			libuf_add(dst, rx->rx_repl + op->op_off, op->op_len);
+		else if (g >= 0 && g < rc && ov[2 * g] != PCRE2_UNSET)
+			libuf_add(dst, src + ov[2 * g],
+			    ov[2 * g + 1] - ov[2 * g]);
+	}
+}
+
+/*
+ * Replace every match of one pattern in src into dst, as Go's
+ * ReplaceAllString does it (an empty match right after a match is
+ * left alone).  Returns the number of replacements; 0 leaves dst
+ * untouched.  A run given up replaces the rest of the entry.
+ */
+static int
+redact_one(struct logintel *li, struct lirx *rx, const char *src,
+    size_t len, struct libuf *dst)
+{
+	PCRE2_SIZE	*ov = pcre2_get_ovector_pointer(li->li_md);
+	size_t		 search = 0, last = 0, a0, a1, g0, g1, w, n = 0;
+	int		 rc, g = 0, card = 0;
+
+	if (rx->rx_builtin) {
+		g = li_builtin_redact[rx->rx_which].group;
+		card = rx->rx_which == LI_CARD;
+	}
+	while (search <= len) {
+		if ((rc = rx_match(li, rx->rx_code, src, len, search)) == 0)
+			break;
+		if (rc < 0) {
+			/* fail closed: nothing past here is known clean */
+			if (n++ == 0)
+				libuf_reset(dst);
+			libuf_add(dst, src + last, search - last);
+			libuf_add(dst, rx->rx_builtin ? LOGINTEL_PLACEHOLDER :
+			    LOGINTEL_REPLACEMENT, rx->rx_builtin ?
+			    sizeof(LOGINTEL_PLACEHOLDER) - 1 :
+			    sizeof(LOGINTEL_REPLACEMENT) - 1);
+			return ((int)n);
+		}
+		a0 = ov[0];
+		a1 = ov[1];
+		if (card && (a1 = a0 + card_check(src + a0, a1 - a0)) == a0) {
+			/* not a card: look again one character on */
+			search = a0 + utf8_len(src, len, a0);
+			continue;
+		}
+		if (n++ == 0)
+			libuf_reset(dst);
+		libuf_add(dst, src + last, a0 - last);
+		if (!rx->rx_builtin) {
+			if (a1 > last || a0 == 0)
+				redact_expand(li, rx, src, rc, dst);
+			else
+				n--;
+		} else {
+			/* replace the value, keep the key and the quotes */
+			g0 = a0;
+			g1 = a1;
+			if (g != 0) {
+				g0 = g < rc ? ov[2 * g] : PCRE2_UNSET;
+				g1 = g0 == PCRE2_UNSET ? a1 : ov[2 * g + 1];
+				if (g0 == PCRE2_UNSET)
+					g0 = a1;	/* nothing to hide */
+			}
+			libuf_add(dst, src + a0, g0 - a0);
+			libuf_add(dst, LOGINTEL_PLACEHOLDER,
+			    sizeof(LOGINTEL_PLACEHOLDER) - 1);
+			libuf_add(dst, src + g1, a1 - g1);
+		}
+		last = a1;
+		w = search < len ? utf8_len(src, len, search) : 1;
+		if (search + w > a1)
+			search += w;
+		else if (search + 1 > a1)
+			search++;
+		else
+			search = a1;
+	}
+	if (n > 0)
+		libuf_add(dst, src + last, len - last);
+	return ((int)n);
+}
+
+/* Every pattern in order, each over the previous one's output. */
+static const char *
+redact(struct logintel *li, const char *text, size_t *len)
+{
+	struct libuf	*dst;
+	struct lirx	*rx;
+	unsigned int	 hints = 0;
+	size_t		 i;
+	int		 turn = 0, n, stale = 1;
+
+	for (i = 0; i < li->li_nredact; i++) {
+		rx = &li->li_redact[i];
+		if (rx->rx_builtin) {
+			/* anew whenever a replacement changed the text */
+			if (stale)
+				hints = redact_hints(text, *len);
+			stale = 0;
+			if ((hints & LI_BIT(rx->rx_which)) == 0)
+				continue;
+		}
+		dst = &li->li_red[turn];
+		if ((n = redact_one(li, rx, text, *len, dst)) == 0)
+			continue;
+		if (dst->b_short) {
+			/* a longer replacement hit the cap */
+			libuf_cut(dst, 1);
+			li->li_flags |= LOGINTEL_F_CUT;
+		}
+		li->li_stats.ls_redactions += (uint64_t)n;
+		li->li_flags |= LOGINTEL_F_REDACTED;
+		stale = 1;
+		text = dst->b_buf != NULL ? dst->b_buf : "";
+		*len = dst->b_len;
+		turn = !turn;
+	}
+	return (text);
+}
+
+/*
+ * A JSON level: phpeek-pm's names, the wider set its documentation
+ * lists, and numeric levels (Monolog's 100..600, pino's 10..60).
+ * -1 when it says nothing usable.
+ */
+static int
+json_level(json_object *v)
+{
+	static const struct {
+		const char	*name;
+		int		 level;
+	} names[] = {
+		{ "debug", LOG_LVL_DEBUG }, { "trace", LOG_LVL_DEBUG },
+		{ "info", LOG_LVL_INFO }, { "notice", LOG_LVL_INFO },
+		{ "information", LOG_LVL_INFO },
+		{ "warn", LOG_LVL_WARN }, { "warning", LOG_LVL_WARN },
+		{ "error", LOG_LVL_ERROR }, { "err", LOG_LVL_ERROR },
+		{ "fatal", LOG_LVL_ERROR }, { "critical", LOG_LVL_ERROR },
+		{ "crit", LOG_LVL_ERROR }, { "alert", LOG_LVL_ERROR },
+		{ "emergency", LOG_LVL_ERROR }, { "emerg", LOG_LVL_ERROR },
+		{ "panic", LOG_LVL_ERROR },
+	};
+	const char	*s;
+	int64_t		 n;
+	size_t		 i;
+
+	if (json_object_is_type(v, json_type_string)) {
+		s = json_object_get_string(v);
+		for (i = 0; i < LI_NITEMS(names); i++)
+			if (strcasecmp(s, names[i].name) == 0)
+				return (names[i].level);
+		return (-1);
+	}
+	if (!json_object_is_type(v, json_type_int))
+		return (-1);
+	n = json_object_get_int64(v);
+	if (n >= 100)
+		return (n < 200 ? LOG_LVL_DEBUG : n < 300 ? LOG_LVL_INFO :
+		    n < 400 ? LOG_LVL_WARN : LOG_LVL_ERROR);
+	if (n >= 10)
+		return (n <= 20 ? LOG_LVL_DEBUG : n < 40 ? LOG_LVL_INFO :
+		    n < 50 ? LOG_LVL_WARN : LOG_LVL_ERROR);
+	return (-1);
+}
+
+/* The entry as a JSON object, or NULL: it must be one whole object. */
+static json_object *
+json_parse(struct logintel *li, const char *s, size_t len)
+{
+	json_object	*o;
+
+	while (len > 0 && isspace((unsigned char)*s)) {
+		s++;
+		len--;
+	}
+	while (len > 0 && isspace((unsigned char)s[len - 1]))
+		len--;
+	/* only an object will do, detect_auto or not: skip the parser */
+	if (len < 2 || s[0] != '{' || s[len - 1] != '}' || len > INT_MAX)
+		return (NULL);
+	json_tokener_reset(li->li_tok);
+	o = json_tokener_parse_ex(li->li_tok, s, (int)len);
+	if (o != NULL && (json_tokener_get_error(li->li_tok) !=
+	    json_tokener_success || json_tokener_get_parse_end(li->li_tok) !=
+	    len || !json_object_is_type(o, json_type_object))) {
+		json_object_put(o);
+		o = NULL;
+	}
+	return (o);
+}
+
+/*
+ * The object's remaining keys, in order, into the slot's arena: at
+ * most LOGINTEL_FIELDS_MAX, each cut to its maximum.  Returns how many.
+ */
+static size_t
+json_fields(struct logintel *li, json_object *o, int slot)
+{
+	struct libuf		*a = &li->li_arena[slot];
+	struct logintel_field	*f = li->li_fields[slot];
+	struct json_object_iterator it, end;
+	size_t			 koff[LOGINTEL_FIELDS_MAX];
+	size_t			 voff[LOGINTEL_FIELDS_MAX];
+	const char		*k, *v;
+	size_t			 n = 0, klen, vlen, i;
+	json_object		*jv;
+	int			 cut;
+
+	libuf_reset(a);
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end);
+	    json_object_iter_next(&it)) {
+		if (n == LOGINTEL_FIELDS_MAX) {
+			li->li_stats.ls_fields_cut++;
+			li->li_flags |= LOGINTEL_F_FIELDS_CUT;
+			continue;
+		}
+		k = json_object_iter_peek_name(&it);
+		jv = json_object_iter_peek_value(&it);
+		if (json_object_is_type(jv, json_type_string)) {
+			v = json_object_get_string(jv);
+			vlen = (size_t)json_object_get_string_len(jv);
+		} else {
+			v = json_object_to_json_string_ext(jv,
+			    JSON_C_TO_STRING_PLAIN |
+			    JSON_C_TO_STRING_NOSLASHESCAPE);
+			vlen = strlen(v);
+		}
+		if (li->li_decoded)
+			v = redact(li, v, &vlen);
+		klen = strlen(k);
+		cut = klen > LOGINTEL_KEY_MAX || vlen > LOGINTEL_VALUE_MAX;
+		if (klen > LOGINTEL_KEY_MAX)
+			klen = LOGINTEL_KEY_MAX;
+		if (vlen > LOGINTEL_VALUE_MAX)
+			vlen = cut_point(v, LOGINTEL_VALUE_MAX - LI_CUT_LEN,
+			    vlen, li->li_redact_enabled);
+		koff[n] = a->b_len;
+		if (libuf_add(a, k, klen) == -1 || libuf_add(a, "", 1) == -1)
+			break;
+		voff[n] = a->b_len;
+		if (libuf_add(a, v, vlen) == -1 || (cut &&
+		    libuf_add(a, LOGINTEL_CUT_MARK, LI_CUT_LEN) == -1) ||
+		    libuf_add(a, "", 1) == -1)
+			break;
+		if (cut) {
+			li->li_stats.ls_fields_cut++;
+			li->li_flags |= LOGINTEL_F_FIELDS_CUT;
+		}
+		f[n].lf_vlen = a->b_len - 1 - voff[n];
+		f[n].lf_json = !json_object_is_type(jv, json_type_string);
+		n++;
+	}
+	/* pointers only now: the arena may have moved while it grew */
+	for (i = 0; i < n; i++) {
+		f[i].lf_key = a->b_buf + koff[i];
+		f[i].lf_value = a->b_buf + voff[i];
+	}
+	return (n);
+}
+
+
+/* The level of s[0..len) in a table, or -1. */
+static int
+word_level(const struct li_word *v, size_t n, const char *s, size_t len,
+    int anycase)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].w_len == len && (anycase ?
+		    strncasecmp(v[i].w_word, s, len) :
+		    memcmp(v[i].w_word, s, len)) == 0)
+			return (v[i].w_level);
+	return (-1);
+}
+
+/* Does s[0..len) begin with one of the table's words?  Its level. */
+static int
+prefix_level(const struct li_word *v, size_t n, const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].w_len <= len &&
+		    memcmp(v[i].w_word, s, v[i].w_len) == 0)
+			return (v[i].w_level);
+	return (-1);
+}
+
+/* A level word, any case, alone: what follows is no word character. */
+static int
+word_at(const char *s, size_t len, size_t *wl)
+{
+	size_t	n = 0;
+
+	while (n < len && LI_IS(s[n], LI_C_ALPHA))
+		n++;
+	*wl = n;
+	if (n == 0 || (n < len && LI_IS(s[n], LI_C_WORD)))
+		return (-1);
+	return (word_level(li_level_words, LI_NITEMS(li_level_words), s, n, 1));
+}
+
+static int
+has(const char *s, size_t len, const char *p)
+{
+	size_t	n = strlen(p);
+
+	return (len >= n && memcmp(s, p, n) == 0);
+}
+
+/* The markers that begin at s, a word start; -1 for none. */
+static int
+level_at(const char *s, size_t len)
+{
+	size_t	n, wl;
+	int	l;
+
+	switch (*s) {
+	case '[':
+		l = word_at(s + 1, len - 1, &wl);
+		return (wl + 1 < len && s[wl + 1] == ']' ? l : -1);
+	case '"':
+		if (!has(s, len, "\"level"))
+			return (-1);
+		n = has(s + 6, len - 6, "_name\"") ? 12 :
+		    has(s + 6, len - 6, "\"") ? 7 : 0;
+		if (n == 0)
+			return (-1);
+		while (n < len && LI_IS(s[n], LI_C_SPACE))
+			n++;
+		if (n == len || s[n++] != ':')
+			return (-1);
+		while (n < len && LI_IS(s[n], LI_C_SPACE))
+			n++;
+		if (n == len || s[n++] != '"')
+			return (-1);
+		l = word_at(s + n, len - n, &wl);
+		return (n + wl < len && s[n + wl] == '"' ? l : -1);
+	case 'l':
+	case 's':
+		n = has(s, len, "level=") ? 6 : has(s, len, "lvl=") ? 4 :
+		    has(s, len, "severity=") ? 9 : 0;
+		if (n == 0)
+			return (-1);
+		if (n < len && (s[n] == '"' || s[n] == '\''))
+			n++;
+		return (word_at(s + n, len - n, &wl));
+	case 'f':
+	case 'p':
+		break;
+	default:
+		if (!LI_IS(*s, LI_C_UPPER))
+			return (-1);
+		for (n = 0; n < len && LI_IS(s[n], LI_C_UPPER); n++)
+			;
+		if ((n == len || !LI_IS(s[n], LI_C_WORD)) && (l = word_level(
+		    li_upper_words, LI_NITEMS(li_upper_words), s, n, 0)) != -1)
+			return (l);
+		if (has(s, len, "PHP ") && (l = prefix_level(li_php_words,
+		    LI_NITEMS(li_php_words), s + 4, len - 4)) != -1)
+			return (l);
+		if (*s != 'F' && *s != 'P')
+			return (-1);
+		break;
+	}
+	/* [Ff]atal error, [Pp]arse error: PHP with or without its prefix */
+	if ((has(s + 1, len - 1, "atal error") ||
+	    has(s + 1, len - 1, "arse error")) &&
+	    (len == 11 || !LI_IS(s[11], LI_C_WORD)))
+		return (LOG_LVL_ERROR);
+	return (-1);
+}
+
+/* The built-in markers: the most severe found, or -1. */
+static int
+level_builtin(const char *s, size_t len)
+{
+	size_t	i, wl;
+	int	best = -1, l;
+
+	/* "error: ..." or "FATAL ..." opening a line */
+	if ((l = prefix_level(li_start_words, LI_NITEMS(li_start_words), s,
+	    len)) == -1 && (word_at(s, len, &wl) == -1 || wl != 5 ||
+	    (strncasecmp(s, "error", 5) != 0 &&
+	    strncasecmp(s, "fatal", 5) != 0)))
+		l = -1;
+	else if (l == -1)
+		l = LOG_LVL_ERROR;
+	best = l;
+	for (i = 0; i < len && best != LOG_LVL_ERROR; i++) {
+		/* markers begin at a word start, '[' or '"' */
+		if (i > 0 && LI_IS(s[i - 1], LI_C_WORD) && LI_IS(s[i], LI_C_WORD))
+			continue;
+		if ((l = level_at(s + i, len - i)) != -1 &&
+		    (best == -1 || l < best))
+			best = l;
+	}
+	return (best);
+}
+
+/* The user's patterns in severity order, then the built-in ones. */
+static int
+level_detect(struct logintel *li, const char *s, size_t len)
+{
+	int	l;
+
+	for (l = LOG_LVL_ERROR; l <= LOG_LVL_DEBUG; l++)
+		if (li->li_ld[l] != NULL && rx_match(li, li->li_ld[l], s, len,
+		    0) > 0)
+			return (l);
+	if ((l = level_builtin(s, len)) != -1)
+		return (l);
+	return (li->li_ld_default);
+}
+
+/*
+ * JSON, step 3: the message and level the object carries.  A level
+ * the entry states outright is final: level detection is for entries
+ * that state none (phpeek-pm's intent; its code also ran detection
+ * over JSON that said "info").  Returns the level, or -1.
+ */
+static int
+entry_json(struct logintel *li, json_object *o, const char **msg,
+    size_t *mlen, const char **mkey)
+{
+	json_object	*v;
+	int		 l = -1;
+
+	if (li->li_json_message) {
+		if (json_object_object_get_ex(o, "message", &v) &&
+		    json_object_is_type(v, json_type_string))
+			*mkey = "message";
+		else if (json_object_object_get_ex(o, "msg", &v) &&
+		    json_object_is_type(v, json_type_string))
+			*mkey = "msg";
+		/* an empty message is no message: the whole entry */
+		if (*mkey != NULL && json_object_get_string_len(v) > 0) {
+			*msg = json_object_get_string(v);
+			*mlen = (size_t)json_object_get_string_len(v);
+		}
+	}
+	if (li->li_json_level) {
+		if (json_object_object_get_ex(o, "level", &v))
+			l = json_level(v);
+		if (l == -1 && json_object_object_get_ex(o, "level_name", &v))
+			l = json_level(v);
+	}
+	return (l);
+}
+
+/* Drop the keys the message and level came from, then list the rest. */
+static size_t
+entry_fields(struct logintel *li, json_object *o, const char *mkey,
+    int slot)
+{
+	json_object	*v;
+
+	if (mkey != NULL)
+		json_object_object_del(o, mkey);
+	if (li->li_json_level) {
+		/* phpeek-pm drops a string level even when it is unknown */
+		if (json_object_object_get_ex(o, "level", &v) &&
+		    (json_object_is_type(v, json_type_string) ||
+		    json_level(v) != -1))
+			json_object_object_del(o, "level");
+		if (json_object_object_get_ex(o, "level_name", &v) &&
+		    json_object_is_type(v, json_type_string))
+			json_object_object_del(o, "level_name");
+	}
+	return (json_fields(li, o, slot));
+}
+
+/* Steps 2 to 6 for one finished entry; it may be dropped. */
+static void
+entry_emit(struct logintel *li, const char *text, size_t len, int lines,
+    struct logintel_out *out)
+{
+	struct logintel_entry	*e = &out->lo_ent[out->lo_n];
+	struct libuf		*t = &li->li_text[out->lo_n];
+	json_object		*o = NULL;
+	const char		*msg, *mkey = NULL;
+	size_t			 mlen;
+	int			 level = -1;
+
+	if (li->li_redact_enabled)
+		text = redact(li, text, &len);
+	msg = text;
+	mlen = len;
+	if (li->li_json_enabled && (o = json_parse(li, text, len)) != NULL) {
+		li->li_flags |= LOGINTEL_F_JSON;
+		li->li_stats.ls_json++;
+		level = entry_json(li, o, &msg, &mlen, &mkey);
+	}
+	if (level == -1)
+		level = li->li_ld_enabled ? level_detect(li, text, len) :
+		    LOG_LVL_INFO;
+	if (level > li->li_min_level) {
+		li->li_stats.ls_drop_level++;
+		goto drop;
+	}
+	if (rx_any(li, li->li_exclude, li->li_nexclude, text, len)) {
+		li->li_stats.ls_drop_exclude++;
+		goto drop;
+	}
+	if (li->li_ninclude > 0 &&
+	    !rx_any(li, li->li_include, li->li_ninclude, text, len)) {
+		li->li_stats.ls_drop_include++;
+		goto drop;
+	}
+	/*
+	 * Escapes hide text from the patterns ("mysql:\/\/u:pw@db" as
+	 * PHP's json_encode writes it): what decoding revealed is
+	 * redacted again.  The entry's own text is not needed any more.
+	 */
+	li->li_decoded = o != NULL && li->li_redact_enabled &&
+	    memchr(text, '\\', len) != NULL;
+	if (li->li_decoded && msg != text)
+		msg = redact(li, msg, &mlen);
+	libuf_reset(t);
+	if (libuf_add(t, msg, mlen) == -1) {
+		libuf_cut(t, li->li_redact_enabled);
+		li->li_flags |= LOGINTEL_F_CUT;
+	}
+	memset(e, 0, sizeof(*e));
+	e->ie_fields = li->li_fields[out->lo_n];
+	if (o != NULL && li->li_json_merge)
+		e->ie_nfields = entry_fields(li, o, mkey, out->lo_n);
+	e->ie_msg = t->b_buf != NULL ? t->b_buf : "";
+	e->ie_len = t->b_len;
+	e->ie_level = level;
+	e->ie_lines = lines;
+	e->ie_flags = li->li_flags;
+	if (e->ie_flags & LOGINTEL_F_CUT)
+		li->li_stats.ls_cut++;
+	li->li_stats.ls_entries++;
+	out->lo_n++;
+ drop:
+	if (o != NULL)
+		json_object_put(o);
+	li->li_flags = 0;
+}
+
+/* Is the line the rest of a stack trace?  (No pattern given.) */
+static int
+ml_continues(const char *s, size_t len)
+{
+	size_t	i, n;
+
+	if (len == 0)
+		return (0);
+	if (s[0] == ' ' || s[0] == '\t' ||
+	    (s[0] == '#' && len > 1 && LI_IS(s[1], LI_C_DIGIT)))
+		return (1);
+	for (i = 0; i < LI_NITEMS(li_cont_words); i++)
+		if (has(s, len, li_cont_words[i]))
+			return (1);
+	if (has(s, len, "Next ") && len > 5 &&
+	    (LI_IS(s[5], LI_C_ALPHA) || s[5] == '_' || s[5] == '\\'))
+		return (1);
+	if (has(s, len, "PHP ")) {
+		for (n = 4; n < len && s[n] == ' '; n++)
+			;
+		for (i = n; i < len && LI_IS(s[i], LI_C_DIGIT); i++)
+			;
+		if (i > n && i < len && s[i] == '.')
+			return (1);
+	}
+	if (has(s, len, "... ")) {
+		for (i = 4; i < len && LI_IS(s[i], LI_C_DIGIT); i++)
+			;
+		if (i > 4 && (has(s + i, len - i, " more") ||
+		    has(s + i, len - i, " common frames omitted")))
+			return (1);
+	}
+	return (0);
+}
+
+/* Hand the pending multiline entry on and start afresh. */
+static void
+ml_flush(struct logintel *li, int flags, struct logintel_out *out)
+{
+	if (li->li_ml_lines == 0)
+		return;
+	li->li_flags = li->li_ml_flags | flags;
+	entry_emit(li, li->li_ml.b_buf != NULL ? li->li_ml.b_buf : "",
+	    li->li_ml.b_len, li->li_ml_lines, out);
+	libuf_reset(&li->li_ml);
+	li->li_ml_lines = 0;
+	li->li_ml_flags = 0;
+}
+
+/* Append a line to the pending entry; past the cap, only count it. */
+static void
+ml_add(struct logintel *li, const char *line, size_t len, int64_t now)
+{
+	struct libuf	*b = &li->li_ml;
+
+	if (li->li_ml_lines++ == 0)
+		li->li_ml_since = now;
+	if (li->li_ml_flags & LOGINTEL_F_CUT)
+		return;
+	if ((li->li_ml_lines > 1 && libuf_add(b, "\n", 1) == -1) ||
+	    libuf_add(b, line, len) == -1) {
+		libuf_cut(b, 0);
+		li->li_ml_flags |= LOGINTEL_F_CUT;
+	}
+}
+
+int
+logintel_line(struct logintel *li, const char *line, size_t len,
+    int64_t now, struct logintel_out *out)
+{
+	struct libuf	*b = &li->li_long;
+	int		 start;
+
+	out->lo_n = 0;
+	li->li_stats.ls_lines++;
+	if (len > 0 && line[len - 1] == '\r')
+		len--;
+	if (!li->li_ml_enabled) {
+		li->li_flags = 0;
+		if (len > LOGINTEL_ENTRY_MAX) {
+			libuf_reset(b);
+			(void)libuf_add(b, line, len);
+			libuf_cut(b, 0);
+			li->li_flags = LOGINTEL_F_CUT;
+			line = b->b_buf != NULL ? b->b_buf : "";
+			len = b->b_len;
+		}
+		entry_emit(li, line, len, 1, out);
+		return (out->lo_n);
+	}
+	/* a caller without a timer still gets the timeout applied */
+	if (li->li_ml_lines > 0 && now - li->li_ml_since >= li->li_ml_timeout) {
+		li->li_stats.ls_timeouts++;
+		ml_flush(li, LOGINTEL_F_TIMEOUT, out);
+	}
+	if (li->li_ml_lines > 0) {
+		/* a run given up counts as a start: never glue blindly */
+		if (li->li_ml_start != NULL)
+			start = rx_match(li, li->li_ml_start, line, len, 0) != 0;
+		else
+			start = !ml_continues(line, len);
+		if (start)
+			ml_flush(li, 0, out);
+	}
+	ml_add(li, line, len, now);
+	if (li->li_ml_lines >= li->li_ml_max)
+		ml_flush(li, 0, out);
+	return (out->lo_n);
+}
+
+int
+logintel_flush(struct logintel *li, int64_t now, int force,
+    struct logintel_out *out)
+{
+	out->lo_n = 0;
+	if (li->li_ml_lines == 0)
+		return (0);
+	if (force)
+		ml_flush(li, 0, out);
+	else if (now - li->li_ml_since >= li->li_ml_timeout) {
+		li->li_stats.ls_timeouts++;
+		ml_flush(li, LOGINTEL_F_TIMEOUT, out);
+	}
+	return (out->lo_n);
+}
+
+/* When the pending entry falls due (unix ms as given), or -1. */
+int64_t
+logintel_deadline(const struct logintel *li)
+{
+	if (li->li_ml_lines == 0)
+		return (-1);
+	return (li->li_ml_since + li->li_ml_timeout);
+}
+
+const struct logintel_stats *
+logintel_stats(const struct logintel *li)
+{
+	return (&li->li_stats);
+}
