@@ -128,6 +128,7 @@ config_proc_new(const char *name)
 	config_health_defaults(&pc->pc_health);
 	logintel_conf_init(&pc->pc_li);
 	pc->pc_fpm.fm_interval = 10;
+	pc->pc_fpm.fm_opcache = 1;
 	pc->pc_fpm.fm_timeout = 2;
 	pc->pc_heartbeat.hb_timeout = 30;
 	pc->pc_heartbeat.hb_retry_count = 3;
@@ -216,6 +217,7 @@ config_proc_free(struct proc_conf *pc)
 	config_li_clear(&pc->pc_li);
 	free(pc->pc_fpm.fm_socket);
 	free(pc->pc_fpm.fm_status_path);
+	free(pc->pc_fpm.fm_ping_path);
 	free(pc->pc_heartbeat.hb_url);
 	free(pc->pc_heartbeat.hb_success_url);
 	free(pc->pc_heartbeat.hb_failure_url);
@@ -451,6 +453,8 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    config_add_optstr(buf, pc->pc_fpm.fm_status_path) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_interval) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_timeout) == -1 ||
+	    config_add_optstr(buf, pc->pc_fpm.fm_ping_path) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_fpm.fm_opcache) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_li_on) == -1 ||
 	    config_add_li(buf, &pc->pc_li) == -1) {
 		log_warn("process %s does not fit in one message",
@@ -863,7 +867,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct proc_conf	*pc = NULL;
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
-	uint8_t			 en, type, rs, istop, ready, lion;
+	uint8_t			 en, type, rs, istop, ready, lion, fmo;
 	uint32_t		 readyfd, smax, fmi, fmt;
 	struct cron		 cr;
 	char			 cerr[128];
@@ -900,6 +904,8 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    config_get_optstr(&buf, &pc->pc_fpm.fm_socket) == -1 ||
 	    config_get_optstr(&buf, &pc->pc_fpm.fm_status_path) == -1 ||
 	    ibuf_get_u32(&buf, &fmi) == -1 || ibuf_get_u32(&buf, &fmt) == -1 ||
+	    config_get_optstr(&buf, &pc->pc_fpm.fm_ping_path) == -1 ||
+	    ibuf_get_u8(&buf, &fmo) == -1 || fmo > 1 ||
 	    fmi < 1 || fmi > 3600 || fmt < 1 || fmt >= fmi ||
 	    ibuf_get_u8(&buf, &lion) == -1 || lion > 1 ||
 	    config_get_li(&buf, &pc->pc_li) == -1 ||
@@ -911,6 +917,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 		goto bad;
 	pc->pc_schedule_max = (int)smax;
 	pc->pc_li_on = lion;
+	pc->pc_fpm.fm_opcache = fmo;
 	pc->pc_fpm.fm_interval = (int)fmi;
 	pc->pc_fpm.fm_timeout = (int)fmt;
 	pc->pc_initial_stopped = istop;

@@ -44,6 +44,7 @@ static void	metrics_hooks(struct evbuffer *);
 static void	metrics_fpm(struct evbuffer *);
 static void	metrics_fpm_sample(struct evbuffer *, const char *,
 		    const struct state_fpm *, double);
+static double	metrics_opcache_value(const struct state_fpm *, size_t);
 static void	metrics_instances(struct evbuffer *, const char *,
 		    const char *, const char *, const char *, enum inst_series);
 
@@ -373,6 +374,26 @@ metrics_health(struct evbuffer *b)
 	}
 }
 
+/* The OPcache families, in the order of metrics_fpm's table. */
+static double
+metrics_opcache_value(const struct state_fpm *sf, size_t i)
+{
+	uint64_t	lookups = sf->sf_oc_hits + sf->sf_oc_misses;
+
+	switch (i) {
+	case 17: return ((double)sf->sf_oc_used);
+	case 18: return ((double)sf->sf_oc_free);
+	case 19: return ((double)sf->sf_oc_wasted);
+	case 20: return ((double)sf->sf_oc_scripts);
+	case 21: return ((double)sf->sf_oc_hits);
+	case 22: return ((double)sf->sf_oc_misses);
+	case 23: return ((double)sf->sf_oc_oom);
+	case 24: return (lookups > 0 ? 100.0 * (double)sf->sf_oc_hits /
+		    (double)lookups : 0);
+	default: return (sf->sf_oc_cache_full);
+	}
+}
+
 static void
 metrics_fpm_sample(struct evbuffer *b, const char *name,
     const struct state_fpm *sf, double v)
@@ -428,7 +449,30 @@ metrics_fpm(struct evbuffer *b)
 		  "Requests past request_slowlog_timeout (a counter)." },
 		{ "phpfpm_memory_peak", "gauge",
 		  "The pool's peak memory, where php-fpm reports it." },
+		{ "phpfpm_ping_up", "gauge",
+		  "Whether ping.path answered pong (with ping_path)." },
+		{ "phpfpm_opcache_enabled", "gauge",
+		  "Whether OPcache is on in the pool's workers." },
+		{ "phpfpm_opcache_used_memory_bytes", "gauge",
+		  "OPcache shared memory in use." },
+		{ "phpfpm_opcache_free_memory_bytes", "gauge",
+		  "OPcache shared memory free." },
+		{ "phpfpm_opcache_wasted_memory_bytes", "gauge",
+		  "OPcache shared memory wasted." },
+		{ "phpfpm_opcache_cached_scripts", "gauge",
+		  "Scripts in the cache." },
+		{ "phpfpm_opcache_hits_total", "counter",
+		  "Cache hits since OPcache's last restart." },
+		{ "phpfpm_opcache_misses_total", "counter",
+		  "Cache misses since OPcache's last restart." },
+		{ "phpfpm_opcache_oom_restarts_total", "counter",
+		  "Restarts because the memory was full." },
+		{ "phpfpm_opcache_hit_rate", "gauge",
+		  "Hits in percent of lookups." },
+		{ "phpfpm_opcache_cache_full", "gauge",
+		  "Whether no more scripts fit." },
 	};
+	struct proc_conf	*pc;
 	struct api_proc		*ap;
 	struct state_fpm	*sf;
 	double			 v;
@@ -462,10 +506,27 @@ metrics_fpm(struct evbuffer *b)
 			case 11: v = (double)sf->sf_max_active; break;
 			case 12: v = (double)sf->sf_max_children_reached; break;
 			case 13: v = (double)sf->sf_slow_requests; break;
-			default:
+			case 14:
 				if (sf->sf_memory_peak == 0)
 					continue;
 				v = (double)sf->sf_memory_peak;
+				break;
+			case 15:
+				if ((pc = api_proc_conf(sf->sf_proc)) == NULL ||
+				    pc->pc_fpm.fm_ping_path == NULL)
+					continue;
+				v = sf->sf_ping_up;
+				break;
+			case 16:
+				if ((pc = api_proc_conf(sf->sf_proc)) == NULL ||
+				    !pc->pc_fpm.fm_opcache)
+					continue;
+				v = sf->sf_opcache_enabled;
+				break;
+			default:
+				if (!sf->sf_opcache_enabled)
+					continue;
+				v = metrics_opcache_value(sf, i);
 				break;
 			}
 			metrics_fpm_sample(b, fam[i].name, sf, v);

@@ -2957,8 +2957,28 @@ fm_seconds(struct parser *p, struct node *k, struct node *v, void *a)
 	}
 }
 
+static void
+fm_ping_path(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	char	**dst = &FM(a)->fm_ping_path;
+
+	if (get_str(p, v, ppath(a, "fpm_metrics.ping_path"), dst) == 0 &&
+	    *dst != NULL && **dst != '/')
+		perr(p, v, "%s: must start with /",
+		    ppath(a, "fpm_metrics.ping_path"));
+}
+
+static void
+fm_opcache(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	(void)get_bool(p, v, ppath(a, "fpm_metrics.opcache"),
+	    &FM(a)->fm_opcache);
+}
+
 static const struct key fpm_keys[] = {
 	{ "socket", fm_socket },
+	{ "ping_path", fm_ping_path },
+	{ "opcache", fm_opcache },
 	{ "status_path", fm_status_path },
 	{ "interval", fm_seconds },
 	{ "timeout", fm_seconds },

@@ -653,6 +653,7 @@ parent_install(struct phpeekd_conf *cf)
 	}
 	/* the daemon's age, not a role's, for the metrics */
 	cf->cf_global.gc_started = parent->pa_started;
+	fpm_write_script(cf);
 	/* before anything starts, so every process inherits the result */
 	if (old == NULL && php_fpm_autotune(&cf->cf_global, 0) == -1) {
 		config_free(cf);

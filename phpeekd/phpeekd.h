@@ -214,6 +214,16 @@ struct state_fpm {
 	uint64_t	sf_max_children_reached;
 	uint64_t	sf_slow_requests;
 	uint64_t	sf_memory_peak;		/* 0: not reported */
+	uint32_t	sf_ping_up;
+	uint32_t	sf_opcache_enabled;
+	uint32_t	sf_oc_cache_full;
+	uint64_t	sf_oc_used;
+	uint64_t	sf_oc_free;
+	uint64_t	sf_oc_wasted;
+	uint64_t	sf_oc_scripts;
+	uint64_t	sf_oc_hits;
+	uint64_t	sf_oc_misses;
+	uint64_t	sf_oc_oom;
 };
 
 /* One run of a scheduled task or a one-shot (run.c). */
@@ -457,7 +467,12 @@ struct fpm_conf {
 	char			*fm_status_path;	/* default /status */
 	int			 fm_interval;	/* seconds */
 	int			 fm_timeout;	/* seconds */
+	char			*fm_ping_path;	/* NULL: no ping */
+	int			 fm_opcache;	/* run the OPcache script */
 };
+/* written by the parent, run by the pool: see fpm.c */
+#define FPM_OPCACHE_DIR		"/run/phpeekd/fpm"
+#define FPM_OPCACHE_SCRIPT	FPM_OPCACHE_DIR "/phpeekd-opcache.php"
 
 /* Dead man's switch pings of a scheduled task (heartbeat.c). */
 struct heartbeat_conf {
@@ -1200,6 +1215,7 @@ void	 health_exec_exited(struct eproc *, int);
 void	 fpm_configure(struct eproc *);
 void	 fpm_stop(struct eproc *);
 void	 fpm_resend(struct eproc *);
+void	 fpm_write_script(const struct phpeekd_conf *);
 
 /* run.c */
 void	 run_start(struct instance *, int);

@@ -22,6 +22,7 @@ listen = 127.0.0.1:19075
 pm = static
 pm.max_children = 3
 pm.status_path = /status
+ping.path = /ping
 CONF
 cat >"$T/nginx.conf" <<CONF
 daemon off;
@@ -60,6 +61,7 @@ processes:
     fpm_metrics:
       socket: 127.0.0.1:19075
       status_path: /status
+      ping_path: /ping
       interval: 1
       timeout: 1
   nginx:
@@ -90,6 +92,27 @@ scraped() {
 	    "$T/m.txt"
 }
 wait_for 15 scraped || fail "no scrape: $(grep phpfpm "$T/m.txt")"
+lint=$(promtool check metrics <"$T/m.txt" 2>&1) || fail "promtool: $lint"
+[ -z "$lint" ] || fail "promtool warns: $lint"
+
+# OPcache, through the script phpeekd wrote, and the ping page
+[ "$(stat -c %U:%a /run/phpeekd/fpm/phpeekd-opcache.php)" = root:644 ] ||
+    fail "the OPcache script: $(stat -c %U:%a /run/phpeekd/fpm/phpeekd-opcache.php)"
+cached() {
+	curl -s "$M" >"$T/m.txt" &&
+	    grep -q '^phpfpm_opcache_hits_total{pool="shop",socket="127.0.0.1:19075"} [1-9]' "$T/m.txt"
+}
+wait_for 10 cached || fail "no OPcache hits: $(grep opcache "$T/m.txt")"
+for m in 'phpfpm_opcache_enabled{pool="shop",socket="127.0.0.1:19075"} 1' \
+    'phpfpm_ping_up{pool="shop",socket="127.0.0.1:19075"} 1'; do
+	grep -q -x -F "$m" "$T/m.txt" || fail "no line: $m"
+done
+grep -q '^phpfpm_opcache_cached_scripts{pool="shop",socket="127.0.0.1:19075"} [1-9]' \
+    "$T/m.txt" || fail "no cached script"
+grep -q '^phpfpm_opcache_used_memory_bytes{pool="shop",socket="127.0.0.1:19075"} [1-9]' \
+    "$T/m.txt" || fail "no OPcache memory"
+grep -q '^phpfpm_opcache_enabled{pool="gone"' "$T/m.txt" &&
+    fail "OPcache of a dead pool"
 lint=$(promtool check metrics <"$T/m.txt" 2>&1) || fail "promtool: $lint"
 [ -z "$lint" ] || fail "promtool warns: $lint"
 
