@@ -137,10 +137,12 @@ struct logintel {
 /*
  * Built-in redaction.  Each pattern names the capture group whose text
  * is replaced (0: the whole match), so keys, quotes and JSON structure
- * survive and a redacted JSON line still parses.
+ * survive and a redacted JSON line still parses.  In a quoted value,
+ * runs of plain characters are possessive: the interpreter then keeps
+ * one backtracking frame per escape, not one per character.
  */
-#define LI_VALUE	"(?|\"((?:[^\"\\\\]|\\\\.)*)\"" \
-			"|\\\\\"((?:[^\"\\\\]|\\\\[^\"])*)\\\\\"" \
+#define LI_VALUE	"(?|\"((?:[^\"\\\\]++|\\\\.)*)\"" \
+			"|\\\\\"((?:[^\"\\\\]++|\\\\[^\"])*)\\\\\"" \
 			"|'([^']*)'" \
 			"|([^\\s\"'&,;})\\]]+))"
 enum li_builtin {
@@ -299,8 +301,8 @@ static const char *redact(struct logintel *, const char *, size_t *);
 static int	 json_level(json_object *);
 static json_object *json_parse(struct logintel *, const char *, size_t);
 static size_t	 json_fields(struct logintel *, json_object *, int);
-static int	 word_level(const struct li_word *, size_t, const char *, size_t,
-		    int);
+static int	 word_level(const struct li_word *, size_t, const char *,
+		    size_t, int);
 static int	 prefix_level(const struct li_word *, size_t, const char *,
 		    size_t);
 static int	 word_at(const char *, size_t, size_t *);
@@ -352,8 +354,8 @@ logintel_level_name(int level)
 }
 
 /*
- * Make room for len more bytes and a NUL.  Returns how many of them
- * fit: fewer when the buffer is at its maximum or memory is short.
+ * Make room for len more bytes and a NUL, or as many as the buffer's
+ * maximum allows.  -1 when memory is short.
  */
 static int
 libuf_room(struct libuf *b, size_t len)
@@ -596,8 +598,8 @@ repl_parse(struct lirx *rx, const char *tmpl, char *err, size_t errlen)
 		}
 		num = name[0] == '0' && nlen > 1 ? -1 : 0;
 		for (k = 0; k < nlen && num >= 0; k++)
-			num = isdigit((unsigned char)name[k]) && num < 100000000 ?
-			    num * 10 + (name[k] - '0') : -1;
+			num = isdigit((unsigned char)name[k]) &&
+			    num < 100000000 ? num * 10 + (name[k] - '0') : -1;
 		op = &rx->rx_ops[rx->rx_nops++];
 		op->op_group = num >= 0 ? (int)num :
 		    rx_name_group(rx->rx_code, name, nlen);
@@ -962,7 +964,8 @@ key_hints(const char *s, size_t i)
 		default:
 			continue;
 		}
-		if (end - k >= strlen(w) && strncasecmp(s + k, w, strlen(w)) == 0)
+		if (end - k >= strlen(w) &&
+		    strncasecmp(s + k, w, strlen(w)) == 0)
 			return (h | LI_BIT(LI_CREDENTIAL));
 	}
 	return (h);
@@ -1031,7 +1034,8 @@ redact_hints(const char *s, size_t len)
 			break;
 		case 'b':
 		case 'B':
-			if (len - i > 6 && strncasecmp(s + i, "bearer", 6) == 0 &&
+			if (len - i > 6 &&
+			    strncasecmp(s + i, "bearer", 6) == 0 &&
 			    LI_IS(s[i + 6], LI_C_SPACE))
 				h |= LI_BIT(LI_BEARER);
 			break;
@@ -1449,7 +1453,8 @@ level_builtin(const char *s, size_t len)
 	best = l;
 	for (i = 0; i < len && best != LOG_LVL_ERROR; i++) {
 		/* markers begin at a word start, '[' or '"' */
-		if (i > 0 && LI_IS(s[i - 1], LI_C_WORD) && LI_IS(s[i], LI_C_WORD))
+		if (i > 0 && LI_IS(s[i - 1], LI_C_WORD) &&
+		    LI_IS(s[i], LI_C_WORD))
 			continue;
 		if ((l = level_at(s + i, len - i)) != -1 &&
 		    (best == -1 || l < best))
@@ -1698,7 +1703,8 @@ logintel_line(struct logintel *li, const char *line, size_t len,
 	if (li->li_ml_lines > 0) {
 		/* a run given up counts as a start: never glue blindly */
 		if (li->li_ml_start != NULL)
-			start = rx_match(li, li->li_ml_start, line, len, 0) != 0;
+			start = rx_match(li, li->li_ml_start, line, len,
+			    0) != 0;
 		else
 			start = !ml_continues(line, len);
 		if (start)

@@ -2,12 +2,13 @@
  * Lines through the log pipeline, for regress/bench/logintel.sh: read
  * a file as the engine reads a service's pipe (LOG_LINE_LIMIT at a
  * time), cut it into lines with logframe() and hand every line to
- * logintel_line(), every feature on ("all", "all-jit") or none ("none").
- * "all" runs the PCRE2 interpreter as the sandboxed daemon does,
- * "all-jit" the JIT.  Prints "lines entries dropped": the timing is the
- * script's.
+ * logintel_line(), every feature on ("all", "all-jit"), every feature
+ * with only the built-in patterns ("builtin": no patterns of the
+ * user's, no filters) or none ("none").  "all" and "builtin" run the
+ * PCRE2 interpreter as the sandboxed daemon does, "all-jit" the JIT.
+ * Prints "lines entries dropped": the timing is the script's.
  *
- *	logintel_bench all|all-jit|none FILE
+ *	logintel_bench all|all-jit|builtin|none FILE
  */
 
 #include <sys/types.h>
@@ -66,10 +67,11 @@ main(int argc, char *argv[])
 	int			 fd;
 
 	if (argc != 3)
-		errx(1, "usage: logintel_bench all|all-jit|none file");
+		errx(1, "usage: logintel_bench all|all-jit|builtin|none file");
 	logintel_conf_init(&c);
 	logintel_jit = strcmp(argv[1], "all-jit") == 0;
-	if (strncmp(argv[1], "all", 3) == 0) {
+	if (strncmp(argv[1], "all", 3) == 0 ||
+	    strcmp(argv[1], "builtin") == 0) {
 		c.lc_redact_enabled = 1;
 		c.lc_redact = redact;
 		c.lc_nredact = sizeof(redact) / sizeof(redact[0]);
@@ -85,8 +87,13 @@ main(int argc, char *argv[])
 		c.lc_exclude.sl_n = 2;
 		c.lc_include.sl_v = include;
 		c.lc_include.sl_n = 1;
+		if (strcmp(argv[1], "builtin") == 0) {
+			c.lc_nredact = 0;
+			c.lc_ld_patterns[LOG_LVL_ERROR] = NULL;
+			c.lc_exclude.sl_n = c.lc_include.sl_n = 0;
+		}
 	} else if (strcmp(argv[1], "none") != 0)
-		errx(1, "%s: all, all-jit or none", argv[1]);
+		errx(1, "%s: all, all-jit, builtin or none", argv[1]);
 	memset(&b, 0, sizeof(b));
 	if ((b.b_li = logintel_new(&c, ebuf, sizeof(ebuf))) == NULL)
 		errx(1, "logintel_new: %s", ebuf);

@@ -7,7 +7,9 @@
  * every line is counted, one call completes at most one entry, a
  * forced flush leaves nothing pending, and no password or card number
  * the patterns should catch comes out in the clear, whether in the
- * text, in a JSON escape or split over lines.
+ * text, in a JSON escape or split over lines.  PCRE2 runs its
+ * interpreter, as in the daemon; LOGINTEL_JIT=1 in the environment
+ * fuzzes the JIT instead.
  */
 
 #include <sys/types.h>
@@ -20,6 +22,7 @@
 
 #include "phpeekd.h"
 
+int	LLVMFuzzerInitialize(int *, char ***);
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
 #define NCONF	4
@@ -135,6 +138,15 @@ check(const struct logintel_out *out, int n)
 		    leaked(f->lf_value, f->lf_vlen, "4111111111111111", 1))
 			abort();
 	}
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const char	*jit = getenv("LOGINTEL_JIT");
+
+	logintel_jit = jit != NULL && strcmp(jit, "1") == 0;
+	return (0);
 }
 
 /*

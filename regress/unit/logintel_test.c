@@ -732,7 +732,8 @@ START_TEST(test_json_redacted)
 	ck_assert(e->ie_flags & LOGINTEL_F_JSON);
 	ck_assert_str_eq(e->ie_msg, "db mysql://root:***REDACTED***@db/app");
 	ck_assert_str_eq(field(e, "dsn"), "pgsql://u:***REDACTED***@h");
-	ck_assert_str_eq(field(e, "ctx"), "{\"k\":\"password=***REDACTED***\"}");
+	ck_assert_str_eq(field(e, "ctx"),
+	    "{\"k\":\"password=***REDACTED***\"}");
 	logintel_free(li);
 }
 END_TEST
