@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,14 +84,77 @@ struct lirepl_op {
 	size_t	 op_len;
 };
 
+/*
+ * What a pattern of the user's cannot match without, found once from
+ * its text: a run of bytes, each from a set, that every match holds
+ * in a row ("-" between digits for \d{3}-\d{2}-\d{4}, "@" after a
+ * name character for an e-mail address), or one such run for each
+ * branch of a top-level alternation.  A line without it cannot match,
+ * so the interpreter, whose every run costs far more than a look for
+ * a byte, is not started on it.  What the analysis does not know (\Q,
+ * named classes, backreferences, recursion, (?x), verbs, bytes past
+ * ASCII, "{" that is not a plain repeat) gives no run: the pattern
+ * then always runs.  Without PCRE2_UCP, \d, \w and \s are ASCII; a
+ * negated class, '.', \S and the like may take several bytes, so they
+ * end a run.  Caseless, 'k' and 's' have a non-ASCII other case
+ * (U+212A, U+017F), so a set holding them ends a run too.
+ */
+#define LI_RUN_MAX	32		/* positions in a run */
+#define LI_NEED_ALTS	8		/* top-level branches */
+#define LI_NEED_DEPTH	8		/* nested groups */
+
+#define LI_SET_HAS(set, c)	((set)[(unsigned char)(c) >> 3] & \
+				    (1U << ((unsigned char)(c) & 7)))
+#define LI_SET_ADD(set, c)	((set)[(unsigned char)(c) >> 3] |= \
+				    (uint8_t)(1U << ((unsigned char)(c) & 7)))
+
+struct lirun {
+	uint8_t		 r_set[LI_RUN_MAX][32];
+	size_t		 r_len;
+	size_t		 r_anchor;	/* the position looked for first */
+	int		 r_byte;	/* its only byte, or -1 */
+	int		 r_score;	/* higher: fewer lines have it */
+};
+
+struct lineed {
+	struct lirun	 n_alt[LI_NEED_ALTS];	/* any one will do */
+	size_t		 n_nalt;
+	int		 n_none;		/* a branch needs nothing */
+};
+
+/* A sequence's runs, as the sequence around it sees them. */
+struct liseq {
+	struct lirun	 s_head;	/* from its start */
+	struct lirun	 s_cur;		/* to its end, when done */
+	struct lirun	 s_best;
+	int		 s_closed;	/* not one fixed run throughout */
+	int		 s_alt;		/* a group with branches */
+};
+
+struct lineedp {
+	const char	*p;
+	int		 ci;		/* caseless here */
+	int		 bad;
+	int		 depth;
+};
+
+enum { LI_A_SET, LI_A_OPAQUE, LI_A_ZERO, LI_A_GROUP };
+
 /* One redaction pattern: the user's (template) or built in. */
 struct lirx {
 	pcre2_code		*rx_code;
+	struct lineed		*rx_need;	/* the user's: what it needs */
 	int			 rx_builtin;
 	size_t			 rx_which;	/* li_builtin_redact[] */
 	char			*rx_repl;	/* the user's template */
 	struct lirepl_op	*rx_ops;
 	size_t			 rx_nops;
+};
+
+/* A pattern of the user's and what it cannot match without. */
+struct lipat {
+	pcre2_code		*p_code;
+	struct lineed		*p_need;	/* NULL: unknown */
 };
 
 struct logintel {
@@ -108,11 +172,11 @@ struct logintel {
 
 	struct lirx		*li_redact;	/* the user's, then built in */
 	size_t			 li_nredact;
-	pcre2_code		*li_ml_start;	/* the user's, or NULL */
-	pcre2_code		*li_ld[LOG_LVL_DEBUG + 1];
-	pcre2_code		**li_exclude;
+	struct lipat		 li_ml_start;	/* the user's, or none */
+	struct lipat		 li_ld[LOG_LVL_DEBUG + 1];
+	struct lipat		*li_exclude;
 	size_t			 li_nexclude;
-	pcre2_code		**li_include;
+	struct lipat		*li_include;
 	size_t			 li_ninclude;
 
 	pcre2_match_context	*li_mctx;
@@ -278,10 +342,36 @@ static size_t	 cut_point(const char *, size_t, size_t, int);
 static void	 libuf_cut(struct libuf *, int);
 static void	 libuf_free(struct libuf *);
 static pcre2_code *rx_compile(const char *, const char *, char *, size_t);
+static int	 pat_compile(struct lipat *, const char *, const char *,
+		    char *, size_t);
+static void	 pat_free(struct lipat *);
+static int	 need_rarity(int);
+static int	 need_count(const uint8_t *);
+static void	 need_score(struct lirun *);
+static void	 need_better(struct lirun *, const struct lirun *);
+static void	 need_close(struct liseq *);
+static void	 need_push(struct liseq *, const uint8_t *);
+static void	 need_repeat(struct liseq *, const uint8_t (*)[32], size_t,
+		    unsigned int, unsigned int);
+static int	 need_fold(struct lineedp *, uint8_t *);
+static void	 need_range(uint8_t *, int, int);
+static int	 need_escape(struct lineedp *, uint8_t *, int, int *);
+static int	 need_class(struct lineedp *, uint8_t *);
+static int	 need_quant(struct lineedp *, unsigned int *, unsigned int *);
+static int	 need_group(struct lineedp *, struct liseq **);
+static int	 need_atom(struct lineedp *, uint8_t *, struct liseq **);
+static void	 need_seq(struct lineedp *, struct liseq *);
+static void	 need_add(struct lineed *, const struct lirun *);
+static void	 need_alts(struct lineedp *, struct liseq *, struct lineed *);
+static struct lineed *need_make(const char *);
+static int	 need_run(const struct lirun *, const char *, size_t);
+static int	 need_met(const struct lineed *, const char *, size_t);
 static uint32_t	 rx_groups(pcre2_code *);
 static int	 rx_match(struct logintel *, pcre2_code *, const char *,
 		    size_t, size_t);
-static int	 rx_any(struct logintel *, pcre2_code **, size_t,
+static int	 pat_match(struct logintel *, const struct lipat *,
+		    const char *, size_t);
+static int	 rx_any(struct logintel *, const struct lipat *, size_t,
 		    const char *, size_t);
 static int	 rx_name_group(pcre2_code *, const char *, size_t);
 static int	 repl_parse(struct lirx *, const char *, char *, size_t);
@@ -484,6 +574,633 @@ rx_compile(const char *what, const char *pattern, char *err, size_t errlen)
 	return (re);
 }
 
+/* How rarely a byte shows in a log line, roughly: 0 (often) to 4. */
+static int
+need_rarity(int c)
+{
+	if (c == ' ' || (c != 0 && strchr("etaoinsrhldcu", c) != NULL))
+		return (0);
+	if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))
+		return (1);
+	if (c != 0 && strchr(".,:;/-_=\"'()[]", c) != NULL)
+		return (2);
+	if (c >= 'A' && c <= 'Z')
+		return (3);
+	return (4);
+}
+
+static int
+need_count(const uint8_t *set)
+{
+	int	i, n = 0;
+
+	for (i = 0; i < 32; i++)
+		n += __builtin_popcount(set[i]);
+	return (n);
+}
+
+/* Score a run and pick its anchor: the narrowest, rarest position. */
+static void
+need_score(struct lirun *r)
+{
+	size_t	i;
+	int	n, c, best = 0, bn = 257, rare, w;
+
+	r->r_score = 0;
+	r->r_anchor = 0;
+	r->r_byte = -1;
+	for (i = 0; i < r->r_len; i++) {
+		n = need_count(r->r_set[i]);
+		for (w = 8; w > 0 && n > (1 << (8 - w)); w--)
+			;
+		r->r_score += w;
+		for (c = 0; c < 256 && !LI_SET_HAS(r->r_set[i], c); c++)
+			;
+		rare = need_rarity(c);
+		if (n < bn || (n == bn && rare > best)) {
+			bn = n;
+			best = rare;
+			r->r_anchor = i;
+			r->r_byte = n == 1 ? c : -1;
+		}
+	}
+	if (bn <= 2)
+		r->r_score += 4 * best;
+}
+
+/* Keep the better of two runs in best. */
+static void
+need_better(struct lirun *best, const struct lirun *r)
+{
+	struct lirun	tmp;
+
+	if (r->r_len == 0)
+		return;
+	tmp = *r;
+	need_score(&tmp);
+	if (best->r_len == 0 || tmp.r_score > best->r_score)
+		*best = tmp;
+}
+
+/* The run in hand stops here: what follows is not next to it. */
+static void
+need_close(struct liseq *q)
+{
+	if (!q->s_closed) {
+		q->s_head = q->s_cur;
+		q->s_closed = 1;
+	}
+	need_better(&q->s_best, &q->s_cur);
+	q->s_cur.r_len = 0;
+}
+
+static void
+need_push(struct liseq *q, const uint8_t *set)
+{
+	/* a run's every part is needed too: go on with a new one */
+	if (q->s_cur.r_len == LI_RUN_MAX)
+		need_close(q);
+	memcpy(q->s_cur.r_set[q->s_cur.r_len++], set, 32);
+}
+
+/* A run of m times the given sets; n is the most, UINT_MAX for any. */
+static void
+need_repeat(struct liseq *q, const uint8_t (*sets)[32], size_t nsets,
+    unsigned int m, unsigned int n)
+{
+	unsigned int	k, reps;
+	size_t		i;
+
+	reps = m > LI_RUN_MAX ? LI_RUN_MAX : m;
+	for (k = 0; k < reps; k++)
+		for (i = 0; i < nsets; i++)
+			need_push(q, sets[i]);
+	if (m == n && m == reps)
+		return;
+	/* the first m are next to what came before, the last m to what follows */
+	need_close(q);
+	for (k = 0; k < reps; k++)
+		for (i = 0; i < nsets; i++)
+			need_push(q, sets[i]);
+}
+
+/*
+ * Caseless, letters match either case; a set with 'k' or 's' also
+ * matches a character of several bytes.  0, or -1 for that.
+ */
+static int
+need_fold(struct lineedp *ps, uint8_t *set)
+{
+	int	c;
+
+	if (!ps->ci)
+		return (0);
+	if (LI_SET_HAS(set, 'k') || LI_SET_HAS(set, 'K') ||
+	    LI_SET_HAS(set, 's') || LI_SET_HAS(set, 'S'))
+		return (-1);
+	for (c = 'a'; c <= 'z'; c++)
+		if (LI_SET_HAS(set, c) || LI_SET_HAS(set, c - 'a' + 'A')) {
+			LI_SET_ADD(set, c);
+			LI_SET_ADD(set, c - 'a' + 'A');
+		}
+	return (0);
+}
+
+static void
+need_range(uint8_t *set, int lo, int hi)
+{
+	for (; lo <= hi; lo++)
+		LI_SET_ADD(set, lo);
+}
+
+/*
+ * After a backslash: a byte or an ASCII class into set (LI_A_SET, *lit
+ * the byte or -1), LI_A_ZERO for an assertion, LI_A_OPAQUE.
+ */
+static int
+need_escape(struct lineedp *ps, uint8_t *set, int inclass, int *lit)
+{
+	static const char	 ctl[] = "t\tn\nr\rf\fe\033a\007";
+	const char		*t;
+	int			 c = (unsigned char)*ps->p;
+
+	*lit = -1;
+	if (c == '\0' || c >= 0x80) {
+		ps->bad = 1;
+		return (LI_A_OPAQUE);
+	}
+	ps->p++;
+	switch (c) {
+	case 'd':
+		need_range(set, '0', '9');
+		return (LI_A_SET);
+	case 'w':
+		need_range(set, '0', '9');
+		need_range(set, 'A', 'Z');
+		need_range(set, 'a', 'z');
+		LI_SET_ADD(set, '_');
+		return (LI_A_SET);
+	case 's':
+		need_range(set, '\t', '\r');
+		LI_SET_ADD(set, ' ');
+		return (LI_A_SET);
+	case 'b':
+		if (inclass) {
+			*lit = '\b';
+			LI_SET_ADD(set, '\b');
+			return (LI_A_SET);
+		}
+		/* FALLTHROUGH */
+	case 'B':
+	case 'A':
+	case 'z':
+	case 'Z':
+	case 'G':
+		if (inclass)
+			break;
+		return (LI_A_ZERO);
+	case 'D':
+	case 'W':
+	case 'S':
+	case 'h':
+	case 'H':
+	case 'v':
+	case 'V':
+	case 'N':
+	case 'R':
+	case 'X':
+		if (inclass)
+			break;
+		return (LI_A_OPAQUE);
+	}
+	for (t = ctl; *t != '\0'; t += 2)
+		if (*t == c) {
+			*lit = (unsigned char)t[1];
+			LI_SET_ADD(set, *lit);
+			return (LI_A_SET);
+		}
+	if ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+	    (c >= 'a' && c <= 'z')) {
+		ps->bad = 1;		/* \Q, \x, \p, \1, \g, \K, ... */
+		return (LI_A_OPAQUE);
+	}
+	*lit = c;
+	LI_SET_ADD(set, c);
+	return (LI_A_SET);
+}
+
+/* A class, after its '['. */
+static int
+need_class(struct lineedp *ps, uint8_t *set)
+{
+	uint8_t	 tmp[32];
+	int	 neg = 0, first = 1, lo, hi, c;
+
+	if (*ps->p == '^') {
+		neg = 1;
+		ps->p++;
+	}
+	for (;;) {
+		c = (unsigned char)*ps->p;
+		if (c == '\0' || c >= 0x80 || (c == '[' && (ps->p[1] == ':' ||
+		    ps->p[1] == '.' || ps->p[1] == '='))) {
+			ps->bad = 1;
+			return (LI_A_OPAQUE);
+		}
+		ps->p++;
+		if (c == ']' && !first)
+			break;
+		first = 0;
+		lo = c;
+		if (c == '\\') {
+			memset(tmp, 0, sizeof(tmp));
+			if (need_escape(ps, tmp, 1, &lo) != LI_A_SET ||
+			    ps->bad) {
+				ps->bad = 1;
+				return (LI_A_OPAQUE);
+			}
+			if (lo == -1) {		/* \d, \w, \s */
+				if (*ps->p == '-' && ps->p[1] != ']') {
+					ps->bad = 1;
+					return (LI_A_OPAQUE);
+				}
+				for (c = 0; c < 32; c++)
+					set[c] |= tmp[c];
+				continue;
+			}
+		}
+		hi = lo;
+		if (*ps->p == '-' && ps->p[1] != ']' && ps->p[1] != '\0') {
+			ps->p++;
+			hi = (unsigned char)*ps->p++;
+			if (hi == '\\') {
+				memset(tmp, 0, sizeof(tmp));
+				if (need_escape(ps, tmp, 1, &hi) != LI_A_SET ||
+				    hi == -1)
+					ps->bad = 1;
+			}
+			if (ps->bad || hi >= 0x80 || hi == '[' || hi < lo) {
+				ps->bad = 1;
+				return (LI_A_OPAQUE);
+			}
+		}
+		need_range(set, lo, hi);
+	}
+	if (neg || need_fold(ps, set) == -1)
+		return (LI_A_OPAQUE);
+	return (LI_A_SET);
+}
+
+/* A repeat after an item: 1,1 when there is none; -1 if unknown. */
+static int
+need_quant(struct lineedp *ps, unsigned int *m, unsigned int *n)
+{
+	unsigned long	a = 0, b;
+	const char	*p = ps->p;
+
+	*m = *n = 1;
+	switch (*p) {
+	case '*':
+		*m = 0;
+		*n = UINT_MAX;
+		break;
+	case '+':
+		*n = UINT_MAX;
+		break;
+	case '?':
+		*m = 0;
+		break;
+	case '{':
+		if (!isdigit((unsigned char)p[1]))
+			return (-1);
+		for (p++; isdigit((unsigned char)*p) && a < 100000; p++)
+			a = a * 10 + (unsigned long)(*p - '0');
+		b = a;
+		if (*p == ',') {
+			b = UINT_MAX;
+			if (isdigit((unsigned char)p[1]))
+				for (b = 0, p++; isdigit((unsigned char)*p) &&
+				    b < 100000; p++)
+					b = b * 10 + (unsigned long)(*p - '0');
+			else
+				p++;
+		}
+		if (*p != '}' || a > 65535 || b < a)
+			return (-1);
+		*m = (unsigned int)a;
+		*n = (unsigned int)b;
+		break;
+	default:
+		return (0);
+	}
+	p++;
+	if (*p == '?' || *p == '+')
+		p++;
+	ps->p = p;
+	return (0);
+}
+
+/* A group, after its '(': its runs in *g, or an assertion. */
+static int
+need_group(struct lineedp *ps, struct liseq **g)
+{
+	int		 ci = ps->ci, look = 0, on = 1;
+	const char	*p = ps->p;
+	char		 end;
+
+	if (*p == '?') {
+		p++;
+		switch (*p) {
+		case ':':
+		case '>':
+		case '|':
+			p++;
+			break;
+		case '=':
+		case '!':
+			p++;
+			look = 1;
+			break;
+		case '<':
+		case 'P':
+		case '\'':
+			if (p[0] == '<' && (p[1] == '=' || p[1] == '!')) {
+				p += 2;
+				look = 1;
+				break;
+			}
+			if (p[0] == 'P' && p[1] == '<')
+				p++;
+			else if (p[0] == 'P') {
+				ps->bad = 1;
+				return (LI_A_OPAQUE);
+			}
+			end = *p == '<' ? '>' : '\'';
+			for (p++; isalnum((unsigned char)*p) || *p == '_'; p++)
+				;
+			if (*p++ != end) {
+				ps->bad = 1;
+				return (LI_A_OPAQUE);
+			}
+			break;
+		default:
+			/* options: only 'i' changes what a run may hold */
+			for (; *p != ')' && *p != ':'; p++) {
+				if (*p == 'i')
+					ps->ci = on;
+				else if (*p == '-')
+					on = 0;
+				else if (*p == '^')
+					ps->ci = 0;
+				else if (*p == '\0' ||
+				    strchr("mnsUJ", *p) == NULL) {
+					ps->bad = 1;
+					return (LI_A_OPAQUE);
+				}
+			}
+			if (*p++ == ')') {
+				/* to the end of the group around it */
+				ps->p = p;
+				return (LI_A_ZERO);
+			}
+			break;
+		}
+	} else if (*p == '*') {
+		ps->bad = 1;
+		return (LI_A_OPAQUE);
+	}
+	ps->p = p;
+	if (ps->depth >= LI_NEED_DEPTH ||
+	    (*g = calloc(1, sizeof(**g))) == NULL) {
+		ps->bad = 1;
+		return (LI_A_OPAQUE);
+	}
+	ps->depth++;
+	need_alts(ps, *g, NULL);
+	ps->depth--;
+	if (*ps->p != ')')
+		ps->bad = 1;
+	else
+		ps->p++;
+	ps->ci = ci;
+	return (look ? LI_A_ZERO : LI_A_GROUP);
+}
+
+/* One item: a set of bytes, a group, an assertion or opaque. */
+static int
+need_atom(struct lineedp *ps, uint8_t *set, struct liseq **g)
+{
+	int	c = (unsigned char)*ps->p++, k, lit;
+
+	memset(set, 0, 32);
+	switch (c) {
+	case '^':
+	case '$':
+		return (LI_A_ZERO);
+	case '.':
+		return (LI_A_OPAQUE);
+	case '[':
+		return (need_class(ps, set));
+	case '(':
+		return (need_group(ps, g));
+	case '\\':
+		if ((k = need_escape(ps, set, 0, &lit)) == LI_A_SET &&
+		    need_fold(ps, set) == -1)
+			return (LI_A_OPAQUE);
+		return (k);
+	case '*':
+	case '+':
+	case '?':
+	case '{':
+		ps->bad = 1;
+		return (LI_A_OPAQUE);
+	}
+	if (c >= 0x80) {
+		ps->bad = 1;
+		return (LI_A_OPAQUE);
+	}
+	LI_SET_ADD(set, c);
+	if (need_fold(ps, set) == -1)
+		return (LI_A_OPAQUE);
+	return (LI_A_SET);
+}
+
+/* Items up to '|', ')' or the end. */
+static void
+need_seq(struct lineedp *ps, struct liseq *q)
+{
+	uint8_t		 set[1][32];
+	struct liseq	*g;
+	unsigned int	 m, n;
+	int		 k;
+
+	memset(q, 0, sizeof(*q));
+	while (!ps->bad && *ps->p != '\0' && *ps->p != '|' &&
+	    *ps->p != ')') {
+		g = NULL;
+		k = need_atom(ps, set[0], &g);
+		if (!ps->bad && need_quant(ps, &m, &n) == -1)
+			ps->bad = 1;
+		if (ps->bad) {
+			free(g);
+			break;
+		}
+		switch (k) {
+		case LI_A_ZERO:
+			if (m != 1 || n != 1)
+				ps->bad = 1;
+			break;
+		case LI_A_SET:
+			need_repeat(q, set, 1, m, n);
+			break;
+		case LI_A_OPAQUE:
+			need_close(q);
+			break;
+		case LI_A_GROUP:
+			if (g->s_alt || m == 0) {
+				need_close(q);
+				break;
+			}
+			if (!g->s_closed) {
+				need_repeat(q, (const uint8_t (*)[32])
+				    g->s_cur.r_set, g->s_cur.r_len, m, n);
+				break;
+			}
+			/* the first time round is next to what came before */
+			need_repeat(q, (const uint8_t (*)[32])
+			    g->s_head.r_set, g->s_head.r_len, 1, 1);
+			need_close(q);
+			need_better(&q->s_best, &g->s_best);
+			/* and the last to what follows */
+			q->s_cur = g->s_cur;
+			break;
+		}
+		free(g);
+	}
+	if (!q->s_closed)
+		q->s_head = q->s_cur;
+	need_better(&q->s_best, &q->s_cur);
+}
+
+static void
+need_add(struct lineed *need, const struct lirun *r)
+{
+	if (r->r_len == 0 || need->n_nalt == LI_NEED_ALTS)
+		need->n_none = 1;
+	else
+		need->n_alt[need->n_nalt++] = *r;
+}
+
+/* Branches up to ')' or the end: the first's runs in q. */
+static void
+need_alts(struct lineedp *ps, struct liseq *q, struct lineed *top)
+{
+	struct liseq	*other;
+
+	need_seq(ps, q);
+	if (top != NULL)
+		need_add(top, &q->s_best);
+	while (!ps->bad && *ps->p == '|') {
+		ps->p++;
+		q->s_alt = 1;
+		if ((other = malloc(sizeof(*other))) == NULL) {
+			ps->bad = 1;
+			return;
+		}
+		need_seq(ps, other);
+		if (top != NULL)
+			need_add(top, &other->s_best);
+		free(other);
+	}
+}
+
+/* What a compiled pattern needs, or NULL: it may match anything. */
+static struct lineed *
+need_make(const char *pattern)
+{
+	struct lineedp	 ps;
+	struct lineed	*need;
+	struct liseq	*q;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.p = pattern;
+	if ((need = calloc(1, sizeof(*need))) == NULL)
+		return (NULL);
+	if ((q = malloc(sizeof(*q))) == NULL) {
+		free(need);
+		return (NULL);
+	}
+	need_alts(&ps, q, need);
+	free(q);
+	if (ps.bad || *ps.p != '\0' || need->n_none || need->n_nalt == 0) {
+		free(need);
+		return (NULL);
+	}
+	return (need);
+}
+
+/* Does s[0..len) hold the run? */
+static int
+need_run(const struct lirun *r, const char *s, size_t len)
+{
+	const uint8_t	*a = r->r_set[r->r_anchor];
+	const char	*p;
+	size_t		 i, j, last, start;
+
+	if (len < r->r_len)
+		return (0);
+	last = len - r->r_len + r->r_anchor;
+	for (i = r->r_anchor; i <= last; i++) {
+		if (r->r_byte != -1) {
+			if ((p = memchr(s + i, r->r_byte, last - i + 1)) ==
+			    NULL)
+				return (0);
+			i = (size_t)(p - s);
+		} else if (!LI_SET_HAS(a, s[i]))
+			continue;
+		start = i - r->r_anchor;
+		for (j = 0; j < r->r_len; j++)
+			if (!LI_SET_HAS(r->r_set[j], s[start + j]))
+				break;
+		if (j == r->r_len)
+			return (1);
+	}
+	return (0);
+}
+
+/* Could the pattern match s[0..len) at all? */
+static int
+need_met(const struct lineed *need, const char *s, size_t len)
+{
+	size_t	i;
+
+	if (need == NULL)
+		return (1);
+	for (i = 0; i < need->n_nalt; i++)
+		if (need_run(&need->n_alt[i], s, len))
+			return (1);
+	return (0);
+}
+
+/* A pattern of the user's, and what it needs. */
+static int
+pat_compile(struct lipat *pat, const char *what, const char *pattern,
+    char *err, size_t errlen)
+{
+	if ((pat->p_code = rx_compile(what, pattern, err, errlen)) == NULL)
+		return (-1);
+	pat->p_need = need_make(pattern);
+	return (0);
+}
+
+static void
+pat_free(struct lipat *pat)
+{
+	pcre2_code_free(pat->p_code);
+	free(pat->p_need);
+	memset(pat, 0, sizeof(*pat));
+}
+
 static uint32_t
 rx_groups(pcre2_code *re)
 {
@@ -516,15 +1233,28 @@ rx_match(struct logintel *li, pcre2_code *re, const char *s, size_t len,
 	return (-1);
 }
 
+/*
+ * One run of a pattern of the user's from the start, not started
+ * when the text lacks what every match needs.
+ */
+static int
+pat_match(struct logintel *li, const struct lipat *pat, const char *s,
+    size_t len)
+{
+	if (!need_met(pat->p_need, s, len))
+		return (0);
+	return (rx_match(li, pat->p_code, s, len, 0));
+}
+
 /* Does any of the patterns match?  A run given up is no match. */
 static int
-rx_any(struct logintel *li, pcre2_code **v, size_t n, const char *s,
+rx_any(struct logintel *li, const struct lipat *v, size_t n, const char *s,
     size_t len)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++)
-		if (rx_match(li, v[i], s, len, 0) > 0)
+		if (pat_match(li, &v[i], s, len) > 0)
 			return (1);
 	return (0);
 }
@@ -690,6 +1420,7 @@ conf_compile(struct logintel *li, const struct logintel_conf *lc, char *err,
 			    errlen)) == NULL)
 				return (-1);
 			li->li_nredact++;
+			rx->rx_need = need_make(r->lr_pattern);
 			if (repl_parse(rx, r->lr_replacement != NULL &&
 			    r->lr_replacement[0] != '\0' ? r->lr_replacement :
 			    LOGINTEL_REPLACEMENT, err, errlen) == -1)
@@ -705,15 +1436,14 @@ conf_compile(struct logintel *li, const struct logintel_conf *lc, char *err,
 		}
 	}
 	if (lc->lc_ml_enabled && lc->lc_ml_pattern != NULL &&
-	    lc->lc_ml_pattern[0] != '\0' && (li->li_ml_start = rx_compile(
-	    "multiline", lc->lc_ml_pattern, err, errlen)) == NULL)
+	    lc->lc_ml_pattern[0] != '\0' && pat_compile(&li->li_ml_start,
+	    "multiline", lc->lc_ml_pattern, err, errlen) == -1)
 		return (-1);
 	for (i = 0; lc->lc_ld_enabled && i < LI_NITEMS(li->li_ld); i++) {
 		snprintf(what, sizeof(what), "level_detection %s",
 		    li_level_names[i]);
-		if (lc->lc_ld_patterns[i] != NULL && (li->li_ld[i] =
-		    rx_compile(what, lc->lc_ld_patterns[i], err, errlen)) ==
-		    NULL)
+		if (lc->lc_ld_patterns[i] != NULL && pat_compile(&li->li_ld[i],
+		    what, lc->lc_ld_patterns[i], err, errlen) == -1)
 			return (-1);
 	}
 	if ((li->li_exclude = calloc(lc->lc_exclude.sl_n + 1,
@@ -722,12 +1452,12 @@ conf_compile(struct logintel *li, const struct logintel_conf *lc, char *err,
 	    sizeof(*li->li_include))) == NULL)
 		goto nomem;
 	for (i = 0; i < lc->lc_exclude.sl_n; i++, li->li_nexclude++)
-		if ((li->li_exclude[i] = rx_compile("filters.exclude",
-		    lc->lc_exclude.sl_v[i], err, errlen)) == NULL)
+		if (pat_compile(&li->li_exclude[i], "filters.exclude",
+		    lc->lc_exclude.sl_v[i], err, errlen) == -1)
 			return (-1);
 	for (i = 0; i < lc->lc_include.sl_n; i++, li->li_ninclude++)
-		if ((li->li_include[i] = rx_compile("filters.include",
-		    lc->lc_include.sl_v[i], err, errlen)) == NULL)
+		if (pat_compile(&li->li_include[i], "filters.include",
+		    lc->lc_include.sl_v[i], err, errlen) == -1)
 			return (-1);
 	/* room for the groups of every pattern whose groups are read */
 	for (i = 0; i < LI_NITEMS(li_lib.redact); i++)
@@ -814,17 +1544,18 @@ logintel_free(struct logintel *li)
 		if (li->li_redact[i].rx_builtin)
 			continue;
 		pcre2_code_free(li->li_redact[i].rx_code);
+		free(li->li_redact[i].rx_need);
 		free(li->li_redact[i].rx_repl);
 		free(li->li_redact[i].rx_ops);
 	}
 	free(li->li_redact);
-	pcre2_code_free(li->li_ml_start);
+	pat_free(&li->li_ml_start);
 	for (i = 0; i < LI_NITEMS(li->li_ld); i++)
-		pcre2_code_free(li->li_ld[i]);
+		pat_free(&li->li_ld[i]);
 	for (i = 0; i < li->li_nexclude; i++)
-		pcre2_code_free(li->li_exclude[i]);
+		pat_free(&li->li_exclude[i]);
 	for (i = 0; i < li->li_ninclude; i++)
-		pcre2_code_free(li->li_include[i]);
+		pat_free(&li->li_include[i]);
 	free(li->li_exclude);
 	free(li->li_include);
 	pcre2_match_data_free(li->li_md);
@@ -1082,7 +1813,8 @@ redact_one(struct logintel *li, struct lirx *rx, const char *src,
 	if (rx->rx_builtin) {
 		g = li_builtin_redact[rx->rx_which].group;
 		card = rx->rx_which == LI_CARD;
-	}
+	} else if (!need_met(rx->rx_need, src, len))
+		return (0);
 	while (search <= len) {
 		if ((rc = rx_match(li, rx->rx_code, src, len, search)) == 0)
 			break;
@@ -1470,8 +2202,8 @@ level_detect(struct logintel *li, const char *s, size_t len)
 	int	l;
 
 	for (l = LOG_LVL_ERROR; l <= LOG_LVL_DEBUG; l++)
-		if (li->li_ld[l] != NULL && rx_match(li, li->li_ld[l], s, len,
-		    0) > 0)
+		if (li->li_ld[l].p_code != NULL &&
+		    pat_match(li, &li->li_ld[l], s, len) > 0)
 			return (l);
 	if ((l = level_builtin(s, len)) != -1)
 		return (l);
@@ -1702,9 +2434,9 @@ logintel_line(struct logintel *li, const char *line, size_t len,
 	}
 	if (li->li_ml_lines > 0) {
 		/* a run given up counts as a start: never glue blindly */
-		if (li->li_ml_start != NULL)
-			start = rx_match(li, li->li_ml_start, line, len,
-			    0) != 0;
+		if (li->li_ml_start.p_code != NULL)
+			start = pat_match(li, &li->li_ml_start, line,
+			    len) != 0;
 		else
 			start = !ml_continues(line, len);
 		if (start)
