@@ -63,7 +63,12 @@
 #define LI_C_WORD	0x08		/* [0-9A-Za-z_] */
 #define LI_C_SPACE	0x10
 #define LI_C_HINT	0x20		/* redact_hints() looks closer */
+#define LI_C_LEVEL	0x40		/* level_at() looks closer */
 #define LI_IS(c, m)	(li_ctype[(unsigned char)(c)] & (m))
+
+/* Does s[0..len) begin with a literal?  No call to strlen or memcmp. */
+#define LI_HAS(s, len, lit)	((len) >= sizeof(lit) - 1 && \
+				    memcmp((s), (lit), sizeof(lit) - 1) == 0)
 static uint8_t		 li_ctype[256];
 
 /* A buffer that grows on demand up to a fixed size. */
@@ -120,6 +125,9 @@ struct lineed {
 	struct lirun	 n_alt[LI_NEED_ALTS];	/* any one will do */
 	size_t		 n_nalt;
 	int		 n_none;		/* a branch needs nothing */
+	int		 n_sure;		/* and the run is a match */
+	uint8_t		 n_any[32];	/* bytes that are a match alone */
+	int		 n_anyset;
 };
 
 /* A sequence's runs, as the sequence around it sees them. */
@@ -129,6 +137,9 @@ struct liseq {
 	struct lirun	 s_best;
 	int		 s_closed;	/* not one fixed run throughout */
 	int		 s_alt;		/* a group with branches */
+	int		 s_items;
+	int		 s_any;		/* one item, taking s_anyset */
+	uint8_t		 s_anyset[32];
 };
 
 struct lineedp {
@@ -136,6 +147,7 @@ struct lineedp {
 	int		 ci;		/* caseless here */
 	int		 bad;
 	int		 depth;
+	int		 zero;		/* an assertion somewhere */
 };
 
 enum { LI_A_SET, LI_A_OPAQUE, LI_A_ZERO, LI_A_GROUP };
@@ -361,7 +373,7 @@ static int	 need_quant(struct lineedp *, unsigned int *, unsigned int *);
 static int	 need_group(struct lineedp *, struct liseq **);
 static int	 need_atom(struct lineedp *, uint8_t *, struct liseq **);
 static void	 need_seq(struct lineedp *, struct liseq *);
-static void	 need_add(struct lineed *, const struct lirun *);
+static void	 need_add(struct lineed *, const struct liseq *);
 static void	 need_alts(struct lineedp *, struct liseq *, struct lineed *);
 static struct lineed *need_make(const char *);
 static int	 need_run(const struct lirun *, const char *, size_t);
@@ -382,6 +394,7 @@ static int	 conf_compile(struct logintel *, const struct logintel_conf *,
 static size_t	 utf8_len(const char *, size_t, size_t);
 static size_t	 card_check(const char *, size_t);
 static unsigned int key_hints(const char *, size_t);
+static int	 url_hint(const char *, size_t, size_t);
 static unsigned int redact_hints(const char *, size_t);
 static void	 redact_expand(struct logintel *, struct lirx *,
 		    const char *, int, struct libuf *);
@@ -397,6 +410,7 @@ static int	 prefix_level(const struct li_word *, size_t, const char *,
 		    size_t);
 static int	 word_at(const char *, size_t, size_t *);
 static int	 has(const char *, size_t, const char *);
+static int	 caseeq(const char *, const char *, size_t);
 static int	 level_at(const char *, size_t);
 static int	 level_builtin(const char *, size_t);
 static int	 level_detect(struct logintel *, const char *, size_t);
@@ -722,7 +736,7 @@ need_escape(struct lineedp *ps, uint8_t *set, int inclass, int *lit)
 {
 	static const char	 ctl[] = "t\tn\nr\rf\fe\033a\007";
 	const char		*t;
-	int			 c = (unsigned char)*ps->p;
+	int			 c = (unsigned char)*ps->p, k;
 
 	*lit = -1;
 	if (c == '\0' || c >= 0x80) {
@@ -762,6 +776,14 @@ need_escape(struct lineedp *ps, uint8_t *set, int inclass, int *lit)
 	case 'D':
 	case 'W':
 	case 'S':
+		if (inclass)
+			break;
+		/* the ASCII it takes: what LI_A_OPAQUE alone is sure of */
+		for (k = 0; k < 128; k++)
+			if (!LI_IS(k, c == 'D' ? LI_C_DIGIT : c == 'W' ?
+			    LI_C_WORD : LI_C_SPACE))
+				LI_SET_ADD(set, k);
+		return (LI_A_OPAQUE);
 	case 'h':
 	case 'H':
 	case 'v':
@@ -794,7 +816,7 @@ static int
 need_class(struct lineedp *ps, uint8_t *set)
 {
 	uint8_t	 tmp[32];
-	int	 neg = 0, first = 1, lo, hi, c;
+	int	 neg = 0, first = 1, lo, hi, c, folded;
 
 	if (*ps->p == '^') {
 		neg = 1;
@@ -846,9 +868,14 @@ need_class(struct lineedp *ps, uint8_t *set)
 		}
 		need_range(set, lo, hi);
 	}
-	if (neg || need_fold(ps, set) == -1)
+	folded = need_fold(ps, set);
+	if (neg) {
+		/* what it is sure to take: the rest of ASCII */
+		for (c = 0; c < 32; c++)
+			set[c] = folded == 0 && c < 16 ? (uint8_t)~set[c] : 0;
 		return (LI_A_OPAQUE);
-	return (LI_A_SET);
+	}
+	return (folded == -1 ? LI_A_OPAQUE : LI_A_SET);
 }
 
 /* A repeat after an item: 1,1 when there is none; -1 if unknown. */
@@ -983,6 +1010,8 @@ need_group(struct lineedp *ps, struct liseq **g)
 	else
 		ps->p++;
 	ps->ci = ci;
+	if (look)
+		ps->zero = 1;
 	return (look ? LI_A_ZERO : LI_A_GROUP);
 }
 
@@ -996,8 +1025,13 @@ need_atom(struct lineedp *ps, uint8_t *set, struct liseq **g)
 	switch (c) {
 	case '^':
 	case '$':
+		ps->zero = 1;
 		return (LI_A_ZERO);
 	case '.':
+		/* sure of ASCII but for the newlines */
+		need_range(set, 0, 127);
+		set['\n' >> 3] &= (uint8_t)~(1U << ('\n' & 7));
+		set['\r' >> 3] &= (uint8_t)~(1U << ('\r' & 7));
 		return (LI_A_OPAQUE);
 	case '[':
 		return (need_class(ps, set));
@@ -1007,6 +1041,8 @@ need_atom(struct lineedp *ps, uint8_t *set, struct liseq **g)
 		if ((k = need_escape(ps, set, 0, &lit)) == LI_A_SET &&
 		    need_fold(ps, set) == -1)
 			return (LI_A_OPAQUE);
+		if (k == LI_A_ZERO)
+			ps->zero = 1;
 		return (k);
 	case '*':
 	case '+':
@@ -1045,13 +1081,17 @@ need_seq(struct lineedp *ps, struct liseq *q)
 			free(g);
 			break;
 		}
+		if (q->s_items++ == 0 && k == LI_A_OPAQUE && m > 0) {
+			q->s_any = 1;
+			memcpy(q->s_anyset, set[0], sizeof(q->s_anyset));
+		}
 		switch (k) {
 		case LI_A_ZERO:
 			if (m != 1 || n != 1)
 				ps->bad = 1;
 			break;
 		case LI_A_SET:
-			need_repeat(q, set, 1, m, n);
+			need_repeat(q, (const uint8_t (*)[32])set, 1, m, n);
 			break;
 		case LI_A_OPAQUE:
 			need_close(q);
@@ -1083,12 +1123,15 @@ need_seq(struct lineedp *ps, struct liseq *q)
 }
 
 static void
-need_add(struct lineed *need, const struct lirun *r)
+need_add(struct lineed *need, const struct liseq *q)
 {
-	if (r->r_len == 0 || need->n_nalt == LI_NEED_ALTS)
+	if (q->s_best.r_len == 0 || need->n_nalt == LI_NEED_ALTS)
 		need->n_none = 1;
 	else
-		need->n_alt[need->n_nalt++] = *r;
+		need->n_alt[need->n_nalt++] = q->s_best;
+	/* one fixed run throughout: finding it is a match */
+	if (q->s_closed)
+		need->n_sure = 0;
 }
 
 /* Branches up to ')' or the end: the first's runs in q. */
@@ -1099,7 +1142,7 @@ need_alts(struct lineedp *ps, struct liseq *q, struct lineed *top)
 
 	need_seq(ps, q);
 	if (top != NULL)
-		need_add(top, &q->s_best);
+		need_add(top, q);
 	while (!ps->bad && *ps->p == '|') {
 		ps->p++;
 		q->s_alt = 1;
@@ -1109,7 +1152,7 @@ need_alts(struct lineedp *ps, struct liseq *q, struct lineed *top)
 		}
 		need_seq(ps, other);
 		if (top != NULL)
-			need_add(top, &other->s_best);
+			need_add(top, other);
 		free(other);
 	}
 }
@@ -1130,12 +1173,24 @@ need_make(const char *pattern)
 		free(need);
 		return (NULL);
 	}
+	need->n_sure = 1;
 	need_alts(&ps, q, need);
+	if (!ps.bad && *ps.p == '\0' && !ps.zero && !q->s_alt &&
+	    q->s_items == 1 && q->s_any && need_count(q->s_anyset) > 0) {
+		/* one class, such as \S: any byte of it will do */
+		memset(need, 0, sizeof(*need));
+		memcpy(need->n_any, q->s_anyset, sizeof(need->n_any));
+		need->n_anyset = 1;
+		free(q);
+		return (need);
+	}
 	free(q);
 	if (ps.bad || *ps.p != '\0' || need->n_none || need->n_nalt == 0) {
 		free(need);
 		return (NULL);
 	}
+	if (ps.zero)
+		need->n_sure = 0;
 	return (need);
 }
 
@@ -1168,7 +1223,10 @@ need_run(const struct lirun *r, const char *s, size_t len)
 	return (0);
 }
 
-/* Could the pattern match s[0..len) at all? */
+/*
+ * Could the pattern match s[0..len)?  0: it cannot; 1: it may; 2: it
+ * does (where only whether it matches counts).
+ */
 static int
 need_met(const struct lineed *need, const char *s, size_t len)
 {
@@ -1176,9 +1234,15 @@ need_met(const struct lineed *need, const char *s, size_t len)
 
 	if (need == NULL)
 		return (1);
+	if (need->n_anyset) {
+		for (i = 0; i < len; i++)
+			if (LI_SET_HAS(need->n_any, s[i]))
+				return (2);
+		return (1);
+	}
 	for (i = 0; i < need->n_nalt; i++)
 		if (need_run(&need->n_alt[i], s, len))
-			return (1);
+			return (need->n_sure ? 2 : 1);
 	return (0);
 }
 
@@ -1241,8 +1305,12 @@ static int
 pat_match(struct logintel *li, const struct lipat *pat, const char *s,
     size_t len)
 {
-	if (!need_met(pat->p_need, s, len))
+	switch (need_met(pat->p_need, s, len)) {
+	case 0:
 		return (0);
+	case 2:
+		return (1);
+	}
 	return (rx_match(li, pat->p_code, s, len, 0));
 }
 
@@ -1363,6 +1431,9 @@ lib_ref(char *err, size_t errlen)
 			li_ctype[i] |= LI_C_SPACE;
 		if (strchr(":=-_AJbB", (int)i) != NULL && i != 0)
 			li_ctype[i] |= LI_C_HINT;
+		if ((strchr("[\"lsfp", (int)i) != NULL && i != 0) ||
+		    (i >= 'A' && i <= 'Z'))
+			li_ctype[i] |= LI_C_LEVEL;
 	}
 	for (i = 0; i < LI_NITEMS(li_builtin_redact); i++)
 		if ((li_lib.redact[i] = rx_compile(li_builtin_redact[i].name,
@@ -1669,7 +1740,7 @@ key_hints(const char *s, size_t i)
 		end--;
 	if (end > 0 && s[end - 1] == '\\')
 		end--;
-	if (end >= 13 && strncasecmp(s + end - 13, "authorization", 13) == 0)
+	if (end >= 13 && caseeq(s + end - 13, "authorization", 13))
 		h |= LI_BIT(LI_AUTHORIZATION);
 	for (j = end; j > 0 && (LI_IS(s[j - 1], LI_C_WORD) ||
 	    s[j - 1] == '.' || s[j - 1] == '-'); j--)
@@ -1696,10 +1767,35 @@ key_hints(const char *s, size_t i)
 			continue;
 		}
 		if (end - k >= strlen(w) &&
-		    strncasecmp(s + k, w, strlen(w)) == 0)
+		    caseeq(s + k, w, strlen(w)))
 			return (h | LI_BIT(LI_CREDENTIAL));
 	}
 	return (h);
+}
+
+/* Ends the user (with ':' and '@') or the password of a URL. */
+#define LI_URL_STOP(c, user)	(LI_IS((c), LI_C_SPACE) || (c) == '/' || \
+				    (c) == '?' || (c) == '#' || \
+				    ((user) && ((c) == ':' || (c) == '@')))
+
+/*
+ * Could the URL pattern take the credentials after a "://" that ends
+ * at s[i]?  Its "[^\s:/?#@]*:([^\s/?#]+)@": a user, ':', then at least
+ * one byte before an '@', none of them a space, '/', '?' or '#'.
+ */
+static int
+url_hint(const char *s, size_t i, size_t len)
+{
+	size_t	j;
+
+	for (; i < len && !LI_URL_STOP(s[i], 1); i++)
+		;
+	if (i == len || s[i] != ':')
+		return (0);
+	for (j = i + 1; j < len && !LI_URL_STOP(s[j], 0); j++)
+		if (s[j] == '@' && j > i + 1)
+			return (1);
+	return (0);
 }
 
 /*
@@ -1712,61 +1808,68 @@ static unsigned int
 redact_hints(const char *s, size_t len)
 {
 	unsigned int	h = 0;
-	size_t		i, run = 0;
+	size_t		i, j, nd;
 
 	for (i = 0; i < len; i++) {
-		if (!LI_IS(s[i], LI_C_DIGIT | LI_C_HINT)) {
-			/* card digits may have single spaces between */
-			if (s[i] != ' ' || i == 0 ||
-			    !LI_IS(s[i - 1], LI_C_DIGIT))
-				run = 0;
+		if (!LI_IS(s[i], LI_C_DIGIT | LI_C_HINT))
 			continue;
-		}
 		if (LI_IS(s[i], LI_C_DIGIT)) {
-			if (++run >= 13)
+			/*
+			 * The whole run at once: digits, a space or a dash
+			 * between two.  A dash in it, between digits, can
+			 * neither start "-----BEGIN " nor end "glpat-".
+			 */
+			for (j = i, nd = 0; j < len; j++) {
+				if (LI_IS(s[j], LI_C_DIGIT))
+					nd++;
+				else if ((s[j] != ' ' && s[j] != '-') ||
+				    j + 1 == len || !LI_IS(s[j + 1],
+				    LI_C_DIGIT))
+					break;
+			}
+			if (nd >= 13)
 				h |= LI_BIT(LI_CARD);
+			i = j - 1;
 			continue;
 		}
-		/* or single dashes */
-		if (s[i] != '-' || i == 0 || !LI_IS(s[i - 1], LI_C_DIGIT))
-			run = 0;
 		switch (s[i]) {
 		case ':':
-			if (has(s + i, len - i, "://"))
+			if (LI_HAS(s + i, len - i, "://") &&
+			    url_hint(s, i + 3, len))
 				h |= LI_BIT(LI_URL);
 			/* FALLTHROUGH */
 		case '=':
 			h |= key_hints(s, i);
 			break;
 		case '-':
-			if (has(s + i, len - i, "-----BEGIN "))
+			if (LI_HAS(s + i, len - i, "-----BEGIN "))
 				h |= LI_BIT(LI_PRIVATE_KEY);
-			if ((i >= 5 && has(s + i - 5, 6, "glpat-")) ||
-			    (i >= 4 && has(s + i - 4, 3, "xox")))
+			if ((i >= 5 && LI_HAS(s + i - 5, 6, "glpat-")) ||
+			    (i >= 4 && LI_HAS(s + i - 4, 3, "xox")))
 				h |= LI_BIT(LI_API_KEY);
 			break;
 		case '_':
-			if (has(s + i, len - i, "_live_") ||
-			    has(s + i, len - i, "_test_") ||
+			if (LI_HAS(s + i, len - i, "_live_") ||
+			    LI_HAS(s + i, len - i, "_test_") ||
 			    (i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h' &&
 			    strchr("pousr", s[i - 1]) != NULL) ||
-			    (i >= 10 && has(s + i - 10, 11, "github_pat_")))
+			    (i >= 10 && LI_HAS(s + i - 10, 11, "github_pat_")))
 				h |= LI_BIT(LI_API_KEY);
 			break;
 		case 'A':
-			if (has(s + i, len - i, "AKIA") ||
-			    has(s + i, len - i, "ASIA") ||
-			    has(s + i, len - i, "AIza"))
+			if (LI_HAS(s + i, len - i, "AKIA") ||
+			    LI_HAS(s + i, len - i, "ASIA") ||
+			    LI_HAS(s + i, len - i, "AIza"))
 				h |= LI_BIT(LI_API_KEY);
 			break;
 		case 'J':
-			if (i >= 3 && has(s + i - 3, 4, ".eyJ"))
+			if (i >= 3 && LI_HAS(s + i - 3, 4, ".eyJ"))
 				h |= LI_BIT(LI_JWT);
 			break;
 		case 'b':
 		case 'B':
 			if (len - i > 6 &&
-			    strncasecmp(s + i, "bearer", 6) == 0 &&
+			    caseeq(s + i, "bearer", 6) &&
 			    LI_IS(s[i + 6], LI_C_SPACE))
 				h |= LI_BIT(LI_BEARER);
 			break;
@@ -2096,6 +2199,22 @@ word_at(const char *s, size_t len, size_t *wl)
 	return (word_level(li_level_words, LI_NITEMS(li_level_words), s, n, 1));
 }
 
+/*
+ * Is s[0..n) the lowercase word w in any case?  As strncasecmp(3) but
+ * inline: a byte ORed with 0x20 is a lowercase letter only if it was
+ * that letter in either case.
+ */
+static int
+caseeq(const char *s, const char *w, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if ((s[i] | 0x20) != w[i])
+			return (0);
+	return (1);
+}
+
 static int
 has(const char *s, size_t len, const char *p)
 {
@@ -2116,10 +2235,10 @@ level_at(const char *s, size_t len)
 		l = word_at(s + 1, len - 1, &wl);
 		return (wl + 1 < len && s[wl + 1] == ']' ? l : -1);
 	case '"':
-		if (!has(s, len, "\"level"))
+		if (!LI_HAS(s, len, "\"level"))
 			return (-1);
-		n = has(s + 6, len - 6, "_name\"") ? 12 :
-		    has(s + 6, len - 6, "\"") ? 7 : 0;
+		n = LI_HAS(s + 6, len - 6, "_name\"") ? 12 :
+		    LI_HAS(s + 6, len - 6, "\"") ? 7 : 0;
 		if (n == 0)
 			return (-1);
 		while (n < len && LI_IS(s[n], LI_C_SPACE))
@@ -2134,8 +2253,8 @@ level_at(const char *s, size_t len)
 		return (n + wl < len && s[n + wl] == '"' ? l : -1);
 	case 'l':
 	case 's':
-		n = has(s, len, "level=") ? 6 : has(s, len, "lvl=") ? 4 :
-		    has(s, len, "severity=") ? 9 : 0;
+		n = LI_HAS(s, len, "level=") ? 6 : LI_HAS(s, len, "lvl=") ? 4 :
+		    LI_HAS(s, len, "severity=") ? 9 : 0;
 		if (n == 0)
 			return (-1);
 		if (n < len && (s[n] == '"' || s[n] == '\''))
@@ -2152,7 +2271,7 @@ level_at(const char *s, size_t len)
 		if ((n == len || !LI_IS(s[n], LI_C_WORD)) && (l = word_level(
 		    li_upper_words, LI_NITEMS(li_upper_words), s, n, 0)) != -1)
 			return (l);
-		if (has(s, len, "PHP ") && (l = prefix_level(li_php_words,
+		if (LI_HAS(s, len, "PHP ") && (l = prefix_level(li_php_words,
 		    LI_NITEMS(li_php_words), s + 4, len - 4)) != -1)
 			return (l);
 		if (*s != 'F' && *s != 'P')
@@ -2160,8 +2279,8 @@ level_at(const char *s, size_t len)
 		break;
 	}
 	/* [Ff]atal error, [Pp]arse error: PHP with or without its prefix */
-	if ((has(s + 1, len - 1, "atal error") ||
-	    has(s + 1, len - 1, "arse error")) &&
+	if ((LI_HAS(s + 1, len - 1, "atal error") ||
+	    LI_HAS(s + 1, len - 1, "arse error")) &&
 	    (len == 11 || !LI_IS(s[11], LI_C_WORD)))
 		return (LOG_LVL_ERROR);
 	return (-1);
@@ -2177,20 +2296,20 @@ level_builtin(const char *s, size_t len)
 	/* "error: ..." or "FATAL ..." opening a line */
 	if ((l = prefix_level(li_start_words, LI_NITEMS(li_start_words), s,
 	    len)) == -1 && (word_at(s, len, &wl) == -1 || wl != 5 ||
-	    (strncasecmp(s, "error", 5) != 0 &&
-	    strncasecmp(s, "fatal", 5) != 0)))
+	    (!caseeq(s, "error", 5) && !caseeq(s, "fatal", 5))))
 		l = -1;
 	else if (l == -1)
 		l = LOG_LVL_ERROR;
 	best = l;
 	for (i = 0; i < len && best != LOG_LVL_ERROR; i++) {
-		/* markers begin at a word start, '[' or '"' */
-		if (i > 0 && LI_IS(s[i - 1], LI_C_WORD) &&
-		    LI_IS(s[i], LI_C_WORD))
-			continue;
-		if ((l = level_at(s + i, len - i)) != -1 &&
+		if (LI_IS(s[i], LI_C_LEVEL) &&
+		    (l = level_at(s + i, len - i)) != -1 &&
 		    (best == -1 || l < best))
 			best = l;
+		/* markers begin at a word start, '[' or '"' */
+		if (LI_IS(s[i], LI_C_WORD))
+			while (i + 1 < len && LI_IS(s[i + 1], LI_C_WORD))
+				i++;
 	}
 	return (best);
 }
@@ -2351,10 +2470,10 @@ ml_continues(const char *s, size_t len)
 	for (i = 0; i < LI_NITEMS(li_cont_words); i++)
 		if (has(s, len, li_cont_words[i]))
 			return (1);
-	if (has(s, len, "Next ") && len > 5 &&
+	if (LI_HAS(s, len, "Next ") && len > 5 &&
 	    (LI_IS(s[5], LI_C_ALPHA) || s[5] == '_' || s[5] == '\\'))
 		return (1);
-	if (has(s, len, "PHP ")) {
+	if (LI_HAS(s, len, "PHP ")) {
 		for (n = 4; n < len && s[n] == ' '; n++)
 			;
 		for (i = n; i < len && LI_IS(s[i], LI_C_DIGIT); i++)
@@ -2362,11 +2481,11 @@ ml_continues(const char *s, size_t len)
 		if (i > n && i < len && s[i] == '.')
 			return (1);
 	}
-	if (has(s, len, "... ")) {
+	if (LI_HAS(s, len, "... ")) {
 		for (i = 4; i < len && LI_IS(s[i], LI_C_DIGIT); i++)
 			;
-		if (i > 4 && (has(s + i, len - i, " more") ||
-		    has(s + i, len - i, " common frames omitted")))
+		if (i > 4 && (LI_HAS(s + i, len - i, " more") ||
+		    LI_HAS(s + i, len - i, " common frames omitted")))
 			return (1);
 	}
 	return (0);
