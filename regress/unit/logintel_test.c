@@ -236,6 +236,19 @@ static const struct redact_case redact_cases[] = {
 	{ "credential", "{\"ctx\":\"{\\\"token\\\":\\\"t0k3n\\\"}\"}",
 	    "{\"ctx\":\"{\\\"token\\\":\\\"***REDACTED***\\\"}\"}" },
 	{ "credential", "user bob changed his password successfully", NULL },
+	/* at the bounds of redact_hints(): upper case, at the line's end */
+	{ "credential", "TOKEN:abc", "TOKEN:***REDACTED***" },
+	{ "credential", "export DB_PASSWORD=x", "export DB_PASSWORD=***REDACTED***" },
+	{ "card", "card 4222222222222", "card ***REDACTED***" },
+	{ "card", "4111-1111-1111-1111 ok", "***REDACTED*** ok" },
+	{ "card", "id 422222222222", NULL },
+	{ "url_credentials", "redis://:pw@cache", "redis://:***REDACTED***@cache" },
+	{ "url_credentials", "mysql://u:p@ss:w@db",
+	    "mysql://u:***REDACTED***@db" },
+	{ "url_credentials", "amqp://u:p@", "amqp://u:***REDACTED***@" },
+	{ "url_credentials", "https://u:@host", NULL },
+	{ "url_credentials", "https://u@h:p@x https://a/b:c@d", NULL },
+	{ "bearer", "sent BEARER abc123def456", "sent BEARER ***REDACTED***" },
 	/* authorization headers */
 	{ "authorization", "Authorization: Basic dXNlcjpwYXNz",
 	    "Authorization: Basic ***REDACTED***" },
@@ -329,6 +342,27 @@ static const struct custom_case custom_cases[] = {
 	{ "x*", "-", "abc", "-a-b-c-" },
 	{ "\\d{3}-\\d{2}-\\d{4}", "[ssn]", "ssn 123-45-6789.",
 	    "ssn [ssn]." },
+	/*
+	 * What a pattern needs (logintel.c, need_make) at its bounds:
+	 * the whole line, its first and last bytes, other cases, the
+	 * non-ASCII other case of k and s, every branch, repeats.
+	 */
+	{ "\\b(\\d{3})-(\\d{2})-(\\d{4})\\b", "XXX-XX-$3", "123-45-6789",
+	    "XXX-XX-6789" },
+	{ "\\b(\\d{3})-(\\d{2})-(\\d{4})\\b", "XXX-XX-$3", "12-345-6789",
+	    "12-345-6789" },
+	{ "([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+\\.[A-Za-z.]+)", "***@$2",
+	    "a@b.c", "***@b.c" },
+	{ "([A-Za-z0-9._%+-]+)@([A-Za-z0-9-]+\\.[A-Za-z.]+)", "***@$2",
+	    "mail @b.c a@b. a@.c", "mail @b.c a@b. a@.c" },
+	{ "(?i)secret", NULL, "the SECRET", "the ***" },
+	{ "(?i)token", NULL, "TOKEN to\xe2\x84\xaa" "en", "*** ***" },
+	{ "(?i)pass", NULL, "pa\xc5\xbf\xc5\xbf PASS", "*** ***" },
+	{ "foo|bar", NULL, "xbar", "x***" },
+	{ "(ab){2}c", NULL, "zababc abc", "z*** abc" },
+	{ "(?<=@)x+", NULL, "@xx x", "@*** x" },
+	{ "[^a]b", NULL, "\xc3\xa9" "b", "***" },
+	{ "a.b", NULL, "a\xc3\xa9" "b", "***" },
 };
 
 START_TEST(test_redact_custom)
@@ -971,6 +1005,62 @@ START_TEST(test_plain)
 }
 END_TEST
 
+/*
+ * The shortcuts around the user's patterns in filters and level
+ * detection (a fixed run found is a match, one class alone such as \S
+ * matches on any ASCII byte of it, and a line without what a pattern
+ * needs is no match) and the word skipping of the built-in markers,
+ * at their bounds.
+ */
+START_TEST(test_prefilter_bounds)
+{
+	char			*ex[] = { "GET /health", "(?i)kube", NULL };
+	char			*in[] = { "\\S", NULL };
+	struct logintel_conf	 c;
+	struct logintel		*li;
+
+	logintel_conf_init(&c);
+	c.lc_ld_enabled = 1;
+	c.lc_min_level = LOG_LVL_DEBUG;
+	c.lc_ld_patterns[LOG_LVL_ERROR] = "Uncaught|SQLSTATE";
+	c.lc_ld_patterns[LOG_LVL_WARN] = "^slow\\b";
+	strlist_set(&c.lc_exclude, ex);
+	strlist_set(&c.lc_include, in);
+	li = mk(&c);
+	ck_assert_int_eq(feed(li, "GET /health", 0), 0);
+	ck_assert_int_eq(feed(li, "x GET /health", 0), 0);
+	ck_assert_int_eq(feed(li, "GET /healt", 0), 1);
+	ck_assert_int_eq(feed(li, "get /health", 0), 1);
+	ck_assert_int_eq(feed(li, "KUBE", 0), 0);
+	ck_assert_int_eq(feed(li, "\xe2\x84\xaa" "ube", 0), 0);
+	/* \S: spaces only, invalid UTF-8 only: no match; one byte will do */
+	ck_assert_int_eq(feed(li, " \t ", 0), 0);
+	ck_assert_int_eq(feed(li, "\xff\xfe", 0), 0);
+	/* (PCRE2 10.42's JIT takes no \S in a line of one "é") */
+	if (!logintel_jit)
+		ck_assert_int_eq(feed(li, "\xc3\xa9", 0), 1);
+	ck_assert_int_eq(feed(li, "   x", 0), 1);
+	ck_assert_int_eq(one(li, "SQLSTATE")->ie_level, LOG_LVL_ERROR);
+	ck_assert_int_eq(one(li, "at the end: Uncaught")->ie_level,
+	    LOG_LVL_ERROR);
+	ck_assert_int_eq(one(li, "Uncaugh SQLSTAT")->ie_level, LOG_LVL_INFO);
+	ck_assert_int_eq(one(li, "slow query")->ie_level, LOG_LVL_WARN);
+	ck_assert_int_eq(one(li, "slowly")->ie_level, LOG_LVL_INFO);
+	ck_assert_int_eq(one(li, "a slow one")->ie_level, LOG_LVL_INFO);
+	/* built-in markers: a word start, the line's end, not in a word */
+	ck_assert_int_eq(one(li, "disk full ERROR")->ie_level,
+	    LOG_LVL_ERROR);
+	ck_assert_int_eq(one(li, "xERROR here")->ie_level, LOG_LVL_INFO);
+	ck_assert_int_eq(one(li, "a_WARNING b")->ie_level, LOG_LVL_INFO);
+	ck_assert_int_eq(one(li, "9WARNING b")->ie_level, LOG_LVL_INFO);
+	ck_assert_int_eq(one(li, "x.WARNING b")->ie_level, LOG_LVL_WARN);
+	ck_assert_int_eq(one(li, "ok level=debug")->ie_level, LOG_LVL_DEBUG);
+	ck_assert_int_eq(one(li, "ok [crit]")->ie_level, LOG_LVL_ERROR);
+	ck_assert_int_eq(one(li, "x Fatal error")->ie_level, LOG_LVL_ERROR);
+	logintel_free(li);
+}
+END_TEST
+
 static int
 suite_run(void)
 {
@@ -1000,6 +1090,7 @@ suite_run(void)
 	tcase_add_test(tc, test_bad_pattern);
 	tcase_add_test(tc, test_cut);
 	tcase_add_test(tc, test_plain);
+	tcase_add_test(tc, test_prefilter_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
