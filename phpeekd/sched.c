@@ -31,7 +31,7 @@ sched_arm(struct eproc *ep)
 	struct cron	c;
 	struct timeval	tv;
 	char		err[128];
-	int64_t		now = (int64_t)time(NULL), next;
+	int64_t		wms = wall_ms(), now = wms / 1000, next;
 
 	sched_disarm(ep);
 	if (ep->ep_conf->pc_schedule == NULL || engine->en_shutdown ||
@@ -46,7 +46,7 @@ sched_arm(struct eproc *ep)
 	ep->ep_next_run = next;
 	evtimer_set(&ep->ep_cron_ev, sched_fire, ep);
 	/* a few ms past the boundary, so the minute has begun */
-	ms_to_tv((next - now) * 1000 - (wall_ms() % 1000) + 5, &tv);
+	ms_to_tv(next * 1000 - wms + 5, &tv);
 	evtimer_add(&ep->ep_cron_ev, &tv);
 	ep->ep_cron_armed = 1;
 	engine_state_proc(ep);
@@ -104,9 +104,21 @@ sched_fire(int fd, short event, void *arg)
 {
 	struct eproc	*ep = arg;
 	struct instance	*in;
+	struct timeval	 tv;
+	int64_t		 wms;
 	int		 i, running = 0;
 
 	ep->ep_cron_armed = 0;
+	/*
+	 * The loop's clock may lag the wall clock: a timer that came
+	 * before the due second waits out the rest of it.
+	 */
+	if ((wms = wall_ms()) < ep->ep_next_run * 1000) {
+		ms_to_tv(ep->ep_next_run * 1000 - wms + 5, &tv);
+		evtimer_add(&ep->ep_cron_ev, &tv);
+		ep->ep_cron_armed = 1;
+		return;
+	}
 	if (ep->ep_held || ep->ep_paused || sched_run(ep, 0) == -1) {
 		for (i = 0; i < ep->ep_ninst; i++)
 			if ((in = ep->ep_inst[i]) != NULL &&
