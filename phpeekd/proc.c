@@ -104,15 +104,24 @@ proc_channel_close(struct imsgev *iev)
 	free(iev);
 }
 
-/* Re-arm: always read, write while something is queued. */
+/*
+ * Re-arm: always read, write while something is queued.  Called after
+ * every message queued: leave the kernel alone when nothing changed, or
+ * a burst of spawns pays two epoll_ctl calls per message.
+ */
 void
 imsg_event_add(struct imsgev *iev)
 {
+	short	events = EV_READ;
+
 	if (!iev->alive)
 		return;
-	iev->events = EV_READ;
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
-		iev->events |= EV_WRITE;
+		events |= EV_WRITE;
+	if (events == iev->events && event_initialized(&iev->ev) &&
+	    event_pending(&iev->ev, EV_READ | EV_WRITE, NULL))
+		return;
+	iev->events = events;
 	event_del(&iev->ev);
 	event_set(&iev->ev, iev->ibuf.fd, iev->events, proc_dispatch, iev);
 	event_add(&iev->ev, NULL);
