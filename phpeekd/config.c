@@ -757,6 +757,7 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_i64(buf, gc->gc_max_restart_attempts) == -1 ||
 	    ibuf_add_i64(buf, gc->gc_backoff_initial_ms) == -1 ||
 	    ibuf_add_i64(buf, gc->gc_backoff_max_ms) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)gc->gc_restart_now) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_log_format) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)gc->gc_log_level) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)gc->gc_api_enabled) == -1 ||
@@ -803,7 +804,7 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct global_conf	*gc = &cf->cf_global;
 	struct ibuf		 buf;
 	uint32_t		 st, rp, fmt, lvl, aport, mport, rint, rmax;
-	uint8_t			 aen, men, ren;
+	uint8_t			 aen, men, ren, now;
 	int64_t			 maxr, att;
 
 	imsg_get_ibuf(imsg, &buf);
@@ -812,6 +813,7 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_i64(&buf, &maxr) == -1 ||
 	    ibuf_get_i64(&buf, &gc->gc_backoff_initial_ms) == -1 ||
 	    ibuf_get_i64(&buf, &gc->gc_backoff_max_ms) == -1 ||
+	    ibuf_get_u8(&buf, &now) == -1 || now > 1 ||
 	    ibuf_get_u32(&buf, &fmt) == -1 ||
 	    ibuf_get_u32(&buf, &lvl) == -1 ||
 	    ibuf_get_u8(&buf, &aen) == -1 ||
@@ -854,6 +856,7 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    gc->gc_backoff_initial_ms < 0 || gc->gc_backoff_max_ms < 0)
 		return (-1);
 	gc->gc_shutdown_timeout = (int)st;
+	gc->gc_restart_now = now;
 	gc->gc_restart_policy = (int)rp;
 	gc->gc_max_restart_attempts = (int)maxr;
 	gc->gc_log_format = (int)fmt;

@@ -1466,6 +1466,12 @@ g_backoff_max(struct parser *p, struct node *k, struct node *v, void *a)
 }
 
 static void
+g_restart_now(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	get_bool(p, v, "global.restart_immediately", &GC(a)->gc_restart_now);
+}
+
+static void
 g_log_format(struct parser *p, struct node *k, struct node *v, void *a)
 {
 	if (want_scalar(p, v, "global.log_format", "a string") == -1)
@@ -2076,6 +2082,7 @@ static const struct key global_keys[] = {
 	{ "restart_backoff", g_restart_backoff },
 	{ "restart_backoff_initial", g_backoff_initial },
 	{ "restart_backoff_max", g_backoff_max },
+	{ "restart_immediately", g_restart_now },
 	{ "autotune_memory_threshold", g_autotune_threshold },
 	{ "log_format", g_log_format },
 	{ "log_level", g_log_level },

@@ -553,6 +553,7 @@ struct global_conf {
 	int		 gc_max_restart_attempts;
 	int64_t		 gc_backoff_initial_ms;
 	int64_t		 gc_backoff_max_ms;
+	int		 gc_restart_now;	/* first restart at once */
 	int		 gc_log_format;
 	int		 gc_log_level;
 	int		 gc_api_enabled;

@@ -254,11 +254,14 @@ instance_backoff_ms(struct instance *in)
 {
 	struct global_conf	*gc = &engine->en_conf->cf_global;
 	int64_t			 d = gc->gc_backoff_initial_ms;
-	int			 k;
+	int			 k, n = in->in_restarts;
 
+	/* as runit does: the first restart after a stable run is at once */
+	if (gc->gc_restart_now && n-- == 0)
+		return (0);
 	if (d <= 0)
 		d = 1000;
-	for (k = 0; k < in->in_restarts && d < gc->gc_backoff_max_ms; k++)
+	for (k = 0; k < n && d < gc->gc_backoff_max_ms; k++)
 		d *= 2;
 	if (gc->gc_backoff_max_ms > 0 && d > gc->gc_backoff_max_ms)
 		d = gc->gc_backoff_max_ms;
@@ -349,6 +352,10 @@ instance_exited(struct instance *in, int status)
 		    "; restart %d in %lldms", in->in_restarts,
 		    (long long)delay);
 		instance_set_state(in, IST_BACKOFF, why);
+		if (delay == 0) {
+			instance_spawn(in);
+			return;
+		}
 		evtimer_set(&in->in_timer, instance_backoff_cb, in);
 		ms_to_tv(delay, &tv);
 		evtimer_add(&in->in_timer, &tv);
