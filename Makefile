@@ -24,6 +24,16 @@ CFLAGS +=	-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 LDFLAGS +=	-fsanitize=address,undefined
 endif
 LDLIBS +=	$(shell $(PKG_CONFIG) --libs $(PKGS))
+# The daemon links neither libcurl nor OpenSSL: the one role that needs
+# each opens it by its soname (phpeekd/dl.c).
+PHPEEKD_PKGS =	libevent yaml-0.1 libbsd-overlay json-c libseccomp libpcre2-8
+PHPEEKD_LDLIBS = $(shell $(PKG_CONFIG) --libs $(PHPEEKD_PKGS))
+soname =	$(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir $(1))/$(2).so" \
+		    2>/dev/null | sed -n 's/^ *SONAME *//p')
+SONAMES =	-DCURL_SONAME='"$(call soname,libcurl,libcurl)"' \
+		-DSSL_SONAME='"$(call soname,openssl,libssl)"' \
+		-DEVSSL_SONAME='"$(call soname,libevent_openssl,libevent_openssl)"'
+CFLAGS +=	$(SONAMES)
 CHECK_CFLAGS =	$(shell $(PKG_CONFIG) --cflags check)
 CHECK_LIBS =	$(shell $(PKG_CONFIG) --libs check)
 
@@ -40,7 +50,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
 		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c phpeekd/sample.c \
 		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c phpeekd/sched.c phpeekd/heartbeat.c phpeekd/acl.c phpeekd/autotune.c phpeekd/apitls.c phpeekd/edit.c phpeekd/run.c phpeekd/framework.c phpeekd/fcgi.c phpeekd/fpm.c phpeekd/logintel.c \
-		phpeekd/logframe.c \
+		phpeekd/logframe.c phpeekd/dl.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c
@@ -66,7 +76,7 @@ MANPAGES =	man/phpeekd.8 man/phpeekd.yaml.5 man/phpeekctl.8
 FUZZ_CC ?=	clang
 FUZZ_SECONDS ?=	10
 FUZZ_CFLAGS =	-g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd
+		$(shell $(PKG_CONFIG) --cflags $(PKGS)) -Iphpeekd $(SONAMES)
 FUZZERS =	regress/fuzz/imsg_fuzz regress/fuzz/parse_fuzz \
 		regress/fuzz/cron_fuzz regress/fuzz/logframe_fuzz \
 		regress/fuzz/api_fuzz regress/fuzz/fcgi_fuzz \
@@ -87,11 +97,11 @@ phpeekd/phpeekd-regress: $(PHPEEKD_SRCS) phpeekd/phpeekd.h phpeekd/imsg.h \
     phpeekd/log.h
 	@echo "  LD      $@"
 	$(Q)$(CC) $(CFLAGS) -DPHPEEKD_REGRESS $(LDFLAGS) -o $@ \
-	    $(PHPEEKD_SRCS) $(LDLIBS)
+	    $(PHPEEKD_SRCS) $(PHPEEKD_LDLIBS)
 
 phpeekd/phpeekd: $(PHPEEKD_OBJS)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(PHPEEKD_OBJS) $(LDLIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(PHPEEKD_OBJS) $(PHPEEKD_LDLIBS)
 
 phpeekctl/phpeekctl.o: phpeekctl/phpeekctl.c
 	@echo "  CC      $@"

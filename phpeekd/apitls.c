@@ -24,6 +24,84 @@
 
 #include "phpeekd.h"
 
+/*
+ * OpenSSL and libevent's glue to it are opened by apitls_init(), in the
+ * api only (dl.c): every call below goes through these pointers.
+ */
+#define SSL_SYMS \
+	X(BIO_free) \
+	X(BIO_new_mem_buf) \
+	X(ERR_clear_error) \
+	X(ERR_error_string_n) \
+	X(ERR_get_error) \
+	X(EVP_PKEY_free) \
+	X(OPENSSL_init_ssl) \
+	X(PEM_read_bio_PrivateKey) \
+	X(PEM_read_bio_X509) \
+	X(SSL_CTX_check_private_key) \
+	X(SSL_CTX_ctrl) \
+	X(SSL_CTX_free) \
+	X(SSL_CTX_get_cert_store) \
+	X(SSL_CTX_new) \
+	X(SSL_CTX_set_options) \
+	X(SSL_CTX_set_verify) \
+	X(SSL_CTX_use_PrivateKey) \
+	X(SSL_CTX_use_certificate) \
+	X(SSL_new) \
+	X(TLS_server_method) \
+	X(X509_STORE_add_cert) \
+	X(X509_free)
+
+#define X(f)	__typeof__(f) *f;
+static struct {
+	SSL_SYMS
+} dl_ssl;
+#undef X
+#define X(f)	{ #f, (void **)&dl_ssl.f },
+static const struct dl_sym dl_ssl_syms[] = {
+	SSL_SYMS
+};
+#undef X
+
+#define BIO_free	(*dl_ssl.BIO_free)
+#define BIO_new_mem_buf	(*dl_ssl.BIO_new_mem_buf)
+#define ERR_clear_error	(*dl_ssl.ERR_clear_error)
+#define ERR_error_string_n	(*dl_ssl.ERR_error_string_n)
+#define ERR_get_error	(*dl_ssl.ERR_get_error)
+#define EVP_PKEY_free	(*dl_ssl.EVP_PKEY_free)
+#define OPENSSL_init_ssl	(*dl_ssl.OPENSSL_init_ssl)
+#define PEM_read_bio_PrivateKey	(*dl_ssl.PEM_read_bio_PrivateKey)
+#define PEM_read_bio_X509	(*dl_ssl.PEM_read_bio_X509)
+#define SSL_CTX_check_private_key	(*dl_ssl.SSL_CTX_check_private_key)
+#define SSL_CTX_ctrl	(*dl_ssl.SSL_CTX_ctrl)
+#define SSL_CTX_free	(*dl_ssl.SSL_CTX_free)
+#define SSL_CTX_get_cert_store	(*dl_ssl.SSL_CTX_get_cert_store)
+#define SSL_CTX_new	(*dl_ssl.SSL_CTX_new)
+#define SSL_CTX_set_options	(*dl_ssl.SSL_CTX_set_options)
+#define SSL_CTX_set_verify	(*dl_ssl.SSL_CTX_set_verify)
+#define SSL_CTX_use_PrivateKey	(*dl_ssl.SSL_CTX_use_PrivateKey)
+#define SSL_CTX_use_certificate	(*dl_ssl.SSL_CTX_use_certificate)
+#define SSL_new	(*dl_ssl.SSL_new)
+#define TLS_server_method	(*dl_ssl.TLS_server_method)
+#define X509_STORE_add_cert	(*dl_ssl.X509_STORE_add_cert)
+#define X509_free	(*dl_ssl.X509_free)
+#define EVSSL_SYMS \
+	X(bufferevent_openssl_socket_new)
+
+#define X(f)	__typeof__(f) *f;
+static struct {
+	EVSSL_SYMS
+} dl_evssl;
+#undef X
+#define X(f)	{ #f, (void **)&dl_evssl.f },
+static const struct dl_sym dl_evssl_syms[] = {
+	EVSSL_SYMS
+};
+#undef X
+
+#define bufferevent_openssl_socket_new	(*dl_evssl.bufferevent_openssl_socket_new)
+
+
 /* Files received for a listener kind, until its socket comes. */
 struct tls_pending {
 	char	*tp_pem[TLS_NFILES];
@@ -56,6 +134,13 @@ apitls_init(void)
 {
 	SSL_CTX	*ctx;
 
+	/* no TLS listener: OpenSSL is not even mapped */
+	if ((dl_wanted & DL_TLS) == 0)
+		return;
+	dl_load(SSL_SONAME, dl_ssl_syms, sizeof(dl_ssl_syms) /
+	    sizeof(dl_ssl_syms[0]));
+	dl_load(EVSSL_SONAME, dl_evssl_syms, sizeof(dl_evssl_syms) /
+	    sizeof(dl_evssl_syms[0]));
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
 	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
 		fatalx("OpenSSL initialisation failed");
@@ -194,9 +279,14 @@ apitls_ctx(int kind, const struct tls_conf *tls)
 	struct tls_pending	*tp = &apitls_pending[kind];
 	const char		*name = kind == LISTEN_API ? "api_tls" :
 				    "metrics_tls";
-	SSL_CTX			*ctx;
+	SSL_CTX			*ctx = NULL;
 	int			 i;
 
+	/* the parent replaces an api without OpenSSL before this */
+	if ((dl_wanted & DL_TLS) == 0) {
+		log_warnx("%s: OpenSSL is not loaded", name);
+		goto done;
+	}
 	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL) {
 		apitls_error("cannot make a context", name);
 		goto done;
@@ -220,7 +310,8 @@ apitls_ctx(int kind, const struct tls_conf *tls)
 void
 apitls_ctx_free(void *ctx)
 {
-	SSL_CTX_free(ctx);
+	if (ctx != NULL)
+		SSL_CTX_free(ctx);
 }
 
 /* evhttp's connection factory for a TLS listener. */

@@ -14,6 +14,59 @@
 
 #include "phpeekd.h"
 
+/*
+ * libcurl is opened by curlev_init(), in the engine only (dl.c): every
+ * call below goes through these pointers.
+ */
+#define CURL_SYMS \
+	X(curl_easy_cleanup) \
+	X(curl_easy_getinfo) \
+	X(curl_easy_init) \
+	X(curl_easy_setopt) \
+	X(curl_easy_strerror) \
+	X(curl_global_init) \
+	X(curl_multi_add_handle) \
+	X(curl_multi_assign) \
+	X(curl_multi_info_read) \
+	X(curl_multi_init) \
+	X(curl_multi_remove_handle) \
+	X(curl_multi_setopt) \
+	X(curl_multi_socket_action) \
+	X(curl_slist_append) \
+	X(curl_slist_free_all)
+
+#define X(f)	__typeof__(f) *f;
+static struct {
+	CURL_SYMS
+} dl_curl;
+#undef X
+#define X(f)	{ #f, (void **)&dl_curl.f },
+static const struct dl_sym dl_curl_syms[] = {
+	CURL_SYMS
+};
+#undef X
+
+/* curl.h wraps these three in macros of its own */
+#undef curl_easy_getinfo
+#undef curl_easy_setopt
+#undef curl_multi_setopt
+#define curl_easy_cleanup	(*dl_curl.curl_easy_cleanup)
+#define curl_easy_getinfo	(*dl_curl.curl_easy_getinfo)
+#define curl_easy_init	(*dl_curl.curl_easy_init)
+#define curl_easy_setopt	(*dl_curl.curl_easy_setopt)
+#define curl_easy_strerror	(*dl_curl.curl_easy_strerror)
+#define curl_global_init	(*dl_curl.curl_global_init)
+#define curl_multi_add_handle	(*dl_curl.curl_multi_add_handle)
+#define curl_multi_assign	(*dl_curl.curl_multi_assign)
+#define curl_multi_info_read	(*dl_curl.curl_multi_info_read)
+#define curl_multi_init	(*dl_curl.curl_multi_init)
+#define curl_multi_remove_handle	(*dl_curl.curl_multi_remove_handle)
+#define curl_multi_setopt	(*dl_curl.curl_multi_setopt)
+#define curl_multi_socket_action	(*dl_curl.curl_multi_socket_action)
+#define curl_slist_append	(*dl_curl.curl_slist_append)
+#define curl_slist_free_all	(*dl_curl.curl_slist_free_all)
+
+
 struct curlev_sock {
 	struct event	 cs_ev;
 	curl_socket_t	 cs_fd;
@@ -45,6 +98,11 @@ static int	curlev_add_headers(struct curlev_req *,
 void
 curlev_init(void)
 {
+	/* no HTTP check or heartbeat: libcurl is not even mapped */
+	if ((dl_wanted & DL_CURL) == 0)
+		return;
+	dl_load(CURL_SONAME, dl_curl_syms, sizeof(dl_curl_syms) /
+	    sizeof(dl_curl_syms[0]));
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init");
 	if ((curlev_multi = curl_multi_init()) == NULL)
@@ -205,6 +263,9 @@ curlev_send(const char *url, const char *method,
 	struct curlev_req	*cr;
 	CURL			*easy;
 
+	/* the parent replaces an engine without libcurl before this */
+	if (curlev_multi == NULL)
+		return (NULL);
 	if ((cr = calloc(1, sizeof(*cr))) == NULL)
 		return (NULL);
 	if ((easy = curl_easy_init()) == NULL) {
@@ -248,7 +309,7 @@ curlev_send(const char *url, const char *method,
 void
 curlev_cancel(struct curlev_req *cr)
 {
-	if (cr == NULL)
+	if (cr == NULL || curlev_multi == NULL)
 		return;
 	curl_multi_remove_handle(curlev_multi, cr->cr_easy);
 	curlev_free(cr);

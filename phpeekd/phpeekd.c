@@ -67,6 +67,7 @@ struct parent {
 	struct services		 pa_services;
 	struct finals		 pa_finals;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
+	int			 pa_engine_began;	/* ENGINE_START 1 sent */
 	int64_t			 pa_shutdown_at;	/* monotonic ms */
 	int			 pa_status;
 	uint32_t		 pa_adopt_token;
@@ -100,6 +101,7 @@ static int	parent_save_done(struct imsg *);
 static int	parent_write_file(const char *, const char *, size_t, char *,
 		    size_t);
 static void	parent_link(void);
+static int	parent_dl(struct phpeekd_conf *, enum privsep_procid);
 static void	parent_adopt(void);
 static void	parent_role_lost(struct privsep *, enum privsep_procid);
 static void	parent_role_started(struct privsep *, enum privsep_procid);
@@ -139,7 +141,7 @@ int
 main(int argc, char *argv[], char *envp[])
 {
 	enum privsep_procid	 role = PROC_MAX;
-	const char		*file = NULL;
+	const char		*file = NULL, *errstr;
 	char			 path[PATH_MAX];
 	int			 ch, noaction = 0, strict = 0, json = 0;
 	int			 verbose = 0, quiet = 0, watch = 0;
@@ -166,7 +168,7 @@ main(int argc, char *argv[], char *envp[])
 			}
 		}
 	}
-	while ((ch = getopt(argc, argv, "D:df:jM:nP:qR:sT:u:vw")) != -1) {
+	while ((ch = getopt(argc, argv, "D:df:jL:M:nP:qR:sT:u:vw")) != -1) {
 		switch (ch) {
 		case 'D':
 			if (strchr(optarg, '=') == NULL)
@@ -181,6 +183,13 @@ main(int argc, char *argv[], char *envp[])
 			break;
 		case 'j':
 			json = 1;
+			break;
+		case 'L':
+			/* a role: the libraries to open (dl.c) */
+			dl_wanted = (int)strtonum(optarg, 0, DL_CURL | DL_TLS,
+			    &errstr);
+			if (errstr != NULL)
+				errx(1, "-L %s: %s", optarg, errstr);
 			break;
 		case 'M':
 			autotune_threshold_flag = optarg;
@@ -634,6 +643,7 @@ parent_install(struct phpeekd_conf *cf)
 {
 	struct phpeekd_conf	*old = parent->pa_conf;
 	char			 why[PATH_MAX + 128];
+	int			 engine_new = 0;
 
 	parent->pa_loading = 0;
 	if (listen_tls_check(&cf->cf_global, why, sizeof(why)) == -1) {
@@ -665,6 +675,11 @@ parent_install(struct phpeekd_conf *cf)
 		log_setverbose(cf->cf_global.gc_log_level);
 	log_info("configuration generation %u loaded: %zu processes",
 	    cf->cf_generation, cf->cf_nprocs);
+	/* a role that lacks a library the configuration needs is replaced */
+	if (!parent->pa_shutdown) {
+		(void)parent_dl(cf, PROC_API);
+		engine_new = parent_dl(cf, PROC_ENGINE);
+	}
 	config_send(&parent_ps, PROC_API, cf);
 	if (old == NULL || listen_changed(&old->cf_global, &cf->cf_global)) {
 		listen_open(&cf->cf_global);
@@ -680,13 +695,43 @@ parent_install(struct phpeekd_conf *cf)
 	parent->pa_editing = 0;
 	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
 	    &(uint8_t){ 1 }, 1);
-	if (parent->pa_shutdown)
+	/* a replaced engine gets it all when it starts again */
+	if (parent->pa_shutdown || engine_new)
 		;
 	else if (config_send(&parent_ps, PROC_ENGINE, cf) == 0 &&
-	    old == NULL)
+	    old == NULL) {
 		proc_compose(&parent_ps, PROC_ENGINE, IMSG_ENGINE_START, 0,
 		    -1, &(uint8_t){ 1 }, 1);
+		parent->pa_engine_began = 1;
+	}
 	config_free(old);
+}
+
+/*
+ * Replace role id if cf needs a library it did not open (dl.c); 1 when
+ * it was killed to start again with it.
+ */
+static int
+parent_dl(struct phpeekd_conf *cf, enum privsep_procid id)
+{
+	struct role_state	*rs = &parent_ps.ps_roles[id];
+	int			 need = dl_needs(cf, id);
+
+	if ((need & ~rs->rs_load) == 0)
+		return (0);
+	rs->rs_load |= need;
+	/* a role between a crash and its restart starts with it anyway */
+	if (rs->rs_pid == -1)
+		return (0);
+	log_info("%s: starting again with %s", proc_titles[id],
+	    need & DL_CURL ? "libcurl" : "OpenSSL");
+	rs->rs_replace = 1;
+	if (kill(rs->rs_pid, SIGKILL) == -1) {
+		rs->rs_replace = 0;
+		log_warn("%s: kill", proc_titles[id]);
+		return (0);
+	}
+	return (1);
 }
 
 /* A fresh socketpair between engine and api, one end to each. */
@@ -806,9 +851,13 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 			break;
 		config_send(ps, PROC_ENGINE, parent->pa_conf);
 		parent_adopt();
-		/* not a fresh start: pre-start hooks do not run again */
+		/*
+		 * Not a fresh start: pre-start hooks do not run again;
+		 * unless it was replaced before its first start (dl.c).
+		 */
 		proc_compose(ps, PROC_ENGINE, IMSG_ENGINE_START, 0, -1,
-		    &(uint8_t){ 0 }, 1);
+		    &(uint8_t){ !parent->pa_engine_began }, 1);
+		parent->pa_engine_began = 1;
 		parent_link();
 		break;
 	case PROC_API:

@@ -612,6 +612,8 @@ struct role_state {
 	struct event		 rs_restart;
 	int			 rs_stopping;
 	int			 rs_violated;	/* regress: -T passed once */
+	int			 rs_load;	/* DL_*: -L at its next start */
+	int			 rs_replace;	/* killed to load a library */
 };
 
 struct privsep {
@@ -1402,6 +1404,17 @@ struct spawn_result {
 #define SPAWN_HOOK	2	/* a hook: name is its owner, idx phase<<16|n */
 int	 spawn_instance(const struct proc_conf *, int, int,
 	    struct spawn_result *);
+
+/* dl.c */
+#define DL_CURL		0x1	/* the engine: HTTP checks, heartbeats */
+#define DL_TLS		0x2	/* the api: api_tls, metrics_tls */
+extern int	 dl_wanted;
+struct dl_sym {
+	const char	 *ds_name;
+	void		**ds_ptr;
+};
+void	 dl_load(const char *, const struct dl_sym *, size_t);
+int	 dl_needs(const struct phpeekd_conf *, enum privsep_procid);
 
 /* util.c */
 int	 strlist_add(struct strlist *, const char *);

@@ -310,7 +310,7 @@ proc_start_role(struct privsep *ps, enum privsep_procid id)
 #ifdef PHPEEKD_REGRESS
 	const char	*violate;
 #endif
-	char		 vflag[8];
+	char		 vflag[8], lflag[8];
 	int		 sp[2], argc = 0, i;
 	pid_t		 pid;
 
@@ -325,6 +325,11 @@ proc_start_role(struct privsep *ps, enum privsep_procid id)
 	if (id == PROC_API) {
 		argv[argc++] = (char *)"-u";
 		argv[argc++] = (char *)sandbox_api_user;
+	}
+	if (ps->ps_roles[id].rs_load != 0) {
+		snprintf(lflag, sizeof(lflag), "%d", ps->ps_roles[id].rs_load);
+		argv[argc++] = (char *)"-L";
+		argv[argc++] = lflag;
 	}
 #ifdef PHPEEKD_REGRESS
 	/* PHPEEKD_REGRESS_VIOLATE=role:syscall, on the role's first start */
@@ -406,6 +411,12 @@ proc_role_died(struct privsep *ps, pid_t pid, int status)
 	wait_status_str(status, why, sizeof(why));
 	if (rs->rs_stopping) {
 		log_debug("%s (pid %d) ended: %s", proc_titles[id], pid, why);
+		return (1);
+	}
+	/* killed on purpose, to start again with a library: no crash */
+	if (rs->rs_replace) {
+		rs->rs_replace = 0;
+		proc_restart_cb(-1, 0, (void *)(intptr_t)id);
 		return (1);
 	}
 	if (WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
