@@ -201,8 +201,9 @@ api_proc_free(struct api_proc *ap)
 	uint32_t	i;
 
 	TAILQ_REMOVE(&api->a_procs, ap, ap_entry);
-	for (i = 0; i < LOG_RING_SIZE; i++)
+	for (i = 0; ap->ap_logs != NULL && i < LOG_RING_SIZE; i++)
 		free(ap->ap_logs[i].le_msg);
+	free(ap->ap_logs);
 	for (i = 0; i < ap->ap_ninst; i++)
 		free(ap->ap_rings[i].r_v);
 	free(ap->ap_rings);
@@ -282,6 +283,13 @@ api_log_add(struct imsg *imsg)
 		return (-1);
 	}
 	if ((ap = api_proc_find(name)) == NULL) {
+		free(msg);
+		return (0);
+	}
+	/* a process that never writes a line costs no ring */
+	if (ap->ap_logs == NULL && (ap->ap_logs = calloc(LOG_RING_SIZE,
+	    sizeof(*ap->ap_logs))) == NULL) {
+		log_warn("%s", __func__);
 		free(msg);
 		return (0);
 	}

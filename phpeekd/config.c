@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1189,4 +1190,6 @@ config_send_result(struct privsep *ps, uint32_t gen, int rv,
 		proc_compose(ps, PROC_PARENT, IMSG_CFG_FAILED, gen, -1,
 		    NULL, 0);
 	parse_result_clear(pr);
+	/* the parse tree is gone until the next reload: give it back */
+	malloc_trim(0);
 }

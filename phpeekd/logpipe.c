@@ -65,9 +65,9 @@ logpipe_open(int fd, int stream, const char *proc, const char *inst,
 	char		 err[512];
 	int		 fl;
 
-	if ((lp = calloc(1, sizeof(*lp))) == NULL ||
-	    (lp->lp_buf = malloc(LOG_LINE_LIMIT)) == NULL) {
-		free(lp);
+	/* the line buffer comes with the first read: most pipes of a
+	 * quiet service never need one */
+	if ((lp = calloc(1, sizeof(*lp))) == NULL) {
 		close(fd);
 		log_warn("%s", __func__);
 		return (NULL);
@@ -373,6 +373,8 @@ logpipe_entry(struct logpipe *lp, const struct logintel_entry *ie)
 static void
 logpipe_flush(struct logpipe *lp, int force)
 {
+	if (lp->lp_buf == NULL)
+		return;
 	lp->lp_len = logframe(lp->lp_buf, lp->lp_len, LOG_LINE_LIMIT, force,
 	    logpipe_line, lp);
 }
@@ -384,6 +386,12 @@ logpipe_read(int fd, short event, void *arg)
 	ssize_t		 n;
 	int		 reads;
 
+	if (lp->lp_buf == NULL && (lp->lp_buf = malloc(LOG_LINE_LIMIT)) ==
+	    NULL) {
+		log_warn("%s: %s", lp->lp_inst, __func__);
+		logpipe_close(lp);
+		return;
+	}
 	/* a bounded number of reads per wakeup keeps the loop fair */
 	for (reads = 0; reads < 16; reads++) {
 		n = read(fd, lp->lp_buf + lp->lp_len,

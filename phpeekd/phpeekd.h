@@ -1313,7 +1313,7 @@ struct api_proc {
 	struct state_proc	 ap_state;
 	struct state_instance	*ap_inst;
 	struct api_ring		*ap_rings;	/* one per instance slot */
-	struct log_entry	 ap_logs[LOG_RING_SIZE];
+	struct log_entry	*ap_logs;	/* LOG_RING_SIZE, at its first */
 	uint32_t		 ap_log_head;
 	uint32_t		 ap_log_len;
 	uint64_t		 ap_log_seq;	/* lines ever received */
