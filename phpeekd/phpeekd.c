@@ -19,6 +19,7 @@
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,7 @@ struct parent {
 	struct finals		 pa_finals;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
 	int			 pa_engine_began;	/* ENGINE_START 1 sent */
+	int			 pa_api_on;	/* the api role was started */
 	int64_t			 pa_shutdown_at;	/* monotonic ms */
 	int			 pa_status;
 	uint32_t		 pa_adopt_token;
@@ -102,6 +104,7 @@ static int	parent_write_file(const char *, const char *, size_t, char *,
 		    size_t);
 static void	parent_link(void);
 static int	parent_dl(struct phpeekd_conf *, enum privsep_procid);
+static void	parent_api_start(const struct global_conf *);
 static void	parent_adopt(void);
 static void	parent_role_lost(struct privsep *, enum privsep_procid);
 static void	parent_role_started(struct privsep *, enum privsep_procid);
@@ -146,6 +149,14 @@ main(int argc, char *argv[], char *envp[])
 	int			 ch, noaction = 0, strict = 0, json = 0;
 	int			 verbose = 0, quiet = 0, watch = 0;
 
+	/*
+	 * Every channel's 64 KiB read buffer and every log pipe's line
+	 * buffer from mmap: zero pages that cost nothing until used, and
+	 * given back when freed, where the heap would zero them at calloc
+	 * and keep them.
+	 */
+	if (mallopt(M_MMAP_THRESHOLD, 64 * 1024) != 1)
+		warnx("mallopt M_MMAP_THRESHOLD failed");
 	setproctitle_init(argc, argv, envp);
 	/* phpeek-pm's "serve" is what phpeekd does anyway */
 	if (argc > 1 && strcmp(argv[1], "serve") == 0) {
@@ -508,10 +519,10 @@ parent_main(const char *path, int watch)
 	log_info("phpeekd %s starting, pid %d, configuration %s",
 	    PHPEEKD_VERSION, getpid(), path);
 
+	/* the api starts with a configuration that gives it a socket */
 	for (i = PROC_CONFIG; i < PROC_MAX; i++)
-		if (proc_start_role(ps, i) == -1)
+		if (i != PROC_API && proc_start_role(ps, i) == -1)
 			fatalx("cannot start the %s role", proc_titles[i]);
-	parent_link();
 	parent_load_config();
 	if (watch && watch_start(path, parent_watch_reload) == -1)
 		log_warn("-w: cannot watch %s", path);
@@ -679,6 +690,7 @@ parent_install(struct phpeekd_conf *cf)
 	if (!parent->pa_shutdown) {
 		(void)parent_dl(cf, PROC_API);
 		engine_new = parent_dl(cf, PROC_ENGINE);
+		parent_api_start(&cf->cf_global);
 	}
 	config_send(&parent_ps, PROC_API, cf);
 	if (old == NULL || listen_changed(&old->cf_global, &cf->cf_global)) {
@@ -705,6 +717,30 @@ parent_install(struct phpeekd_conf *cf)
 		parent->pa_engine_began = 1;
 	}
 	config_free(old);
+	/* the old generation and the messages that brought the new one */
+	malloc_trim(0);
+}
+
+/*
+ * Without a control socket, an API port or a metrics port the api role
+ * has nothing to serve and is not started: a container that runs a
+ * handful of workers and nothing else pays for three roles, not four.
+ * The first configuration that opens one starts it; a crash restarts
+ * it as any role's.
+ */
+static void
+parent_api_start(const struct global_conf *gc)
+{
+	if (parent->pa_api_on || (gc->gc_api_socket[0] == '\0' &&
+	    !(gc->gc_api_enabled && gc->gc_api_port > 0) &&
+	    !(gc->gc_metrics_enabled && gc->gc_metrics_port > 0)))
+		return;
+	if (proc_start_role(&parent_ps, PROC_API) == -1) {
+		log_warnx("cannot start the api role");
+		return;
+	}
+	parent->pa_api_on = 1;
+	parent_link();
 }
 
 /*
