@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +558,7 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if (rv == 1) {
 			engine_configure(engine->en_pending);
 			engine->en_pending = NULL;
+			malloc_trim(0);
 		}
 		return (0);
 	case IMSG_ADOPT:

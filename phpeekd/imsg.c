@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -312,7 +313,13 @@ ibuf_free(struct ibuf *buf)
 void
 imsgbuf_init(struct imsgbuf *ib, int fd)
 {
-	memset(ib, 0, sizeof(*ib));
+	/*
+	 * All but the read buffer, which is never read past rbuf_len:
+	 * zeroing it would make 64 KiB per channel resident for nothing.
+	 */
+	memset(ib, 0, offsetof(struct imsgbuf, rbuf));
+	memset(&ib->rbuf_len, 0, sizeof(*ib) - offsetof(struct imsgbuf,
+	    rbuf_len));
 	TAILQ_INIT(&ib->wq);
 	TAILQ_INIT(&ib->rq);
 	ib->fd = fd;

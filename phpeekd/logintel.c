@@ -1067,7 +1067,7 @@ need_seq(struct lineedp *ps, struct liseq *q)
 {
 	uint8_t		 set[1][32];
 	struct liseq	*g;
-	unsigned int	 m, n;
+	unsigned int	 m = 0, n = 0;
 	int		 k;
 
 	memset(q, 0, sizeof(*q));
