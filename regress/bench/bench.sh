@@ -16,7 +16,7 @@
 #                 the init has reaped every one
 #   reaplag       ms from the last orphan's exit until none is left
 #                 (both reap columns: the run with the median lag of
-#                 REAPS, default 5)
+#                 REAPS, default 9)
 #   killesc       ms past a 1 s stop timeout until a service that
 #                 ignores SIGTERM is gone, after SIGTERM to the init
 #   idle cs, cpu  context switches and CPU ms of the supervisor's
@@ -29,7 +29,7 @@ set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 PHPEEKD=${PHPEEKD:-$TOP/phpeekd/phpeekd}
 KILLS=${1:-20}
-REAPS=${REAPS:-5}
+REAPS=${REAPS:-9}
 W=$(mktemp -d /tmp/phpeekd-bench.XXXXXX)
 trap 'pkill -9 -f "$W" 2>/dev/null; rm -rf "$W"' EXIT
 chmod 755 "$W"

@@ -24,7 +24,9 @@
  * their figure and cmd's pid, which the script uses to clean up.
  */
 
+#include <sys/epoll.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -51,11 +53,6 @@ struct report {
 	pid_t		 pid;
 	int64_t		 ns;
 	char		 text[128];
-};
-
-struct slot {
-	volatile pid_t	 pid;
-	volatile int64_t exit_ns;
 };
 
 static int64_t
@@ -110,23 +107,30 @@ svc(const char *path, int noterm)
 /*
  * N grandchildren block on a pipe; their parents exit at once, so they
  * are orphans of the namespace's init.  Closing the pipe releases them
- * together; each writes its exit time to shared memory before _exit.
- * Then wait, in the same namespace, until kill(pid, 0) finds each gone
- * (a zombie still answers): the init has reaped them all.
+ * together.  A pidfd of each, in epoll, tells the moment it has exited
+ * and is a zombie, without a busy loop competing with the init for the
+ * CPU; after the last, kill(pid, 0) finds each gone (a zombie still
+ * answers) when the init has reaped them all.
  */
 static __dead void
 orphans(const char *path, int n)
 {
-	struct slot	*s;
-	char		 buf[128], c;
-	int64_t		 t0, tgone, last = 0;
-	int		 p[2], i, st;
-	pid_t		 pid;
+	struct epoll_event	 ev, evs[64];
+	struct rlimit		 rl;
+	volatile pid_t		*pids;
+	char			 buf[128], c;
+	int64_t			 t0, tgone, last = 0;
+	int			 p[2], i, k, st, ep, fd, left = n;
+	pid_t			 pid;
 
-	if ((s = mmap(NULL, sizeof(*s) * (size_t)n, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
+	if ((pids = mmap(NULL, sizeof(*pids) * (size_t)n, PROT_READ |
+	    PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0)) == MAP_FAILED)
 		err(1, "mmap");
-	if (pipe(p) == -1)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (pipe(p) == -1 || (ep = epoll_create1(EPOLL_CLOEXEC)) == -1)
 		err(1, "pipe");
 	for (i = 0; i < n; i++) {
 		switch (pid = fork()) {
@@ -135,11 +139,10 @@ orphans(const char *path, int n)
 		case 0:
 			if (fork() == 0) {
 				close(p[1]);
-				s[i].pid = getpid();
+				pids[i] = getpid();
 				while (read(p[0], &c, 1) == -1 &&
 				    errno == EINTR)
 					;
-				s[i].exit_ns = now_ns();
 				_exit(0);
 			}
 			_exit(0);
@@ -148,18 +151,35 @@ orphans(const char *path, int n)
 			;
 	}
 	close(p[0]);
-	for (i = 0; i < n; i++)
-		while (s[i].pid == 0)
+	for (i = 0; i < n; i++) {
+		while (pids[i] == 0)
 			sched_yield();
+		if ((fd = (int)syscall(SYS_pidfd_open, pids[i], 0)) == -1)
+			err(1, "pidfd_open");
+		ev.events = EPOLLIN;
+		ev.data.fd = fd;
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == -1)
+			err(1, "epoll_ctl");
+	}
 	t0 = now_ns();
 	close(p[1]);
+	while (left > 0) {
+		if ((k = epoll_wait(ep, evs, 64, -1)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(1, "epoll_wait");
+		}
+		last = now_ns();
+		for (i = 0; i < k; i++) {
+			(void)epoll_ctl(ep, EPOLL_CTL_DEL, evs[i].data.fd, NULL);
+			close(evs[i].data.fd);
+			left--;
+		}
+	}
 	for (i = 0; i < n; i++)
-		while (kill(s[i].pid, 0) == 0)
-			sched_yield();
+		while (kill(pids[i], 0) == 0)
+			;
 	tgone = now_ns();
-	for (i = 0; i < n; i++)
-		if (s[i].exit_ns > last)
-			last = s[i].exit_ns;
 	snprintf(buf, sizeof(buf), "%.2f %.3f", (tgone - t0) / 1e6,
 	    (tgone - last) / 1e6);
 	tell(path, buf);
