@@ -486,6 +486,9 @@ engine_adopt(struct imsg *imsg)
 	in->in_ready = 1;	/* it ran before the engine did */
 	in->in_started_wall = started;
 	log_info("%s: adopted running instance, pid %u", in->in_id, pid);
+	/* a restarted engine watches it as the last one did */
+	if (ep->ep_conf->pc_schedule == NULL)
+		health_start(ep);
 	return (0);
 }
 

@@ -70,6 +70,7 @@ struct parent {
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
 	int			 pa_engine_began;	/* ENGINE_START 1 sent */
 	int			 pa_api_on;	/* the api role was started */
+	struct phpeekd_conf	*pa_engine_prev;	/* a replaced engine's */
 	int64_t			 pa_shutdown_at;	/* monotonic ms */
 	int			 pa_status;
 	uint32_t		 pa_adopt_token;
@@ -707,7 +708,15 @@ parent_install(struct phpeekd_conf *cf)
 	parent->pa_editing = 0;
 	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
 	    &(uint8_t){ 1 }, 1);
-	/* a replaced engine gets it all when it starts again */
+	/*
+	 * A replaced engine gets it all when it starts again: first the
+	 * generation it ran, to adopt the programs under, then this one
+	 * as a reload, so that what changed restarts and nothing else.
+	 */
+	if (engine_new && old != NULL && parent->pa_engine_prev == NULL) {
+		parent->pa_engine_prev = old;
+		old = NULL;
+	}
 	if (parent->pa_shutdown || engine_new)
 		;
 	else if (config_send(&parent_ps, PROC_ENGINE, cf) == 0 &&
@@ -865,6 +874,8 @@ parent_role_lost(struct privsep *ps, enum privsep_procid id)
 static void
 parent_role_started(struct privsep *ps, enum privsep_procid id)
 {
+	struct phpeekd_conf	*prev;
+
 	switch (id) {
 	case PROC_CONFIG:
 		if (parent->pa_saving) {
@@ -885,7 +896,9 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 	case PROC_ENGINE:
 		if (parent->pa_conf == NULL)
 			break;
-		config_send(ps, PROC_ENGINE, parent->pa_conf);
+		prev = parent->pa_engine_prev;
+		config_send(ps, PROC_ENGINE, prev != NULL ? prev :
+		    parent->pa_conf);
 		parent_adopt();
 		/*
 		 * Not a fresh start: pre-start hooks do not run again;
@@ -894,6 +907,11 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 		proc_compose(ps, PROC_ENGINE, IMSG_ENGINE_START, 0, -1,
 		    &(uint8_t){ !parent->pa_engine_began }, 1);
 		parent->pa_engine_began = 1;
+		if (prev != NULL) {
+			config_send(ps, PROC_ENGINE, parent->pa_conf);
+			config_free(prev);
+			parent->pa_engine_prev = NULL;
+		}
 		parent_link();
 		break;
 	case PROC_API:
