@@ -520,10 +520,13 @@ parent_main(const char *path, int watch)
 	log_info("phpeekd %s starting, pid %d, configuration %s",
 	    PHPEEKD_VERSION, getpid(), path);
 
-	/* the api starts with a configuration that gives it a socket */
-	for (i = PROC_CONFIG; i < PROC_MAX; i++)
-		if (i != PROC_API && proc_start_role(ps, i) == -1)
-			fatalx("cannot start the %s role", proc_titles[i]);
+	/*
+	 * The engine and the api start with the first configuration: it
+	 * says what libraries the engine needs (dl.c) and whether the api
+	 * has anything to serve.
+	 */
+	if (proc_start_role(ps, PROC_CONFIG) == -1)
+		fatalx("cannot start the %s role", proc_titles[PROC_CONFIG]);
 	parent_load_config();
 	if (watch && watch_start(path, parent_watch_reload) == -1)
 		log_warn("-w: cannot watch %s", path);
@@ -688,6 +691,12 @@ parent_install(struct phpeekd_conf *cf)
 	log_info("configuration generation %u loaded: %zu processes",
 	    cf->cf_generation, cf->cf_nprocs);
 	/* a role that lacks a library the configuration needs is replaced */
+	if (old == NULL) {
+		parent_ps.ps_roles[PROC_ENGINE].rs_load = dl_needs(cf,
+		    PROC_ENGINE);
+		if (proc_start_role(&parent_ps, PROC_ENGINE) == -1)
+			fatalx("cannot start the engine role");
+	}
 	if (!parent->pa_shutdown) {
 		(void)parent_dl(cf, PROC_API);
 		engine_new = parent_dl(cf, PROC_ENGINE);
