@@ -34,7 +34,6 @@ PHPEEKD_LDLIBS = $(shell $(PKG_CONFIG) --libs $(PHPEEKD_PKGS))
 soname =	$(shell objdump -p "$$($(PKG_CONFIG) --variable=libdir $(1))/$(2).so" \
 		    2>/dev/null | sed -n 's/^ *SONAME *//p')
 SONAMES =	-DCURL_SONAME='"$(call soname,libcurl,libcurl)"' \
-		-DSSL_SONAME='"$(call soname,openssl,libssl)"' \
 		-DEVSSL_SONAME='"$(call soname,libevent_openssl,libevent_openssl)"'
 CFLAGS +=	$(SONAMES)
 CHECK_CFLAGS =	$(shell $(PKG_CONFIG) --cflags check)

@@ -25,43 +25,35 @@
 #include "phpeekd.h"
 
 /*
- * OpenSSL and libevent's glue to it are opened by apitls_init(), in the
- * api only (dl.c): every call below goes through these pointers.
+ * libevent's glue to OpenSSL, and OpenSSL with it, is opened by
+ * apitls_init(), in the api only (dl.c): every call below goes through
+ * these pointers.
  */
-#define SSL_SYMS \
-	X(BIO_free) \
-	X(BIO_new_mem_buf) \
-	X(ERR_clear_error) \
-	X(ERR_error_string_n) \
-	X(ERR_get_error) \
-	X(EVP_PKEY_free) \
-	X(OPENSSL_init_ssl) \
-	X(PEM_read_bio_PrivateKey) \
-	X(PEM_read_bio_X509) \
-	X(SSL_CTX_check_private_key) \
-	X(SSL_CTX_ctrl) \
-	X(SSL_CTX_free) \
-	X(SSL_CTX_get_cert_store) \
-	X(SSL_CTX_new) \
-	X(SSL_CTX_set_options) \
-	X(SSL_CTX_set_verify) \
-	X(SSL_CTX_use_PrivateKey) \
-	X(SSL_CTX_use_certificate) \
-	X(SSL_new) \
-	X(TLS_server_method) \
-	X(X509_STORE_add_cert) \
-	X(X509_free)
-
-#define X(f)	__typeof__(f) *f;
-static struct {
-	SSL_SYMS
-} dl_ssl;
-#undef X
-#define X(f)	{ #f, (void **)&dl_ssl.f },
-static const struct dl_sym dl_ssl_syms[] = {
-	SSL_SYMS
-};
-#undef X
+#define SSL_SYMS(X, s) \
+	X(s, BIO_free) \
+	X(s, BIO_new_mem_buf) \
+	X(s, ERR_clear_error) \
+	X(s, ERR_error_string_n) \
+	X(s, ERR_get_error) \
+	X(s, EVP_PKEY_free) \
+	X(s, OPENSSL_init_ssl) \
+	X(s, PEM_read_bio_PrivateKey) \
+	X(s, PEM_read_bio_X509) \
+	X(s, SSL_CTX_check_private_key) \
+	X(s, SSL_CTX_ctrl) \
+	X(s, SSL_CTX_free) \
+	X(s, SSL_CTX_get_cert_store) \
+	X(s, SSL_CTX_new) \
+	X(s, SSL_CTX_set_options) \
+	X(s, SSL_CTX_set_verify) \
+	X(s, SSL_CTX_use_PrivateKey) \
+	X(s, SSL_CTX_use_certificate) \
+	X(s, SSL_new) \
+	X(s, TLS_server_method) \
+	X(s, X509_STORE_add_cert) \
+	X(s, X509_free) \
+	X(s, bufferevent_openssl_socket_new)
+DL_TABLE(dl_ssl, SSL_SYMS);
 
 #define BIO_free	(*dl_ssl.BIO_free)
 #define BIO_new_mem_buf	(*dl_ssl.BIO_new_mem_buf)
@@ -85,22 +77,7 @@ static const struct dl_sym dl_ssl_syms[] = {
 #define TLS_server_method	(*dl_ssl.TLS_server_method)
 #define X509_STORE_add_cert	(*dl_ssl.X509_STORE_add_cert)
 #define X509_free	(*dl_ssl.X509_free)
-#define EVSSL_SYMS \
-	X(bufferevent_openssl_socket_new)
-
-#define X(f)	__typeof__(f) *f;
-static struct {
-	EVSSL_SYMS
-} dl_evssl;
-#undef X
-#define X(f)	{ #f, (void **)&dl_evssl.f },
-static const struct dl_sym dl_evssl_syms[] = {
-	EVSSL_SYMS
-};
-#undef X
-
-#define bufferevent_openssl_socket_new	(*dl_evssl.bufferevent_openssl_socket_new)
-
+#define bufferevent_openssl_socket_new	(*dl_ssl.bufferevent_openssl_socket_new)
 
 /* Files received for a listener kind, until its socket comes. */
 struct tls_pending {
@@ -137,10 +114,8 @@ apitls_init(void)
 	/* no TLS listener: OpenSSL is not even mapped */
 	if ((dl_wanted & DL_TLS) == 0)
 		return;
-	dl_load(SSL_SONAME, dl_ssl_syms, sizeof(dl_ssl_syms) /
-	    sizeof(dl_ssl_syms[0]));
-	dl_load(EVSSL_SONAME, dl_evssl_syms, sizeof(dl_evssl_syms) /
-	    sizeof(dl_evssl_syms[0]));
+	/* OpenSSL's symbols too: dlsym searches what a library pulls in */
+	DL_LOAD(EVSSL_SONAME, dl_ssl);
 	if (OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS |
 	    OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL) != 1)
 		fatalx("OpenSSL initialisation failed");

@@ -18,33 +18,23 @@
  * libcurl is opened by curlev_init(), in the engine only (dl.c): every
  * call below goes through these pointers.
  */
-#define CURL_SYMS \
-	X(curl_easy_cleanup) \
-	X(curl_easy_getinfo) \
-	X(curl_easy_init) \
-	X(curl_easy_setopt) \
-	X(curl_easy_strerror) \
-	X(curl_global_init) \
-	X(curl_multi_add_handle) \
-	X(curl_multi_assign) \
-	X(curl_multi_info_read) \
-	X(curl_multi_init) \
-	X(curl_multi_remove_handle) \
-	X(curl_multi_setopt) \
-	X(curl_multi_socket_action) \
-	X(curl_slist_append) \
-	X(curl_slist_free_all)
-
-#define X(f)	__typeof__(f) *f;
-static struct {
-	CURL_SYMS
-} dl_curl;
-#undef X
-#define X(f)	{ #f, (void **)&dl_curl.f },
-static const struct dl_sym dl_curl_syms[] = {
-	CURL_SYMS
-};
-#undef X
+#define CURL_SYMS(X, s) \
+	X(s, curl_easy_cleanup) \
+	X(s, curl_easy_getinfo) \
+	X(s, curl_easy_init) \
+	X(s, curl_easy_setopt) \
+	X(s, curl_easy_strerror) \
+	X(s, curl_global_init) \
+	X(s, curl_multi_add_handle) \
+	X(s, curl_multi_assign) \
+	X(s, curl_multi_info_read) \
+	X(s, curl_multi_init) \
+	X(s, curl_multi_remove_handle) \
+	X(s, curl_multi_setopt) \
+	X(s, curl_multi_socket_action) \
+	X(s, curl_slist_append) \
+	X(s, curl_slist_free_all)
+DL_TABLE(dl_curl, CURL_SYMS);
 
 /* curl.h wraps these three in macros of its own */
 #undef curl_easy_getinfo
@@ -65,7 +55,6 @@ static const struct dl_sym dl_curl_syms[] = {
 #define curl_multi_socket_action	(*dl_curl.curl_multi_socket_action)
 #define curl_slist_append	(*dl_curl.curl_slist_append)
 #define curl_slist_free_all	(*dl_curl.curl_slist_free_all)
-
 
 struct curlev_sock {
 	struct event	 cs_ev;
@@ -101,8 +90,7 @@ curlev_init(void)
 	/* no HTTP check or heartbeat: libcurl is not even mapped */
 	if ((dl_wanted & DL_CURL) == 0)
 		return;
-	dl_load(CURL_SONAME, dl_curl_syms, sizeof(dl_curl_syms) /
-	    sizeof(dl_curl_syms[0]));
+	DL_LOAD(CURL_SONAME, dl_curl);
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0)
 		fatalx("curl_global_init");
 	if ((curlev_multi = curl_multi_init()) == NULL)

@@ -17,8 +17,10 @@
 
 int	dl_wanted;	/* DL_*, from -L */
 
-/* Open file and look up each symbol; fatal, as a missing one would be
- * at link time. */
+/*
+ * Open file and look up each symbol, in it and in the libraries it
+ * pulls in; fatal, as a missing one would be at link time.
+ */
 void
 dl_load(const char *file, const struct dl_sym *syms, size_t n)
 {

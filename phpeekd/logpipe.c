@@ -65,8 +65,10 @@ logpipe_open(int fd, int stream, const char *proc, const char *inst,
 	char		 err[512];
 	int		 fl;
 
-	/* the line buffer comes with the first read: most pipes of a
-	 * quiet service never need one */
+	/*
+	 * The line buffer comes with the first read: most pipes of a
+	 * quiet service never need one.
+	 */
 	if ((lp = calloc(1, sizeof(*lp))) == NULL) {
 		close(fd);
 		log_warn("%s", __func__);

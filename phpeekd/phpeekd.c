@@ -68,7 +68,6 @@ struct parent {
 	struct services		 pa_services;
 	struct finals		 pa_finals;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
-	int			 pa_engine_began;	/* ENGINE_START 1 sent */
 	int			 pa_api_on;	/* the api role was started */
 	struct phpeekd_conf	*pa_engine_prev;	/* a replaced engine's */
 	int64_t			 pa_shutdown_at;	/* monotonic ms */
@@ -152,9 +151,9 @@ main(int argc, char *argv[], char *envp[])
 
 	/*
 	 * Every channel's 64 KiB read buffer and every log pipe's line
-	 * buffer from mmap: zero pages that cost nothing until used, and
-	 * given back when freed, where the heap would zero them at calloc
-	 * and keep them.  Only a saving: an allocator that does not take
+	 * buffer from mmap: untouched pages cost nothing, and a freed one
+	 * goes back to the kernel instead of staying in the heap.  Only a
+	 * saving: an allocator that does not take
 	 * the option (AddressSanitizer's) is left to its own ways.
 	 */
 	(void)mallopt(M_MMAP_THRESHOLD, 64 * 1024);
@@ -690,13 +689,14 @@ parent_install(struct phpeekd_conf *cf)
 		log_setverbose(cf->cf_global.gc_log_level);
 	log_info("configuration generation %u loaded: %zu processes",
 	    cf->cf_generation, cf->cf_nprocs);
-	/* a role that lacks a library the configuration needs is replaced */
+	/* the first configuration says what the engine starts with */
 	if (old == NULL) {
 		parent_ps.ps_roles[PROC_ENGINE].rs_load = dl_needs(cf,
 		    PROC_ENGINE);
 		if (proc_start_role(&parent_ps, PROC_ENGINE) == -1)
 			fatalx("cannot start the engine role");
 	}
+	/* a role that lacks a library the configuration needs is replaced */
 	if (!parent->pa_shutdown) {
 		(void)parent_dl(cf, PROC_API);
 		engine_new = parent_dl(cf, PROC_ENGINE);
@@ -729,11 +729,9 @@ parent_install(struct phpeekd_conf *cf)
 	if (parent->pa_shutdown || engine_new)
 		;
 	else if (config_send(&parent_ps, PROC_ENGINE, cf) == 0 &&
-	    old == NULL) {
+	    old == NULL)
 		proc_compose(&parent_ps, PROC_ENGINE, IMSG_ENGINE_START, 0,
 		    -1, &(uint8_t){ 1 }, 1);
-		parent->pa_engine_began = 1;
-	}
 	config_free(old);
 	/* the old generation and the messages that brought the new one */
 	malloc_trim(0);
@@ -909,13 +907,9 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 		config_send(ps, PROC_ENGINE, prev != NULL ? prev :
 		    parent->pa_conf);
 		parent_adopt();
-		/*
-		 * Not a fresh start: pre-start hooks do not run again;
-		 * unless it was replaced before its first start (dl.c).
-		 */
+		/* not a fresh start: pre-start hooks do not run again */
 		proc_compose(ps, PROC_ENGINE, IMSG_ENGINE_START, 0, -1,
-		    &(uint8_t){ !parent->pa_engine_began }, 1);
-		parent->pa_engine_began = 1;
+		    &(uint8_t){ 0 }, 1);
 		if (prev != NULL) {
 			config_send(ps, PROC_ENGINE, parent->pa_conf);
 			config_free(prev);

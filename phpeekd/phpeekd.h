@@ -1413,6 +1413,18 @@ struct dl_sym {
 	const char	 *ds_name;
 	void		**ds_ptr;
 };
+/*
+ * DL_TABLE(name, LIST): a struct "name" of pointers typed as the
+ * functions LIST names, X(name, function) each, and the table
+ * name_syms that dl_load fills it from.
+ */
+#define DL_PTR(s, f)	__typeof__(f) *f;
+#define DL_SYM(s, f)	{ #f, (void **)&s.f },
+#define DL_TABLE(s, list)						\
+	static struct { list(DL_PTR, s) } s;				\
+	static const struct dl_sym s##_syms[] = { list(DL_SYM, s) }
+#define DL_LOAD(file, s)						\
+	dl_load(file, s##_syms, sizeof(s##_syms) / sizeof(s##_syms[0]))
 void	 dl_load(const char *, const struct dl_sym *, size_t);
 int	 dl_needs(const struct phpeekd_conf *, enum privsep_procid);
 

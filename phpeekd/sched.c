@@ -23,13 +23,13 @@
 
 static void	sched_fire(int, short, void *);
 static void	sched_timeout_cb(int, short, void *);
+static void	sched_timer(struct eproc *, int64_t);
 
 /* Set the task's timer for its next due minute. */
 void
 sched_arm(struct eproc *ep)
 {
 	struct cron	c;
-	struct timeval	tv;
 	char		err[128];
 	int64_t		wms = wall_ms(), now = wms / 1000, next;
 
@@ -44,12 +44,21 @@ sched_arm(struct eproc *ep)
 		return;
 	}
 	ep->ep_next_run = next;
+	sched_timer(ep, wms);
+	engine_state_proc(ep);
+}
+
+/* The timer for ep_next_run, seen at wall clock wms. */
+static void
+sched_timer(struct eproc *ep, int64_t wms)
+{
+	struct timeval	tv;
+
 	evtimer_set(&ep->ep_cron_ev, sched_fire, ep);
 	/* a few ms past the boundary, so the minute has begun */
-	ms_to_tv(next * 1000 - wms + 5, &tv);
+	ms_to_tv(ep->ep_next_run * 1000 - wms + 5, &tv);
 	evtimer_add(&ep->ep_cron_ev, &tv);
 	ep->ep_cron_armed = 1;
-	engine_state_proc(ep);
 }
 
 void
@@ -104,7 +113,6 @@ sched_fire(int fd, short event, void *arg)
 {
 	struct eproc	*ep = arg;
 	struct instance	*in;
-	struct timeval	 tv;
 	int64_t		 wms;
 	int		 i, running = 0;
 
@@ -114,9 +122,7 @@ sched_fire(int fd, short event, void *arg)
 	 * before the due second waits out the rest of it.
 	 */
 	if ((wms = wall_ms()) < ep->ep_next_run * 1000) {
-		ms_to_tv(ep->ep_next_run * 1000 - wms + 5, &tv);
-		evtimer_add(&ep->ep_cron_ev, &tv);
-		ep->ep_cron_armed = 1;
+		sched_timer(ep, wms);
 		return;
 	}
 	if (ep->ep_held || ep->ep_paused || sched_run(ep, 0) == -1) {

@@ -244,8 +244,7 @@ static int
 spawn_plan(const struct proc_conf *pc, int idx, int kind, const char *notify,
     struct spawn_plan *sp, const char **what)
 {
-	struct passwd	*pw;
-	int		 n;
+	int	n;
 
 	sp->sp_pc = pc;
 	sp->sp_argv = kind == SPAWN_HEALTH ? &pc->pc_health.hc_command :
@@ -258,8 +257,7 @@ spawn_plan(const struct proc_conf *pc, int idx, int kind, const char *notify,
 		return (-1);
 	if (sp->sp_gid != (gid_t)-1) {
 		/* a named user gets its supplementary groups, else none */
-		if (pc->pc_user != NULL &&
-		    (pw = getpwnam(pc->pc_user)) != NULL) {
+		if (pc->pc_user != NULL && getpwnam(pc->pc_user) != NULL) {
 			n = 0;
 			(void)getgrouplist(pc->pc_user, sp->sp_gid, NULL, &n);
 			if (n < 1)
@@ -508,7 +506,6 @@ spawn_instance(const struct proc_conf *pc, int idx, int kind,
 		strlcpy(sr->sr_what, "readiness channel", sizeof(sr->sr_what));
 		goto fail;
 	}
-	memset(&plan, 0, sizeof(plan));
 	if (spawn_plan(pc, idx, kind, notify[0] != '\0' ? notify : NULL,
 	    &plan, &what) == -1) {
 		sr->sr_errno = errno != 0 ? errno : EINVAL;
