@@ -25,19 +25,7 @@ listen = 127.0.0.1:19071
 pm = static
 pm.max_children = 2
 CONF
-cat >"$T/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-error_log stderr;
-pid $T/nginx.pid;
-events { worker_connections 32; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx-body;
-	fastcgi_temp_path $T/nginx-fcgi;
-	proxy_temp_path $T/nginx-proxy;
-	uwsgi_temp_path $T/nginx-uwsgi;
-	scgi_temp_path $T/nginx-scgi;
+nginx_conf <<CONF
 	server {
 		listen 127.0.0.1:18080;
 		root $T/public;
@@ -48,7 +36,6 @@ http {
 			fastcgi_pass 127.0.0.1:19071;
 		}
 	}
-}
 CONF
 cat >"$T/worker.php" <<'PHP'
 <?php

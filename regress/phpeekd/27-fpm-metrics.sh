@@ -24,19 +24,7 @@ pm.max_children = 3
 pm.status_path = /status
 ping.path = /ping
 CONF
-cat >"$T/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-error_log stderr;
-pid $T/nginx.pid;
-events { worker_connections 32; }
-http {
-	access_log off;
-	client_body_temp_path $T/nginx-body;
-	fastcgi_temp_path $T/nginx-fcgi;
-	proxy_temp_path $T/nginx-proxy;
-	uwsgi_temp_path $T/nginx-uwsgi;
-	scgi_temp_path $T/nginx-scgi;
+nginx_conf <<CONF
 	server {
 		listen 127.0.0.1:18082;
 		location = /status {
@@ -46,7 +34,6 @@ http {
 			fastcgi_pass 127.0.0.1:19075;
 		}
 	}
-}
 CONF
 cat >"$T/conf.yaml" <<YAML
 global:

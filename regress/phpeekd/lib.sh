@@ -50,6 +50,29 @@ wait_for() {
 	return 0
 }
 
+# nginx_conf: $T/nginx.conf for an nginx in the foreground, writing
+# nothing outside $T; its server blocks come on standard input.
+nginx_conf() {
+	{
+		cat <<CONF
+daemon off;
+worker_processes 1;
+error_log stderr;
+pid $T/nginx.pid;
+events { worker_connections 32; }
+http {
+	access_log off;
+	client_body_temp_path $T/nginx-body;
+	fastcgi_temp_path $T/nginx-fcgi;
+	proxy_temp_path $T/nginx-proxy;
+	uwsgi_temp_path $T/nginx-uwsgi;
+	scgi_temp_path $T/nginx-scgi;
+CONF
+		cat
+		echo "}"
+	} >"$T/nginx.conf"
+}
+
 log_has() {
 	grep -q -- "$1" "$T/err"
 }
