@@ -21,6 +21,7 @@
 
 static int	config_dispatch_parent(struct imsgev *, struct imsg *);
 static void	config_check_fd(struct privsep *, uint32_t, int);
+static void	config_base_fd(int);
 static void	config_parse_fd(struct imsgev *, uint32_t, int, const char *);
 static int	config_add_strlist(struct ibuf *, const struct strlist *);
 static int	config_get_strlist(struct ibuf *, struct strlist *);
@@ -1018,6 +1019,12 @@ config_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		config_parse_fd(iev, imsg_get_peerid(imsg), fd, path);
 		close(fd);
 		return (0);
+	case IMSG_CFG_BASE:
+		if ((fd = imsg_get_fd(imsg)) == -1)
+			return (-1);
+		config_base_fd(fd);
+		close(fd);
+		return (0);
 	case IMSG_CFG_CHECK:
 		if ((fd = imsg_get_fd(imsg)) == -1)
 			return (-1);
@@ -1102,6 +1109,23 @@ config_parse_fd(struct imsgev *iev, uint32_t gen, int fd, const char *path)
 			free(text);
 	}
 	config_send_result(iev->ps, gen, rv, &pr);
+}
+
+/*
+ * A new config role is handed the text the running generation came
+ * from, parsed then and not again: API changes apply on top of it.
+ */
+static void
+config_base_fd(int fd)
+{
+	char	*text, err[128];
+	size_t	 len;
+
+	if (config_read_fd(fd, &text, &len, err, sizeof(err)) == -1) {
+		log_warnx("the configuration last loaded: %s", err);
+		return;
+	}
+	edit_file(text, len);
 }
 
 /*

@@ -10,8 +10,10 @@
  */
 
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -61,6 +63,9 @@ struct parent {
 	int			 pa_editing;	/* the load is an API change */
 	int64_t			 pa_started;	/* unix s */
 	int			 pa_saving;	/* CFG_SAVE sent, no answer */
+	int			 pa_edits;	/* the config role holds changes */
+	int			 pa_text;	/* the text of pa_conf: memfd */
+	int			 pa_text_next;	/* the text being loaded */
 	char			*pa_save;	/* the text to save, so far */
 	size_t			 pa_save_len;
 	uint32_t		 pa_reload_id;	/* api request waiting */
@@ -92,6 +97,12 @@ static void	parent_watch_reload(void);
 static void	parent_sig_handler(int, short, void *);
 static void	parent_reap(void);
 static void	parent_load_config(void);
+static int	parent_text_copy(int);
+static int	parent_text_dup(int);
+static int	parent_config_up(void);
+static void	parent_config_base(void);
+static void	parent_config_idle(void);
+static void	parent_text_drop(void);
 static void	parent_install(struct phpeekd_conf *);
 static void	parent_reload_reply(uint32_t, const char *);
 static void	parent_reply_to(uint32_t, uint32_t, const char *);
@@ -486,6 +497,7 @@ parent_main(const char *path, int watch)
 		fatal("%s", __func__);
 	TAILQ_INIT(&parent->pa_services);
 	TAILQ_INIT(&parent->pa_finals);
+	parent->pa_text = parent->pa_text_next = -1;
 	parent->pa_started = (int64_t)time(NULL);
 	if (strlcpy(parent->pa_path, path, sizeof(parent->pa_path)) >=
 	    sizeof(parent->pa_path))
@@ -522,10 +534,8 @@ parent_main(const char *path, int watch)
 	/*
 	 * The engine and the api start with the first configuration: it
 	 * says what libraries the engine needs (dl.c) and whether the api
-	 * has anything to serve.
+	 * has anything to serve.  The config role runs while it parses.
 	 */
-	if (proc_start_role(ps, PROC_CONFIG) == -1)
-		fatalx("cannot start the %s role", proc_titles[PROC_CONFIG]);
 	parent_load_config();
 	if (watch && watch_start(path, parent_watch_reload) == -1)
 		log_warn("-w: cannot watch %s", path);
@@ -571,15 +581,15 @@ parent_sig_handler(int sig, short event, void *arg)
 }
 
 /*
- * Open the file and hand it to the config role.  Only regular files:
- * a fifo or a device could block the parent or the config role.
+ * Open the file and hand a copy of it to the config role.  Only regular
+ * files: a fifo or a device could block the parent or the config role.
  */
 static void
 parent_load_config(void)
 {
 	struct stat	st;
 	char		why[128];
-	int		fd;
+	int		fd, text = -1;
 
 	if ((fd = open(parent->pa_path, O_RDONLY | O_CLOEXEC |
 	    O_NONBLOCK)) == -1 || fstat(fd, &st) == -1) {
@@ -590,10 +600,24 @@ parent_load_config(void)
 		strlcpy(why, "not a regular file", sizeof(why));
 		goto fail;
 	}
+	if ((text = parent_text_copy(fd)) == -1) {
+		snprintf(why, sizeof(why), "cannot copy: %s", strerror(errno));
+		goto fail;
+	}
+	close(fd);
+	fd = -1;
+	parent_text_drop();
+	if (parent_config_up() == -1) {
+		close(text);
+		strlcpy(why, "cannot start the config role", sizeof(why));
+		goto fail;
+	}
+	parent->pa_text_next = text;
 	parent->pa_loading = 1;
 	parent->pa_generation++;
 	parent->pa_reload_msg[0] = '\0';
-	if (proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_FD,
+	if ((fd = parent_text_dup(text)) == -1 ||
+	    proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_FD,
 	    parent->pa_generation, fd, parent->pa_path,
 	    strlen(parent->pa_path)) == -1)
 		log_warnx("config role unavailable; will retry when it is "
@@ -612,6 +636,106 @@ parent_load_config(void)
 	parent_reload_reply(422, parent->pa_reload_msg);
 	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
 	    &(uint8_t){ 0 }, 1);
+}
+
+/*
+ * The file as read, sealed: what the config role parses is what the
+ * parent keeps, so an API change later applies to the text the running
+ * generation came from, even when the file has changed since.  One
+ * byte past the limit is enough for the config role to refuse it.
+ */
+static int
+parent_text_copy(int fd)
+{
+	size_t	left = CONF_FILE_MAX + 1;
+	ssize_t	n;
+	int	text, saved;
+
+	if ((text = memfd_create("phpeekd.yaml", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING)) == -1)
+		return (-1);
+	while (left > 0) {
+		if ((n = sendfile(text, fd, NULL, left)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (n == 0)
+			break;
+		left -= (size_t)n;
+	}
+	if (fcntl(text, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK |
+	    F_SEAL_GROW | F_SEAL_WRITE) == -1)
+		goto fail;
+	return (text);
+ fail:
+	saved = errno;
+	close(text);
+	errno = saved;
+	return (-1);
+}
+
+/* A descriptor of the text for a role, read from the start. */
+static int
+parent_text_dup(int text)
+{
+	int	fd;
+
+	if ((fd = fcntl(text, F_DUPFD_CLOEXEC, 0)) == -1) {
+		log_warn("%s", __func__);
+		return (-1);
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		log_warn("%s: lseek", __func__);
+		close(fd);
+		return (-1);
+	}
+	return (fd);
+}
+
+/*
+ * The config role runs only while it has something to do: a load, a
+ * check, a save, or changes made through the API that the file does
+ * not have.  Idle, it would hold a parser and its memory for nothing.
+ * Started again, it is handed the text of the running generation.
+ */
+static int
+parent_config_up(void)
+{
+	int	rv;
+
+	if ((rv = proc_wake_role(&parent_ps, PROC_CONFIG)) == 1)
+		parent_config_base();
+	return (rv == -1 ? -1 : 0);
+}
+
+static void
+parent_config_base(void)
+{
+	int	fd;
+
+	if (parent->pa_text == -1 || (fd = parent_text_dup(parent->pa_text))
+	    == -1)
+		return;
+	(void)proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_BASE, 0, fd,
+	    NULL, 0);
+}
+
+/* The text of a load that failed. */
+static void
+parent_text_drop(void)
+{
+	if (parent->pa_text_next != -1)
+		close(parent->pa_text_next);
+	parent->pa_text_next = -1;
+}
+
+static void
+parent_config_idle(void)
+{
+	if (parent->pa_loading || parent->pa_saving || parent->pa_edits)
+		return;
+	proc_retire_role(&parent_ps, PROC_CONFIG);
 }
 
 /* Answer the api's reload request, if one is waiting. */
@@ -663,6 +787,7 @@ parent_install(struct phpeekd_conf *cf)
 	if (listen_tls_check(&cf->cf_global, why, sizeof(why)) == -1) {
 		log_warnx("%s: TLS: %s", parent->pa_path, why);
 		parent->pa_editing = 0;
+		parent_text_drop();
 		config_free(cf);
 		if (old == NULL)
 			parent_finish(1);
@@ -673,6 +798,7 @@ parent_install(struct phpeekd_conf *cf)
 		parent_reload_reply(422, parent->pa_reload_msg);
 		proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
 		    &(uint8_t){ 0 }, 1);
+		parent_config_idle();
 		return;
 	}
 	/* the daemon's age, not a role's, for the metrics */
@@ -714,7 +840,18 @@ parent_install(struct phpeekd_conf *cf)
 		listen_send(&parent_ps, &cf->cf_global);
 	parent_reload_reply(200, parent->pa_editing ? "changed" :
 	    "configuration reloaded");
+	/* a file replaces every change made through the API */
+	if (parent->pa_editing)
+		parent->pa_edits = 1;
+	else {
+		parent->pa_edits = 0;
+		if (parent->pa_text != -1)
+			close(parent->pa_text);
+		parent->pa_text = parent->pa_text_next;
+		parent->pa_text_next = -1;
+	}
 	parent->pa_editing = 0;
+	parent_config_idle();
 	proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0, -1,
 	    &(uint8_t){ 1 }, 1);
 	/*
@@ -895,6 +1032,7 @@ parent_role_started(struct privsep *ps, enum privsep_procid id)
 		}
 		/* an API change in flight is answered by a reload */
 		parent->pa_editing = 0;
+		parent_config_base();
 		if (parent->pa_loading) {
 			parent->pa_generation--;
 			parent_load_config();
@@ -1003,7 +1141,8 @@ parent_reap(void)
 			continue;
 		if (pid <= 0)
 			break;
-		if ((rv = proc_role_died(&parent_ps, pid, status)) == -1) {
+		if ((rv = proc_role_died(&parent_ps, pid, status,
+		    &ru)) == -1) {
 			parent_emergency();
 			continue;
 		}
@@ -1189,6 +1328,7 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 		if (imsg_get_peerid(imsg) != parent->pa_generation)
 			return (-1);
 		parent->pa_loading = 0;
+		parent_text_drop();
 		config_free(parent->pa_pending);
 		parent->pa_pending = NULL;
 		if (parent->pa_conf == NULL) {
@@ -1204,6 +1344,7 @@ parent_dispatch_config(struct imsgev *iev, struct imsg *imsg)
 			proc_compose(&parent_ps, PROC_API, IMSG_CFG_RESULT, 0,
 			    -1, &(uint8_t){ 0 }, 1);
 		parent->pa_editing = 0;
+		parent_config_idle();
 		return (0);
 	case IMSG_CFG_SAVE_DATA:
 		return (parent_save_data(imsg));
@@ -1303,7 +1444,7 @@ parent_dispatch_api(struct imsgev *iev, struct imsg *imsg)
 static int
 parent_edit(struct imsg *imsg)
 {
-	struct ibuf	 buf, *out;
+	struct ibuf	 buf, *out = NULL;
 	uint32_t	 id = imsg_get_peerid(imsg);
 	uint8_t		 op;
 	char		 name[CONF_NAME_MAX], *json = NULL;
@@ -1335,7 +1476,8 @@ parent_edit(struct imsg *imsg)
 		free(json);
 		log_info("configuration save requested through the api");
 		parent->pa_saving = 1;
-		if (proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_SAVE, id,
+		if (parent_config_up() == -1 ||
+		    proc_compose(&parent_ps, PROC_CONFIG, IMSG_CFG_SAVE, id,
 		    -1, NULL, 0) == -1) {
 			parent->pa_saving = 0;
 			parent_reload_reply(503, "config role unavailable");
@@ -1346,7 +1488,8 @@ parent_edit(struct imsg *imsg)
 	    op == CTL_UPDATE ? "changing" : "removing", name);
 	parent->pa_loading = parent->pa_editing = 1;
 	parent->pa_generation++;
-	if ((out = proc_create(&parent_ps, PROC_CONFIG, IMSG_CFG_EDIT,
+	if (parent_config_up() == -1 ||
+	    (out = proc_create(&parent_ps, PROC_CONFIG, IMSG_CFG_EDIT,
 	    parent->pa_generation, strlen(json) + CONF_NAME_MAX + 16)) ==
 	    NULL || ibuf_add_u8(out, op) == -1 ||
 	    ibuf_add_str(out, name) == -1 || ibuf_add_str(out, json) == -1) {
@@ -1371,6 +1514,11 @@ parent_validate(uint32_t id)
 		snprintf(parent->pa_reload_msg, sizeof(parent->pa_reload_msg),
 		    "%s: %s", parent->pa_path, strerror(errno));
 		parent_reload_reply(500, parent->pa_reload_msg);
+		return;
+	}
+	if (parent_config_up() == -1) {
+		close(fd);
+		parent_reload_reply(503, "config role unavailable");
 		return;
 	}
 	parent->pa_saving = 1;		/* busy, as with a save */
@@ -1399,6 +1547,7 @@ parent_checked(struct imsg *imsg)
 	/* the api hands the report on as the body */
 	parent_reload_reply(valid ? 200 : 299, report);
 	free(report);
+	parent_config_idle();
 	return (0);
 }
 
@@ -1448,6 +1597,7 @@ parent_save_done(struct imsg *imsg)
 	parent->pa_save = NULL;
 	parent->pa_save_len = 0;
 	parent->pa_saving = 0;
+	parent_config_idle();
 	return (rv);
 }
 

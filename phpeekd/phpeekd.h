@@ -8,6 +8,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/tree.h>
+#include <sys/resource.h>
 
 #include <event.h>
 #include <limits.h>
@@ -64,6 +65,7 @@ enum imsg_type {
 	IMSG_CTL_PROCFD,	/* parent -> engine, api: the peer link */
 	IMSG_CTL_VERBOSE,	/* parent -> roles: new log level */
 	IMSG_CFG_FD,		/* parent -> config: the file to parse */
+	IMSG_CFG_BASE,		/* parent -> config: the file last loaded */
 	IMSG_CFG_DIAG,		/* config -> parent: one diagnostic */
 	IMSG_CFG_FAILED,	/* config -> parent: generation rejected */
 	IMSG_CFG_GLOBAL,	/* config -> parent -> engine, api */
@@ -587,6 +589,8 @@ struct phpeekd_conf {
 struct imsgev {
 	struct imsgbuf		 ibuf;
 	struct event		 ev;
+	struct event		 flush;		/* after this round's callbacks */
+	int			 flushing;
 	short			 events;
 	int			 alive;
 	enum privsep_procid	 peer;
@@ -614,6 +618,7 @@ struct role_state {
 	int			 rs_violated;	/* regress: -T passed once */
 	int			 rs_load;	/* DL_*: -L at its next start */
 	int			 rs_replace;	/* killed to load a library */
+	int			 rs_retired;	/* sent away: its end is no crash */
 };
 
 struct privsep {
@@ -637,6 +642,8 @@ extern const char	*proc_titles[PROC_MAX];
 /* proc.c */
 void	 proc_init_parent(struct privsep *, const char *, int, int);
 int	 proc_start_role(struct privsep *, enum privsep_procid);
+void	 proc_retire_role(struct privsep *, enum privsep_procid);
+int	 proc_wake_role(struct privsep *, enum privsep_procid);
 void	 proc_role_main(struct privsep *, enum privsep_procid, void (*)(void));
 void	 proc_role_channel(struct privsep *, struct privsep_proc *, size_t);
 __dead void proc_role_run(struct privsep *);
@@ -650,7 +657,8 @@ struct ibuf *proc_create(struct privsep *, enum privsep_procid, uint32_t,
 int	 proc_close(struct privsep *, enum privsep_procid, struct ibuf *);
 void	 imsg_event_add(struct imsgev *);
 enum privsep_procid proc_getid(const char *);
-int	 proc_role_died(struct privsep *, pid_t, int);
+int	 proc_role_died(struct privsep *, pid_t, int,
+	    const struct rusage *);
 const char *imsg_type_name(uint32_t);
 
 /* config.c */

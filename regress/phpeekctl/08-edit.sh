@@ -4,7 +4,9 @@
 # the file (types, dependencies, cycles), a refused one changes nothing,
 # an accepted one starts, restarts or stops only what it touches, and
 # config/save writes a file that loads to the same processes, with
-# ${VARIABLES} still unexpanded and the file's mode kept.
+# ${VARIABLES} still unexpanded and the file's mode kept.  Changes
+# apply to the file as last loaded, not as it is on disk now; the
+# config role holding them runs until a reload from the file.
 . "$(dirname "$0")/../phpeekd/lib.sh"
 
 cat >"$T/conf.yaml" <<'YAML'
@@ -25,6 +27,14 @@ start_phpeekd "$T/conf.yaml"
 wait_for 5 test -S "$T/ctl.sock" || fail "no control socket"
 wait_for 5 instance_pid web-0 >/dev/null || fail "web not running"
 web=$(instance_pid web-0)
+no_config() {
+	! role_pid config >/dev/null
+}
+wait_for 5 no_config || fail "an idle config role runs"
+# on disk only, never loaded: no change through the API brings it in
+cp "$T/conf.yaml" "$T/loaded.yaml"
+printf '  stray:\n    enabled: true\n    command: ["sleep", "1003"]\n' \
+    >>"$T/conf.yaml"
 
 # req METHOD PATH [JSON]: the status; the body lands in $T/body
 req() {
@@ -40,6 +50,9 @@ body_has() {
 [ "$(cat "$T/body")" = '{"status":"created","process":"worker","message":"Process added successfully"}' ] ||
     fail "add body: $(cat "$T/body")"
 wait_for 5 instance_pid worker-1 >/dev/null || fail "worker-1 not started"
+! instance_pid stray-0 >/dev/null || fail "an unloaded process was started"
+role_pid config >/dev/null || fail "the config role holding a change ended"
+cp "$T/loaded.yaml" "$T/conf.yaml"
 [ "$(req POST /api/v1/processes '{"name":"worker","process":{"enabled":true,"command":["true"]}}')" = 409 ] ||
     fail "a duplicate add was not 409"
 
@@ -119,6 +132,7 @@ jq -e ".valid == false and .errors == 1 and
     .diagnostics[0].line == $line" "$T/body" >/dev/null ||
     fail "validate report: $(cat "$T/body")"
 [ "$(instance_pid worker-0)" = "$w0" ] || fail "validate applied something"
+wait_for 5 no_config || fail "the config role outlived its work"
 
 stop_phpeekd
 [ "$EXIT_STATUS" = 0 ] || fail "exit status $EXIT_STATUS"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# The four role processes run under their titles, and the configured
-# services run with phpeek-pm's instance names and environment.
+# The role processes run under their titles (the config role only
+# while it parses: 04-role-kill.sh), and the configured services run
+# with phpeek-pm's instance names and environment.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/conf.yaml" <<YAML
@@ -21,7 +22,7 @@ case "$(cmdline "$NS_INIT")" in
 "phpeekd: parent"*) ;;
 *) fail "PID 1 is titled '$(cmdline "$NS_INIT")'" ;;
 esac
-for r in config engine api; do
+for r in engine api; do
 	role_pid "$r" >/dev/null || fail "no 'phpeekd: $r' process"
 done
 for i in web-0 web-1 worker-0; do

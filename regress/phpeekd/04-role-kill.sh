@@ -1,6 +1,7 @@
 #!/bin/sh
-# kill -9 of the api and of the config role: each comes back, and the
-# services are untouched.  The new config role still serves reloads.
+# kill -9 of the api: it comes back, and the services are untouched.
+# The config role runs only while it parses: gone once generation 1 is
+# loaded, back for a reload, gone again, and nothing else moves.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/conf.yaml" <<YAML
@@ -12,11 +13,17 @@ processes:
     scale: 2
     command: ["sleep", "1000"]
 YAML
-start_phpeekd "$T/conf.yaml"
+start_phpeekd "$T/conf.yaml" -v
 wait_for 5 instance_pid s-1 >/dev/null || fail "s-1 not running"
 before="$(instance_pid s-0) $(instance_pid s-1)"
+no_config() {
+	! role_pid config >/dev/null
+}
+wait_for 5 no_config || fail "the config role outlived the first load"
+log_has "config ended, pid [0-9]*: exit status 0" ||
+    fail "the config role's end was not logged"
 
-for r in api config; do
+for r in api; do
 	old=$(role_pid "$r") || fail "no $r role"
 	kill -9 "$old"
 	back() {
@@ -29,10 +36,14 @@ done
 after="$(instance_pid s-0) $(instance_pid s-1)"
 [ "$before" = "$after" ] || fail "service pids changed: $before -> $after"
 
-# the restarted config role parses a reload
+# a new config role parses the reload, then ends as well
 kill -HUP "$NS_INIT"
 wait_for 5 log_has "configuration generation 2 loaded" ||
-    fail "reload after the config role restart failed"
+    fail "reload without a config role failed"
+wait_for 5 no_config || fail "the config role outlived the reload"
+[ "$(log_count 'config ended, pid')" -eq 2 ] ||
+    fail "expected two config roles, each ended"
+log_has "config (pid [0-9]*) died" && fail "a config role crashed"
 after="$(instance_pid s-0) $(instance_pid s-1)"
 [ "$before" = "$after" ] || fail "an unchanged reload restarted services"
 stop_phpeekd

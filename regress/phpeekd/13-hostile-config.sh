@@ -1,7 +1,8 @@
 #!/bin/sh
 # Hostile configuration files: each gives a clear error and exit 1 from
-# phpeekd -n within a second; through a reload, the config role keeps
-# its memory bounded, stays up, and the running configuration stays.
+# phpeekd -n within a second; through a reload, each config role keeps
+# its memory bounded and ends cleanly, and the running configuration
+# stays.
 . "$(dirname "$0")/lib.sh"
 
 mkdir -p "$T/bad"
@@ -58,10 +59,9 @@ processes:
     enabled: true
     command: ["sleep", "1000"]
 YAML
-start_phpeekd "$T/conf.yaml"
+start_phpeekd "$T/conf.yaml" -v
 wait_for 5 instance_pid a-0 >/dev/null || fail "a-0 not running"
 pid=$(instance_pid a-0)
-config=$(role_pid config)
 n=0
 for f in huge nesting aliases utf8 overflow duplicate tabs empty directory \
     fifo; do
@@ -78,9 +78,17 @@ for f in huge nesting aliases utf8 overflow duplicate tabs empty directory \
 	}
 	wait_for 1 failed_n || fail "reload of $f.yaml not answered in 1 s"
 done
-[ "$(role_pid config)" = "$config" ] || fail "the config role restarted"
-hwm=$(awk '/^VmHWM/ {print $2}' "/proc/$config/status")
-[ "$hwm" -lt 65536 ] || fail "config role peaked at ${hwm} kB"
+# a config role per reload, each ended cleanly within its memory bound
+log_has "config (pid [0-9]*) died" && fail "a config role crashed"
+ended() {
+	[ "$(log_count 'config ended, pid [0-9]*: exit status 0')" -ge 9 ]
+}
+wait_for 5 ended || fail "config roles did not end cleanly"
+grep -o 'config ended, pid [0-9]*: exit status 0, peak [0-9]* kB' \
+    "$T/err" | awk '{print $(NF - 1)}' >"$T/peaks"
+while read -r kb; do
+	[ "$kb" -lt 65536 ] || fail "a config role peaked at $kb kB"
+done <"$T/peaks"
 [ "$(instance_pid a-0)" = "$pid" ] || fail "a-0 restarted"
 stop_phpeekd
 [ "$EXIT_STATUS" -eq 0 ] || fail "exit status $EXIT_STATUS"

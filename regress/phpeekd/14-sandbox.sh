@@ -3,12 +3,14 @@
 # the expected uid and capabilities: none for config and api, only
 # CAP_SYS_PTRACE (other users' /proc) for the engine; the api as
 # nobody, chrooted to an empty directory.  The services run with none
-# of it.
+# of it.  The config role runs while it holds a change made through the
+# API, long enough to be looked at.
 . "$(dirname "$0")/lib.sh"
 
 cat >"$T/conf.yaml" <<YAML
 global:
   log_format: text
+  api_socket: $T/ctl.sock
 processes:
   svc:
     enabled: true
@@ -16,6 +18,10 @@ processes:
 YAML
 start_phpeekd "$T/conf.yaml"
 wait_for 5 instance_pid svc-0 >/dev/null || fail "svc-0 not running"
+wait_for 5 test -S "$T/ctl.sock" || fail "no control socket"
+[ "$(curl -s -o /dev/null -w '%{http_code}' --unix-socket "$T/ctl.sock" \
+    -d '{"name":"extra","process":{"enabled":true,"command":["sleep","1001"]}}' \
+    http://x/api/v1/processes)" = 201 ] || fail "cannot add a process"
 
 field() {
 	awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Fault injection under load: API calls in a loop, a service crashing
-# and restarting, a one-shot that ends in the middle, and kill -9 of
-# each role in turn, twice.  No exit event is lost (the crasher keeps
+# Fault injection under load: API calls and reloads in a loop (each
+# reload a config role that comes and goes), a service crashing and
+# restarting, a one-shot that ends in the middle, and kill -9 of the
+# engine and the api in turn, twice.  No exit event is lost (the crasher keeps
 # restarting), nothing restarts outside its policy (the one-shot runs
 # once), running services keep their pids, and no zombie is left.
 . "$(dirname "$0")/lib.sh"
@@ -34,14 +35,16 @@ for i in 0 1 2; do
 done
 steady="$(instance_pid steady-0) $(instance_pid steady-1) $(instance_pid steady-2)"
 
-# load: the API, all the time
-(while [ ! -e "$T/stop" ]; do
+# load: the API and reloads, all the time
+(while [ -d "$T" ] && [ ! -e "$T/stop" ]; do
 	curl -s --max-time 2 --unix-socket "$T/ctl.sock" \
 	    http://x/api/v1/processes >/dev/null
+	curl -s --max-time 2 --unix-socket "$T/ctl.sock" -X POST \
+	    http://x/api/v1/config/reload >/dev/null
 done) &
 LOAD=$!
 
-for role in engine api config engine api config; do
+for role in engine api engine api; do
 	old=$(role_pid "$role") || fail "no $role"
 	n=$(log_count "$role restarted, pid")
 	kill -9 "$old"

@@ -1,6 +1,7 @@
 #!/bin/sh
-# A configuration with no HTTP check, heartbeat or socket runs three
-# roles and none of them maps libcurl or OpenSSL.  restart_immediately
+# A configuration with no HTTP check, heartbeat or socket runs two
+# processes, parent and engine (the config role has ended), and neither
+# maps libcurl or OpenSSL.  restart_immediately
 # brings a killed service back at once, and the crash right after that
 # waits restart_backoff_initial.  A reload that adds an HTTP check and a
 # control socket replaces the engine with one that has libcurl and
@@ -55,9 +56,13 @@ start_phpeekd "$T/conf.yaml"
 wait_for 5 instance_pid worker-0 >/dev/null || fail "worker-0 not running"
 wait_for 5 instance_pid web-0 >/dev/null || fail "web-0 not running"
 
-# three roles, none with libcurl or OpenSSL mapped
+# two processes, neither with libcurl or OpenSSL mapped
 role_pid api >/dev/null && fail "an api role runs with nothing to serve"
-for r in parent config engine; do
+no_config() {
+	! role_pid config >/dev/null
+}
+wait_for 5 no_config || fail "the config role runs with nothing to parse"
+for r in parent engine; do
 	p=$(role_pid "$r") || fail "no $r role"
 	grep -E -q 'libcurl|libssl|libcrypto' "/proc/$p/maps" &&
 	    fail "the $r role maps libcurl or OpenSSL"
