@@ -54,6 +54,7 @@ struct spawn_plan {
 	int			 sp_err;
 	int			 sp_errpipe;
 	int			 sp_ready;
+	int			 sp_null;
 };
 
 static int	spawn_child(void *);
@@ -63,6 +64,8 @@ static void	spawn_plan_free(struct spawn_plan *);
 static int	spawn_plan(const struct proc_conf *, int, int, const char *,
 		    struct spawn_plan *, const char **);
 static void	spawn_sigdfl(int);
+static void	spawn_sigs_scan(void);
+static int	spawn_devnull(void);
 static int	spawn_ready_channel(const struct proc_conf *, int, int [2],
 		    char *, size_t);
 static char	**spawn_env(const struct proc_conf *, int, const char *);
@@ -89,6 +92,52 @@ spawn_sigdfl(int sig)
 	memset(&ksa, 0, sizeof(ksa));
 	ksa.handler = SIG_DFL;
 	(void)syscall(SYS_rt_sigaction, sig, &ksa, NULL, sizeof(ksa.mask));
+}
+
+/*
+ * The signals the parent does not leave at their default: libevent's
+ * handlers, SIGPIPE ignored, and anything ignored when phpeekd itself
+ * was started.  Only these need resetting in the child, where asking
+ * about all 64 would cost every spawn 64 system calls.  The parent
+ * sets its dispositions once, before it starts anything.
+ */
+static sigset_t	spawn_sigs;
+static int	spawn_sigs_known;
+static int	spawn_null = -1;	/* kept open for every child */
+
+static void
+spawn_sigs_scan(void)
+{
+	struct {
+		void		*handler;
+		unsigned long	 flags;
+		void		*restorer;
+		uint64_t	 mask;
+	}	ksa;
+	int	i;
+
+	sigemptyset(&spawn_sigs);
+	for (i = 1; i < NSIG; i++) {
+		/* the kernel's view: glibc hides 32 and 33 */
+		if (syscall(SYS_rt_sigaction, i, NULL, &ksa,
+		    sizeof(ksa.mask)) == 0 && ksa.handler != SIG_DFL)
+			sigaddset(&spawn_sigs, i);
+	}
+	spawn_sigs_known = 1;
+}
+
+/* Above 2, so that dup2 onto 0, 1 and 2 always makes a copy. */
+static int
+spawn_devnull(void)
+{
+	int	fd, hi;
+
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1 ||
+	    fd > STDERR_FILENO)
+		return (fd);
+	hi = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+	close(fd);
+	return (hi);
 }
 
 static void
@@ -319,17 +368,21 @@ spawn_child(void *arg)
 	if (setsid() == -1)
 		spawn_fail(errpipe, "setsid");
 
-	/* ignored signals and the mask survive exec: reset both */
+	/*
+	 * Ignored signals and the mask survive exec: reset both, the
+	 * handlers first, as they are the parent's and the memory is too.
+	 */
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (i = 1; i < NSIG; i++)
-		if (sigaction(i, &sa, NULL) == -1 && errno == EINVAL)
+		if (sigismember(&spawn_sigs, i) == 1 &&
+		    sigaction(i, &sa, NULL) == -1 && errno == EINVAL)
 			spawn_sigdfl(i);
 	sigemptyset(&set);
 	if (sigprocmask(SIG_SETMASK, &set, NULL) == -1)
 		spawn_fail(errpipe, "sigprocmask");
 
-	if ((nullfd = open("/dev/null", O_RDWR)) == -1)
+	if ((nullfd = sp->sp_null) == -1)
 		spawn_fail(errpipe, "open /dev/null");
 	if (dup2(nullfd, STDIN_FILENO) == -1 ||
 	    dup2(sp->sp_out != -1 ? sp->sp_out : nullfd, STDOUT_FILENO) ==
@@ -512,6 +565,12 @@ spawn_instance(const struct proc_conf *pc, int idx, int kind,
 		strlcpy(sr->sr_what, what, sizeof(sr->sr_what));
 		goto fail;
 	}
+	/* once: the dispositions are set, /dev/null stays where it is */
+	if (!spawn_sigs_known)
+		spawn_sigs_scan();
+	if (spawn_null == -1)
+		spawn_null = spawn_devnull();
+	plan.sp_null = spawn_null;
 	plan.sp_out = out[1];
 	plan.sp_err = err[1];
 	plan.sp_errpipe = ep[1];
