@@ -24,7 +24,11 @@
 # tini and dumb-init run one child and never restart it: they only
 # take part in reaping and memory.  runit, s6 and supervisord are not
 # PID 1 programs here (runsvdir, s6-svscan, supervisord): their reaping
-# and stop escalation are not measured (n/a).
+# and stop escalation are not measured (n/a).  "floor" is no supervisor
+# at all, a loop of posix_spawn and waitpid (probe floor): its restart
+# figure is the least this machine takes from a SIGKILL to the
+# replacement's main(), the physical limit, as cat(1) is for the log
+# benchmark.
 set -u
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 PHPEEKD=${PHPEEKD:-$TOP/phpeekd/phpeekd}
@@ -190,6 +194,11 @@ setup_dumbinit() {
 	echo "dumb-init $PROBE orphans $SOCK 1000"
 }
 
+# no supervisor at all: posix_spawn, wait, posix_spawn again
+setup_floor() {
+	echo "$PROBE floor $SOCK -- $PROBE svc $SOCK"
+}
+
 setup_reap() {	# phpeekd with a service that makes 1000 orphans
 	cat >"$W/reap.yaml" <<YAML
 global: {log_level: warn, api_enabled: false, metrics_enabled: false, api_socket: "", resource_metrics_enabled: false}
@@ -284,3 +293,4 @@ for s in tini dumb-init; do
 	set -- $(reap "$(echo $s | tr -d -)")
 	row $s n/a n/a n/a n/a "$1" "$2" n/a n/a n/a
 done
+row floor n/a n/a n/a "$(probe restart "$KILLS" floor 1)" n/a n/a n/a n/a n/a

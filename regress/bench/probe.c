@@ -19,6 +19,10 @@
  *	probe stop SOCK T -- cmd...	ms past the stop timeout T (ms)
  *					until a service ignoring SIGTERM
  *					is gone, after SIGTERM to the init
+ *	probe floor SOCK -- cmd...	the least a supervisor can do: run
+ *					cmd with posix_spawn and, the moment
+ *					it ends, again; the restart figure
+ *					under it is the machine's floor
  *
  * The measuring modes run cmd (an unshare of the supervisor) and print
  * their figure and cmd's pid, which the script uses to clean up.
@@ -38,6 +42,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <spawn.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -46,6 +51,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+extern char	**environ;
 
 #define __dead	__attribute__((__noreturn__))
 
@@ -415,10 +422,26 @@ m_stop(int s, int timeout, char **cmd)
 }
 
 static __dead void
+m_floor(char **cmd)
+{
+	pid_t	pid;
+	int	rv, st;
+
+	for (;;) {
+		if ((rv = posix_spawn(&pid, cmd[0], NULL, NULL, cmd,
+		    environ)) != 0)
+			errx(1, "posix_spawn %s: %s", cmd[0], strerror(rv));
+		while (waitpid(pid, &st, 0) == -1)
+			if (errno != EINTR)
+				err(1, "waitpid");
+	}
+}
+
+static __dead void
 usage(void)
 {
-	fprintf(stderr, "usage: probe svc|orphans|start|restart|reap|stop "
-	    "sock [arg] [-- cmd ...]\n");
+	fprintf(stderr, "usage: probe svc|orphans|start|restart|reap|stop|"
+	    "floor sock [arg] [-- cmd ...]\n");
 	exit(2);
 }
 
@@ -446,6 +469,8 @@ main(int argc, char *argv[])
 		}
 	if (cmd == NULL || cmd[0] == NULL)
 		usage();
+	if (strcmp(mode, "floor") == 0)
+		m_floor(cmd);
 	s = bind_probe(path);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (strcmp(mode, "start") == 0 && arg > 0)
