@@ -45,6 +45,7 @@ uint64_t		 logpipe_api_drops;	/* api too slow to take them */
 #define LOGAPI_HIGH	(1024 * 1024)
 
 static void	logpipe_read(int, short, void *);
+static int	logpipe_keep(struct logpipe *, size_t);
 static void	logpipe_flush(struct logpipe *, int);
 static void	logout_write(int, short, void *);
 static void	logout_pause(int);
@@ -381,23 +382,27 @@ logpipe_flush(struct logpipe *lp, int force)
 	    logpipe_line, lp);
 }
 
+/*
+ * Every pipe reads into this one buffer; only the rest of a line not
+ * yet ended waits in the pipe's own, sized to it.  A pipe whose first
+ * and last read is the end of file, as when its process dies silent,
+ * allocates nothing, and a quiet pipe holds no 64 KiB buffer.
+ */
+static char	logpipe_rbuf[LOG_LINE_LIMIT];
+
 static void
 logpipe_read(int fd, short event, void *arg)
 {
 	struct logpipe	*lp = arg;
+	size_t		 len;
 	ssize_t		 n;
 	int		 reads;
 
-	if (lp->lp_buf == NULL && (lp->lp_buf = malloc(LOG_LINE_LIMIT)) ==
-	    NULL) {
-		log_warn("%s: %s", lp->lp_inst, __func__);
-		logpipe_close(lp);
-		return;
-	}
 	/* a bounded number of reads per wakeup keeps the loop fair */
 	for (reads = 0; reads < 16; reads++) {
-		n = read(fd, lp->lp_buf + lp->lp_len,
-		    LOG_LINE_LIMIT - lp->lp_len);
+		if ((len = lp->lp_len) > 0)
+			memcpy(logpipe_rbuf, lp->lp_buf, len);
+		n = read(fd, logpipe_rbuf + len, sizeof(logpipe_rbuf) - len);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -414,7 +419,32 @@ logpipe_read(int fd, short event, void *arg)
 			logpipe_close(lp);
 			return;
 		}
-		lp->lp_len += (size_t)n;
-		logpipe_flush(lp, 0);
+		len = logframe(logpipe_rbuf, len + (size_t)n,
+		    sizeof(logpipe_rbuf), 0, logpipe_line, lp);
+		if (logpipe_keep(lp, len) == -1) {
+			log_warn("%s: %s", lp->lp_inst, __func__);
+			logpipe_close(lp);
+			return;
+		}
 	}
+}
+
+/* The start of a line still to come, from logpipe_rbuf. */
+static int
+logpipe_keep(struct logpipe *lp, size_t len)
+{
+	char	*p;
+
+	if (len == 0) {
+		free(lp->lp_buf);
+		lp->lp_buf = NULL;
+		lp->lp_len = 0;
+		return (0);
+	}
+	if ((p = realloc(lp->lp_buf, len)) == NULL)
+		return (-1);
+	memcpy(p, logpipe_rbuf, len);
+	lp->lp_buf = p;
+	lp->lp_len = len;
+	return (0);
 }
