@@ -101,7 +101,8 @@ spawn_sigdfl(int sig)
  * about all 64 would cost every spawn 64 system calls.  The parent
  * sets its dispositions once, before it starts anything.
  */
-static sigset_t	spawn_sigs;
+static uint64_t	spawn_sigs;	/* bit n - 1: signal n (not a sigset_t:
+				 * glibc's refuses 32 and 33) */
 static int	spawn_sigs_known;
 static int	spawn_null = -1;	/* kept open for every child */
 
@@ -116,12 +117,12 @@ spawn_sigs_scan(void)
 	}	ksa;
 	int	i;
 
-	sigemptyset(&spawn_sigs);
-	for (i = 1; i < NSIG; i++) {
+	spawn_sigs = 0;
+	for (i = 1; i < NSIG && i <= 64; i++) {
 		/* the kernel's view: glibc hides 32 and 33 */
 		if (syscall(SYS_rt_sigaction, i, NULL, &ksa,
 		    sizeof(ksa.mask)) == 0 && ksa.handler != SIG_DFL)
-			sigaddset(&spawn_sigs, i);
+			spawn_sigs |= 1ULL << (i - 1);
 	}
 	spawn_sigs_known = 1;
 }
@@ -375,7 +376,7 @@ spawn_child(void *arg)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (i = 1; i < NSIG; i++)
-		if (sigismember(&spawn_sigs, i) == 1 &&
+		if ((spawn_sigs & (1ULL << (i - 1))) != 0 &&
 		    sigaction(i, &sa, NULL) == -1 && errno == EINVAL)
 			spawn_sigdfl(i);
 	sigemptyset(&set);

@@ -1,8 +1,42 @@
 #!/bin/sh
 # A service starts with no blocked and no ignored signal, and with only
 # fds 0, 1 and 2, even when phpeekd itself was started with signals
-# ignored (ignored signals survive exec) and holds many fds.
+# ignored (ignored signals survive exec), 32 and 33 among them, which
+# glibc hides, and holds many fds.
 . "$(dirname "$0")/lib.sh"
+
+# no shell can ignore 32 and 33: a program that does, then runs phpeekd
+cat >"$T/ign.c" <<'C'
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+int
+main(int argc, char *argv[])
+{
+	struct {
+		void		*handler;
+		unsigned long	 flags;
+		void		*restorer;
+		uint64_t	 mask;
+	}	ksa;
+
+	(void)argc;
+	memset(&ksa, 0, sizeof(ksa));
+	ksa.handler = SIG_IGN;
+	if (syscall(SYS_rt_sigaction, 32, &ksa, NULL, 8) == -1 ||
+	    syscall(SYS_rt_sigaction, 33, &ksa, NULL, 8) == -1)
+		return (126);
+	execv(argv[1], argv + 1);
+	return (127);
+}
+C
+${CC:-cc} -o "$T/ign" "$T/ign.c" || fail "cannot build the helper"
+printf '#!/bin/sh\nexec %s %s "$@"\n' "$T/ign" "$PHPEEKD" >"$T/phpeekd"
+chmod +x "$T/phpeekd"
+PHPEEKD=$T/phpeekd
 
 cat >"$T/conf.yaml" <<YAML
 global:
