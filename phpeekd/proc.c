@@ -174,7 +174,7 @@ proc_write(struct imsgev *iev)
 		return (0);
 	if (errno == EPIPE && ps->ps_id != PROC_PARENT &&
 	    iev->peer == PROC_PARENT)
-		exit(0);
+		_exit(0);
 	iev->alive = 0;
 	if (ps->ps_lost != NULL)
 		ps->ps_lost(ps, iev->peer);
@@ -234,11 +234,16 @@ proc_dispatch(int fd, short event, void *arg)
 			return;
 		}
 		if (n == 0) {
-			/* peer gone: a role whose parent is gone exits */
+			/*
+			 * Peer gone: a role whose parent is gone exits, and
+			 * skips atexit handlers and destructors, which
+			 * could make system calls its filter refuses
+			 * (AddressSanitizer's do); it has nothing to save.
+			 */
 			if (ps->ps_id != PROC_PARENT &&
 			    iev->peer == PROC_PARENT) {
 				log_debug("parent closed the channel");
-				exit(0);
+				_exit(0);
 			}
 			iev->alive = 0;
 			if (ps->ps_lost != NULL)

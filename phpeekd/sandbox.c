@@ -50,6 +50,7 @@ static const char *const sandbox_base[] = {
 	"geteuid", "getgid", "getegid", "getrandom",
 	"futex", "futex_time64", "tgkill",
 	"sysinfo",	/* glibc's qsort asks how much memory there is */
+	"sigaltstack",	/* AddressSanitizer drops its signal stack at exit */
 };
 
 /*
