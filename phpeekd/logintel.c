@@ -443,7 +443,8 @@ static size_t	 utf8_len(const char *, size_t, size_t);
 static size_t	 card_check(const char *, size_t);
 static unsigned int key_hints(const char *, size_t);
 static int	 url_hint(const char *, size_t, size_t);
-static uint64_t	 hint_mask(const char *, size_t, size_t);
+static uint64_t	 hint_mask(const char *, size_t, size_t, uint64_t *,
+		    uint64_t *);
 static uint64_t	 level_mask(const char *, size_t, size_t, uint64_t *);
 static unsigned int redact_hints(const char *, size_t);
 static void	 redact_expand(struct logintel *, struct lirx *,
@@ -1797,7 +1798,7 @@ static unsigned int
 key_hints(const char *s, size_t i)
 {
 	unsigned int	 h = 0;
-	size_t		 end, j, k;
+	size_t		 end, j, k, wl;
 	const char	*w;
 
 	for (end = i; end > 0 && LI_IS(s[end - 1], LI_C_SPACE); end--)
@@ -1811,29 +1812,37 @@ key_hints(const char *s, size_t i)
 	for (j = end; j > 0 && (LI_IS(s[j - 1], LI_C_WORD) ||
 	    s[j - 1] == '.' || s[j - 1] == '-'); j--)
 		;
-	for (k = j; k < end; k++) {
-		/* the credential pattern's words, by their first letter */
-		switch (s[k] | 0x20) {
-		case 'p':
-			w = (s[k + 1] | 0x20) == 'w' ? "pwd" : "pass";
+	/* the credential pattern's words, by their first two letters */
+	for (k = j; k + 3 <= end; k++) {
+		switch ((s[k] | 0x20) << 8 | (s[k + 1] | 0x20)) {
+		case 'p' << 8 | 'a':
+			w = "pass";
+			wl = 4;
 			break;
-		case 's':
+		case 'p' << 8 | 'w':
+			w = "pwd";
+			wl = 3;
+			break;
+		case 's' << 8 | 'e':
 			w = "secret";
+			wl = 6;
 			break;
-		case 't':
+		case 't' << 8 | 'o':
 			w = "token";
+			wl = 5;
 			break;
-		case 'k':
+		case 'k' << 8 | 'e':
 			w = "key";
+			wl = 3;
 			break;
-		case 'c':
+		case 'c' << 8 | 'r':
 			w = "credential";
+			wl = 10;
 			break;
 		default:
 			continue;
 		}
-		if (end - k >= strlen(w) &&
-		    caseeq(s + k, w, strlen(w)))
+		if (end - k >= wl && caseeq(s + k, w, wl))
 			return (h | LI_BIT(LI_CREDENTIAL));
 	}
 	return (h);
@@ -1882,18 +1891,21 @@ url_hint(const char *s, size_t i, size_t len)
 				    _mm_sub_epi8((x), _mm_set1_epi8((char)(lo))))
 #define LI_V_EQ(x, c)		_mm_cmpeq_epi8((x), _mm_set1_epi8((char)(c)))
 
-/* LI_C_DIGIT | LI_C_HINT: a digit or one of ":=-_AJbB" */
+/* LI_C_HINT (":=-_AJbB"); digits into *dv, ' ' and '-' into *sv */
 static unsigned int
-hint_mask16(const char *p)
+hint_mask16(const char *p, unsigned int *dv, unsigned int *sv)
 {
-	__m128i	x, m;
+	__m128i	x, m, dash;
 
 	x = _mm_loadu_si128((const __m128i *)(const void *)p);
-	m = _mm_or_si128(LI_V_RANGE(x, '0', 9), LI_V_EQ(x, ':'));
-	m = _mm_or_si128(m, _mm_or_si128(LI_V_EQ(x, '='), LI_V_EQ(x, '-')));
-	m = _mm_or_si128(m, _mm_or_si128(LI_V_EQ(x, '_'), LI_V_EQ(x, 'A')));
-	m = _mm_or_si128(m, _mm_or_si128(LI_V_EQ(x, 'J'), LI_V_EQ(x, 'b')));
-	m = _mm_or_si128(m, LI_V_EQ(x, 'B'));
+	dash = LI_V_EQ(x, '-');
+	m = _mm_or_si128(LI_V_EQ(x, ':'), LI_V_EQ(x, '='));
+	m = _mm_or_si128(m, _mm_or_si128(dash, LI_V_EQ(x, '_')));
+	m = _mm_or_si128(m, _mm_or_si128(LI_V_EQ(x, 'A'), LI_V_EQ(x, 'J')));
+	m = _mm_or_si128(m, _mm_or_si128(LI_V_EQ(x, 'b'), LI_V_EQ(x, 'B')));
+	*dv = (unsigned int)_mm_movemask_epi8(LI_V_RANGE(x, '0', 9));
+	*sv = (unsigned int)_mm_movemask_epi8(_mm_or_si128(dash,
+	    LI_V_EQ(x, ' ')));
 	return ((unsigned int)_mm_movemask_epi8(m));
 }
 
@@ -1916,24 +1928,43 @@ level_mask16(const char *p, unsigned int *lv)
 }
 #endif
 
-/* The bytes of s[off..len), at most LI_BLOCK, redact_hints() stops at. */
+/*
+ * The bytes of s[off..len), at most LI_BLOCK, redact_hints() looks
+ * at: LI_C_HINT; digits into *dm, spaces and dashes into *sm.
+ */
 static uint64_t
-hint_mask(const char *s, size_t len, size_t off)
+hint_mask(const char *s, size_t len, size_t off, uint64_t *dm, uint64_t *sm)
 {
-	uint64_t	m = 0;
+	uint64_t	m = 0, d = 0, sp = 0;
 	size_t		n = len - off < LI_BLOCK ? len - off : LI_BLOCK, k = 0;
 
 #ifdef __SSE2__
-	for (; k + 16 <= n; k += 16)
-		m |= (uint64_t)hint_mask16(s + off + k) << k;
+	unsigned int	hv, dv, sv, sh;
+
+	for (; k + 16 <= n; k += 16) {
+		m |= (uint64_t)hint_mask16(s + off + k, &dv, &sv) << k;
+		d |= (uint64_t)dv << k;
+		sp |= (uint64_t)sv << k;
+	}
 	/* the rest: the text's last 16 bytes, only the ones wanted */
-	if (k < n && off + n >= 16)
-		return (m | (uint64_t)(hint_mask16(s + off + n - 16) >>
-		    (16 - (n - k))) << k);
+	if (k < n && off + n >= 16) {
+		hv = hint_mask16(s + off + n - 16, &dv, &sv);
+		sh = 16 - (unsigned int)(n - k);
+		*dm = d | (uint64_t)(dv >> sh) << k;
+		*sm = sp | (uint64_t)(sv >> sh) << k;
+		return (m | (uint64_t)(hv >> sh) << k);
+	}
 #endif
-	for (; k < n; k++)
-		if (LI_IS(s[off + k], LI_C_DIGIT | LI_C_HINT))
+	for (; k < n; k++) {
+		if (LI_IS(s[off + k], LI_C_HINT))
 			m |= (uint64_t)1 << k;
+		if (LI_IS(s[off + k], LI_C_DIGIT))
+			d |= (uint64_t)1 << k;
+		if (s[off + k] == ' ' || s[off + k] == '-')
+			sp |= (uint64_t)1 << k;
+	}
+	*dm = d;
+	*sm = sp;
 	return (m);
 }
 
@@ -1977,80 +2008,90 @@ static unsigned int
 redact_hints(const char *s, size_t len)
 {
 	unsigned int	h = 0;
-	size_t		i, j, nd, base, next = 0;
-	uint64_t	m;
+	size_t		i, base, st, rl, nd, open = 0;
+	uint64_t	m, d, sp, in, c, r, prevd = 0, nextd;
 
-	for (base = 0, m = len > 0 ? hint_mask(s, len, 0) : 0;;) {
-		if (m == 0) {
-			if ((base += LI_BLOCK) >= len)
-				break;
-			m = hint_mask(s, len, base);
-			continue;
-		}
-		i = base + (size_t)__builtin_ctzll(m);
-		m &= m - 1;
-		if (i < next)		/* in a run of digits seen */
-			continue;
-		if (LI_IS(s[i], LI_C_DIGIT)) {
-			/*
-			 * The whole run at once: digits, a space or a dash
-			 * between two.  A dash in it, between digits, can
-			 * neither start "-----BEGIN " nor end "glpat-".
-			 */
-			for (j = i, nd = 0; j < len; j++) {
-				if (LI_IS(s[j], LI_C_DIGIT))
-					nd++;
-				else if ((s[j] != ' ' && s[j] != '-') ||
-				    j + 1 == len || !LI_IS(s[j + 1],
-				    LI_C_DIGIT))
-					break;
-			}
-			if (nd >= 13)
+	for (base = 0; base < len; base += LI_BLOCK) {
+		m = hint_mask(s, len, base, &d, &sp);
+		/*
+		 * Runs of digits, a space or a dash between two: a card
+		 * number wants 13 digits in one.  A run may go on from
+		 * the block before (open of its digits).
+		 */
+		nextd = base + LI_BLOCK < len &&
+		    LI_IS(s[base + LI_BLOCK], LI_C_DIGIT);
+		in = sp & (d << 1 | prevd) & (d >> 1 | nextd << (LI_BLOCK - 1));
+		prevd = d >> (LI_BLOCK - 1);
+		c = d | in;
+		if (open > 0 && (c & 1) == 0) {
+			if (open >= 13)
 				h |= LI_BIT(LI_CARD);
-			next = j;
-			continue;
+			open = 0;
 		}
-		switch (s[i]) {
-		case ':':
-			if (LI_HAS(s + i, len - i, "://") &&
-			    url_hint(s, i + 3, len))
-				h |= LI_BIT(LI_URL);
-			/* FALLTHROUGH */
-		case '=':
-			h |= key_hints(s, i);
-			break;
-		case '-':
-			if (LI_HAS(s + i, len - i, "-----BEGIN "))
-				h |= LI_BIT(LI_PRIVATE_KEY);
-			if ((i >= 5 && LI_HAS(s + i - 5, 6, "glpat-")) ||
-			    (i >= 4 && LI_HAS(s + i - 4, 3, "xox")))
-				h |= LI_BIT(LI_API_KEY);
-			break;
-		case '_':
-			if (LI_HAS(s + i, len - i, "_live_") ||
-			    LI_HAS(s + i, len - i, "_test_") ||
-			    (i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h' &&
-			    strchr("pousr", s[i - 1]) != NULL) ||
-			    (i >= 10 && LI_HAS(s + i - 10, 11, "github_pat_")))
-				h |= LI_BIT(LI_API_KEY);
-			break;
-		case 'A':
-			if (LI_HAS(s + i, len - i, "AKIA") ||
-			    LI_HAS(s + i, len - i, "ASIA") ||
-			    LI_HAS(s + i, len - i, "AIza"))
-				h |= LI_BIT(LI_API_KEY);
-			break;
-		case 'J':
-			if (i >= 3 && LI_HAS(s + i - 3, 4, ".eyJ"))
-				h |= LI_BIT(LI_JWT);
-			break;
-		case 'b':
-		case 'B':
-			if (len - i > 6 &&
-			    caseeq(s + i, "bearer", 6) &&
-			    LI_IS(s[i + 6], LI_C_SPACE))
-				h |= LI_BIT(LI_BEARER);
-			break;
+		for (; c != 0; c &= ~r) {
+			st = (size_t)__builtin_ctzll(c);
+			rl = ~(c >> st) == 0 ? LI_BLOCK - st :
+			    (size_t)__builtin_ctzll(~(c >> st));
+			r = (rl == LI_BLOCK ? ~(uint64_t)0 :
+			    ((uint64_t)1 << rl) - 1) << st;
+			nd = (size_t)__builtin_popcountll(d & r) + open;
+			open = 0;
+			if (st + rl == LI_BLOCK && base + LI_BLOCK < len)
+				open = nd;
+			else if (nd >= 13)
+				h |= LI_BIT(LI_CARD);
+		}
+		/*
+		 * A dash in a run, between digits, can neither start
+		 * "-----BEGIN " nor end "glpat-": not looked at.
+		 */
+		for (m &= ~in; m != 0; m &= m - 1) {
+			i = base + (size_t)__builtin_ctzll(m);
+			switch (s[i]) {
+			case ':':
+				if (LI_HAS(s + i, len - i, "://") &&
+				    url_hint(s, i + 3, len))
+					h |= LI_BIT(LI_URL);
+				/* FALLTHROUGH */
+			case '=':
+				h |= key_hints(s, i);
+				break;
+			case '-':
+				if (LI_HAS(s + i, len - i, "-----BEGIN "))
+					h |= LI_BIT(LI_PRIVATE_KEY);
+				if ((i >= 5 &&
+				    LI_HAS(s + i - 5, 6, "glpat-")) ||
+				    (i >= 4 && LI_HAS(s + i - 4, 3, "xox")))
+					h |= LI_BIT(LI_API_KEY);
+				break;
+			case '_':
+				if (LI_HAS(s + i, len - i, "_live_") ||
+				    LI_HAS(s + i, len - i, "_test_") ||
+				    (i >= 3 && s[i - 3] == 'g' &&
+				    s[i - 2] == 'h' &&
+				    strchr("pousr", s[i - 1]) != NULL) ||
+				    (i >= 10 &&
+				    LI_HAS(s + i - 10, 11, "github_pat_")))
+					h |= LI_BIT(LI_API_KEY);
+				break;
+			case 'A':
+				if (LI_HAS(s + i, len - i, "AKIA") ||
+				    LI_HAS(s + i, len - i, "ASIA") ||
+				    LI_HAS(s + i, len - i, "AIza"))
+					h |= LI_BIT(LI_API_KEY);
+				break;
+			case 'J':
+				if (i >= 3 && LI_HAS(s + i - 3, 4, ".eyJ"))
+					h |= LI_BIT(LI_JWT);
+				break;
+			case 'b':
+			case 'B':
+				if (len - i > 6 &&
+				    caseeq(s + i, "bearer", 6) &&
+				    LI_IS(s[i + 6], LI_C_SPACE))
+					h |= LI_BIT(LI_BEARER);
+				break;
+			}
 		}
 	}
 	return (h);
