@@ -443,6 +443,7 @@ static size_t	 utf8_len(const char *, size_t, size_t);
 static size_t	 card_check(const char *, size_t);
 static unsigned int key_hints(const char *, size_t);
 static int	 url_hint(const char *, size_t, size_t);
+static size_t	 li_popcount(uint64_t);
 static uint64_t	 hint_mask(const char *, size_t, size_t, uint64_t *,
 		    uint64_t *);
 static uint64_t	 level_mask(const char *, size_t, size_t, uint64_t *);
@@ -1928,6 +1929,16 @@ level_mask16(const char *p, unsigned int *lv)
 }
 #endif
 
+/* Bits set: without a POPCNT instruction, and no call for it. */
+static size_t
+li_popcount(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return ((size_t)((x * 0x0101010101010101ULL) >> 56));
+}
+
 /*
  * The bytes of s[off..len), at most LI_BLOCK, redact_hints() looks
  * at: LI_C_HINT; digits into *dm, spaces and dashes into *sm.
@@ -2034,7 +2045,7 @@ redact_hints(const char *s, size_t len)
 			    (size_t)__builtin_ctzll(~(c >> st));
 			r = (rl == LI_BLOCK ? ~(uint64_t)0 :
 			    ((uint64_t)1 << rl) - 1) << st;
-			nd = (size_t)__builtin_popcountll(d & r) + open;
+			nd = li_popcount(d & r) + open;
 			open = 0;
 			if (st + rl == LI_BLOCK && base + LI_BLOCK < len)
 				open = nd;
