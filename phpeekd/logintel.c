@@ -3112,8 +3112,10 @@ ml_continues(const char *s, size_t len)
 	if (s[0] == ' ' || s[0] == '\t' ||
 	    (s[0] == '#' && len > 1 && LI_IS(s[1], LI_C_DIGIT)))
 		return (1);
+	/* the first byte first: most lines start none of the words */
 	for (i = 0; i < LI_NITEMS(li_cont_words); i++)
-		if (has(s, len, li_cont_words[i]))
+		if (li_cont_words[i][0] == s[0] &&
+		    has(s, len, li_cont_words[i]))
 			return (1);
 	if (LI_HAS(s, len, "Next ") && len > 5 &&
 	    (LI_IS(s[5], LI_C_ALPHA) || s[5] == '_' || s[5] == '\\'))
