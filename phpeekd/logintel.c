@@ -462,6 +462,7 @@ static int	 jr_literal(struct lijread *);
 static int	 jr_nested(struct lijread *, int);
 static int	 json_fast(struct logintel *, const char *, size_t);
 static int	 json_members(struct logintel *, json_object *);
+static void	 json_fresh(struct logintel *);
 static int	 json_parse(struct logintel *, const char *, size_t);
 static size_t	 json_fields(struct logintel *, int);
 static struct lijmem *json_member(struct logintel *, const char *, size_t);
@@ -2681,6 +2682,24 @@ json_members(struct logintel *li, json_object *o)
 }
 
 /*
+ * json_tokener_reset() keeps a \u high surrogate pending when a bad
+ * escape followed it ("\ud800\u12"): the next line's first \u escape
+ * then reads as U+FFFD and itself.  After a parse that did not end
+ * well, a new tokener, so that no line changes how another reads.
+ */
+static void
+json_fresh(struct logintel *li)
+{
+	json_tokener	*tok;
+
+	if ((tok = json_tokener_new_ex(LI_JSON_DEPTH)) == NULL)
+		return;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_free(li->li_tok);
+	li->li_tok = tok;
+}
+
+/*
  * The entry as a JSON object's members in li_jm: 1 if it is one whole
  * object, else 0.
  */
@@ -2709,6 +2728,8 @@ json_parse(struct logintel *li, const char *s, size_t len)
 		json_object_put(o);
 		o = NULL;
 	}
+	if (json_tokener_get_error(li->li_tok) != json_tokener_success)
+		json_fresh(li);
 	li->li_jobj = o;
 	return (o != NULL);
 }

@@ -845,6 +845,18 @@ START_TEST(test_json_reader)
 	ck_assert_str_eq(field(e, "d"),
 	    "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]");
 
+	/*
+	 * A bad escape after a high surrogate leaves nothing for the next
+	 * line: as json-c has it, either reader, and without U+FFFD.
+	 */
+	e = one(li, "{\"a\":\"\\ud800\\u12}");
+	ck_assert_int_eq(e->ie_flags & LOGINTEL_F_JSON, 0);
+	e = one(li, "{\"\\u00e9\":1}");
+	ck_assert_str_eq(e->ie_fields[0].lf_key, "\xc3\xa9");
+	e = one(li, "{\"a\":\"\\ud800\\u}");
+	e = one(li, "{\"k\":\"\\u00e9\",\"k\":\"\\u00e9\"}");
+	ck_assert_str_eq(field(e, "k"), "\xc3\xa9");
+
 	/* not JSON, whichever reader says so */
 	e = one(li, "{\"a\":1 \"b\":2}");
 	ck_assert_int_eq(e->ie_flags & LOGINTEL_F_JSON, 0);
