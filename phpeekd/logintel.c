@@ -42,6 +42,10 @@
 #include <pcre2.h>
 #include <json.h>
 
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
 #include "phpeekd.h"
 
 #define LI_NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
@@ -64,6 +68,7 @@
 #define LI_C_SPACE	0x10
 #define LI_C_HINT	0x20		/* redact_hints() looks closer */
 #define LI_C_LEVEL	0x40		/* level_at() looks closer */
+#define LI_C_JSTR	0x80		/* ends a run in a JSON string */
 #define LI_IS(c, m)	(li_ctype[(unsigned char)(c)] & (m))
 
 /* Does s[0..len) begin with a literal?  No call to strlen or memcmp. */
@@ -163,6 +168,44 @@ struct lirx {
 	size_t			 rx_nops;
 };
 
+/*
+ * A member of the entry's JSON object, as json_fast() reads it or
+ * json-c has it: a string decoded, anything else as the JSON text
+ * json-c writes for it (from json-c itself only when needed).
+ */
+#define LI_J_STRING	0
+#define LI_J_INT	1
+#define LI_J_OTHER	2
+
+struct lijmem {
+	const char	*m_key;
+	size_t		 m_klen;
+	const char	*m_val;		/* NULL: m_obj's, not yet written */
+	size_t		 m_vlen;
+	json_object	*m_obj;		/* json-c's value, or NULL */
+	int64_t		 m_int;		/* LI_J_INT */
+	int		 m_type;	/* LI_J_* */
+	int		 m_gone;	/* the message or level: no field */
+};
+
+/*
+ * json_fast()'s place in the text and in li_jbuf, and the keys of the
+ * nested objects open, to tell a key given twice (json-c keeps the
+ * last value in the first place: left to it).
+ */
+#define LI_JR_MEMBERS	64		/* more: json-c */
+#define LI_JR_DEPTH	16		/* deeper: json-c (at most 32) */
+#define LI_JR_KEYS	64
+
+struct lijread {
+	const char	*p;
+	const char	*end;
+	char		*out;
+	const char	*keys[LI_JR_KEYS];
+	size_t		 klen[LI_JR_KEYS];
+	size_t		 nkeys;
+};
+
 /* A pattern of the user's and what it cannot match without. */
 struct lipat {
 	pcre2_code		*p_code;
@@ -194,6 +237,11 @@ struct logintel {
 	pcre2_match_context	*li_mctx;
 	pcre2_match_data	*li_md;
 	json_tokener		*li_tok;
+	struct lijmem		*li_jm;		/* the JSON object's members */
+	size_t			 li_njm;
+	size_t			 li_jmsize;
+	struct libuf		 li_jbuf;	/* their text, json_fast()'s */
+	json_object		*li_jobj;	/* json-c's object, or NULL */
 
 	struct libuf		 li_ml;		/* the pending entry */
 	int			 li_ml_lines;
@@ -395,15 +443,29 @@ static size_t	 utf8_len(const char *, size_t, size_t);
 static size_t	 card_check(const char *, size_t);
 static unsigned int key_hints(const char *, size_t);
 static int	 url_hint(const char *, size_t, size_t);
+static size_t	 li_popcount(uint64_t);
+static uint64_t	 hint_mask(const char *, size_t, size_t, uint64_t *,
+		    uint64_t *);
+static uint64_t	 level_mask(const char *, size_t, size_t, uint64_t *);
 static unsigned int redact_hints(const char *, size_t);
 static void	 redact_expand(struct logintel *, struct lirx *,
 		    const char *, int, struct libuf *);
 static int	 redact_one(struct logintel *, struct lirx *, const char *,
 		    size_t, struct libuf *);
 static const char *redact(struct logintel *, const char *, size_t *);
-static int	 json_level(json_object *);
-static json_object *json_parse(struct logintel *, const char *, size_t);
-static size_t	 json_fields(struct logintel *, json_object *, int);
+static int	 json_level(const struct lijmem *);
+static void	 jr_ws(struct lijread *);
+static int	 jr_hex(const char *, unsigned int *);
+static int	 jr_string(struct lijread *, int);
+static int	 jr_number(struct lijread *, int64_t *);
+static int	 jr_literal(struct lijread *);
+static int	 jr_nested(struct lijread *, int);
+static int	 json_fast(struct logintel *, const char *, size_t);
+static int	 json_members(struct logintel *, json_object *);
+static void	 json_fresh(struct logintel *);
+static int	 json_parse(struct logintel *, const char *, size_t);
+static size_t	 json_fields(struct logintel *, int);
+static struct lijmem *json_member(struct logintel *, const char *, size_t);
 static int	 word_level(const struct li_word *, size_t, const char *,
 		    size_t, int);
 static int	 prefix_level(const struct li_word *, size_t, const char *,
@@ -414,10 +476,9 @@ static int	 caseeq(const char *, const char *, size_t);
 static int	 level_at(const char *, size_t);
 static int	 level_builtin(const char *, size_t);
 static int	 level_detect(struct logintel *, const char *, size_t);
-static int	 entry_json(struct logintel *, json_object *, const char **,
-		    size_t *, const char **);
-static size_t	 entry_fields(struct logintel *, json_object *, const char *,
-		    int);
+static int	 entry_json(struct logintel *, const char **, size_t *,
+		    struct lijmem **);
+static size_t	 entry_fields(struct logintel *, struct lijmem *, int);
 static void	 entry_emit(struct logintel *, const char *, size_t, int,
 		    struct logintel_out *);
 static int	 ml_continues(const char *, size_t);
@@ -1434,6 +1495,8 @@ lib_ref(char *err, size_t errlen)
 		if ((strchr("[\"lsfp", (int)i) != NULL && i != 0) ||
 		    (i >= 'A' && i <= 'Z'))
 			li_ctype[i] |= LI_C_LEVEL;
+		if (i < 0x20 || i == '"' || i == '\\')
+			li_ctype[i] |= LI_C_JSTR;
 	}
 	for (i = 0; i < LI_NITEMS(li_builtin_redact); i++)
 		if ((li_lib.redact[i] = rx_compile(li_builtin_redact[i].name,
@@ -1585,9 +1648,12 @@ logintel_new(const struct logintel_conf *lc, char *err, size_t errlen)
 	}
 	if (conf_compile(li, lc, err, errlen) == -1)
 		goto fail;
+	li->li_jbuf.b_max = LOGINTEL_ENTRY_MAX + 1;
 	if ((li->li_mctx = pcre2_match_context_create(NULL)) == NULL ||
 	    (li->li_json_enabled &&
-	    (li->li_tok = json_tokener_new_ex(LI_JSON_DEPTH)) == NULL)) {
+	    ((li->li_tok = json_tokener_new_ex(LI_JSON_DEPTH)) == NULL ||
+	    (li->li_jm = calloc(LI_JR_MEMBERS, sizeof(*li->li_jm))) ==
+	    NULL))) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -1598,6 +1664,7 @@ logintel_new(const struct logintel_conf *lc, char *err, size_t errlen)
 		pcre2_jit_stack_assign(li->li_mctx, NULL, li_lib.jit);
 	if (li->li_tok != NULL)
 		json_tokener_set_flags(li->li_tok, JSON_TOKENER_STRICT);
+	li->li_jmsize = li->li_jm != NULL ? LI_JR_MEMBERS : 0;
 	return (li);
  fail:
 	logintel_free(li);
@@ -1633,6 +1700,8 @@ logintel_free(struct logintel *li)
 	pcre2_match_context_free(li->li_mctx);
 	if (li->li_tok != NULL)
 		json_tokener_free(li->li_tok);
+	free(li->li_jm);
+	libuf_free(&li->li_jbuf);
 	libuf_free(&li->li_ml);
 	libuf_free(&li->li_long);
 	for (i = 0; i < 2; i++)
@@ -1731,7 +1800,7 @@ static unsigned int
 key_hints(const char *s, size_t i)
 {
 	unsigned int	 h = 0;
-	size_t		 end, j, k;
+	size_t		 end, j, k, wl;
 	const char	*w;
 
 	for (end = i; end > 0 && LI_IS(s[end - 1], LI_C_SPACE); end--)
@@ -1745,29 +1814,37 @@ key_hints(const char *s, size_t i)
 	for (j = end; j > 0 && (LI_IS(s[j - 1], LI_C_WORD) ||
 	    s[j - 1] == '.' || s[j - 1] == '-'); j--)
 		;
-	for (k = j; k < end; k++) {
-		/* the credential pattern's words, by their first letter */
-		switch (s[k] | 0x20) {
-		case 'p':
-			w = (s[k + 1] | 0x20) == 'w' ? "pwd" : "pass";
+	/* the credential pattern's words, by their first two letters */
+	for (k = j; k + 3 <= end; k++) {
+		switch ((s[k] | 0x20) << 8 | (s[k + 1] | 0x20)) {
+		case 'p' << 8 | 'a':
+			w = "pass";
+			wl = 4;
 			break;
-		case 's':
+		case 'p' << 8 | 'w':
+			w = "pwd";
+			wl = 3;
+			break;
+		case 's' << 8 | 'e':
 			w = "secret";
+			wl = 6;
 			break;
-		case 't':
+		case 't' << 8 | 'o':
 			w = "token";
+			wl = 5;
 			break;
-		case 'k':
+		case 'k' << 8 | 'e':
 			w = "key";
+			wl = 3;
 			break;
-		case 'c':
+		case 'c' << 8 | 'r':
 			w = "credential";
+			wl = 10;
 			break;
 		default:
 			continue;
 		}
-		if (end - k >= strlen(w) &&
-		    caseeq(s + k, w, strlen(w)))
+		if (end - k >= wl && caseeq(s + k, w, wl))
 			return (h | LI_BIT(LI_CREDENTIAL));
 	}
 	return (h);
@@ -1799,6 +1876,141 @@ url_hint(const char *s, size_t i, size_t len)
 }
 
 /*
+ * The scans that see every byte of an entry (redact_hints() and
+ * level_builtin()) stop at few of them.  They take the bytes to stop
+ * at as masks, 64 bytes at a time: bit k for s[off + k].  With SSE2
+ * (every x86-64) sixteen bytes are classed at once, without a branch;
+ * elsewhere one at a time, by the byte class table.  Both class bytes
+ * exactly as the table does.
+ */
+#define LI_BLOCK	64
+
+#ifdef __SSE2__
+/* Bytes of x in [lo, lo + n]: as unsigned, which SSE2 cannot compare. */
+#define LI_V_RANGE(x, lo, n)	_mm_cmpeq_epi8(_mm_min_epu8( \
+				    _mm_sub_epi8((x), _mm_set1_epi8((char)(lo))), \
+				    _mm_set1_epi8((char)(n))), \
+				    _mm_sub_epi8((x), _mm_set1_epi8((char)(lo))))
+#define LI_V_EQ(x, c)		_mm_cmpeq_epi8((x), _mm_set1_epi8((char)(c)))
+
+/* LI_C_HINT (":=-_AJbB"); digits into *dv, ' ' and '-' into *sv */
+static unsigned int
+hint_mask16(const char *p, unsigned int *dv, unsigned int *sv)
+{
+	__m128i	x, m, dash;
+
+	x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	dash = LI_V_EQ(x, '-');
+	m = _mm_or_si128(LI_V_EQ(x, ':'), LI_V_EQ(x, '='));
+	m = _mm_or_si128(m, _mm_or_si128(dash, LI_V_EQ(x, '_')));
+	m = _mm_or_si128(m, _mm_or_si128(LI_V_EQ(x, 'A'), LI_V_EQ(x, 'J')));
+	m = _mm_or_si128(m, _mm_or_si128(LI_V_EQ(x, 'b'), LI_V_EQ(x, 'B')));
+	*dv = (unsigned int)_mm_movemask_epi8(LI_V_RANGE(x, '0', 9));
+	*sv = (unsigned int)_mm_movemask_epi8(_mm_or_si128(dash,
+	    LI_V_EQ(x, ' ')));
+	return ((unsigned int)_mm_movemask_epi8(m));
+}
+
+/* LI_C_WORD, and LI_C_LEVEL ("[\"lsfp" and uppercase) into *lv */
+static unsigned int
+level_mask16(const char *p, unsigned int *lv)
+{
+	__m128i	x, up, w, l;
+
+	x = _mm_loadu_si128((const __m128i *)(const void *)p);
+	up = LI_V_RANGE(x, 'A', 25);
+	w = _mm_or_si128(_mm_or_si128(up, LI_V_RANGE(x, 'a', 25)),
+	    _mm_or_si128(LI_V_RANGE(x, '0', 9), LI_V_EQ(x, '_')));
+	l = _mm_or_si128(_mm_or_si128(up, LI_V_EQ(x, '[')),
+	    _mm_or_si128(LI_V_EQ(x, '"'), LI_V_EQ(x, 'l')));
+	l = _mm_or_si128(l, _mm_or_si128(LI_V_EQ(x, 's'), LI_V_EQ(x, 'f')));
+	l = _mm_or_si128(l, LI_V_EQ(x, 'p'));
+	*lv = (unsigned int)_mm_movemask_epi8(l);
+	return ((unsigned int)_mm_movemask_epi8(w));
+}
+#endif
+
+/* Bits set: without a POPCNT instruction, and no call for it. */
+static size_t
+li_popcount(uint64_t x)
+{
+	x -= (x >> 1) & 0x5555555555555555ULL;
+	x = (x & 0x3333333333333333ULL) + ((x >> 2) & 0x3333333333333333ULL);
+	x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
+	return ((size_t)((x * 0x0101010101010101ULL) >> 56));
+}
+
+/*
+ * The bytes of s[off..len), at most LI_BLOCK, redact_hints() looks
+ * at: LI_C_HINT; digits into *dm, spaces and dashes into *sm.
+ */
+static uint64_t
+hint_mask(const char *s, size_t len, size_t off, uint64_t *dm, uint64_t *sm)
+{
+	uint64_t	m = 0, d = 0, sp = 0;
+	size_t		n = len - off < LI_BLOCK ? len - off : LI_BLOCK, k = 0;
+
+#ifdef __SSE2__
+	unsigned int	hv, dv, sv, sh;
+
+	for (; k + 16 <= n; k += 16) {
+		m |= (uint64_t)hint_mask16(s + off + k, &dv, &sv) << k;
+		d |= (uint64_t)dv << k;
+		sp |= (uint64_t)sv << k;
+	}
+	/* the rest: the text's last 16 bytes, only the ones wanted */
+	if (k < n && off + n >= 16) {
+		hv = hint_mask16(s + off + n - 16, &dv, &sv);
+		sh = 16 - (unsigned int)(n - k);
+		*dm = d | (uint64_t)(dv >> sh) << k;
+		*sm = sp | (uint64_t)(sv >> sh) << k;
+		return (m | (uint64_t)(hv >> sh) << k);
+	}
+#endif
+	for (; k < n; k++) {
+		if (LI_IS(s[off + k], LI_C_HINT))
+			m |= (uint64_t)1 << k;
+		if (LI_IS(s[off + k], LI_C_DIGIT))
+			d |= (uint64_t)1 << k;
+		if (s[off + k] == ' ' || s[off + k] == '-')
+			sp |= (uint64_t)1 << k;
+	}
+	*dm = d;
+	*sm = sp;
+	return (m);
+}
+
+/* The same for level_builtin(): LI_C_LEVEL, and LI_C_WORD into *wm. */
+static uint64_t
+level_mask(const char *s, size_t len, size_t off, uint64_t *wm)
+{
+	uint64_t	m = 0, w = 0;
+	size_t		n = len - off < LI_BLOCK ? len - off : LI_BLOCK, k = 0;
+
+#ifdef __SSE2__
+	unsigned int	lv, wv;
+
+	for (; k + 16 <= n; k += 16) {
+		w |= (uint64_t)level_mask16(s + off + k, &lv) << k;
+		m |= (uint64_t)lv << k;
+	}
+	if (k < n && off + n >= 16) {
+		wv = level_mask16(s + off + n - 16, &lv);
+		*wm = w | (uint64_t)(wv >> (16 - (n - k))) << k;
+		return (m | (uint64_t)(lv >> (16 - (n - k))) << k);
+	}
+#endif
+	for (; k < n; k++) {
+		if (LI_IS(s[off + k], LI_C_LEVEL))
+			m |= (uint64_t)1 << k;
+		if (LI_IS(s[off + k], LI_C_WORD))
+			w |= (uint64_t)1 << k;
+	}
+	*wm = w;
+	return (m);
+}
+
+/*
  * Which built-in patterns could match s[0..len)?  One pass that stops
  * only at the few bytes each pattern cannot do without (':', '=',
  * '-', '_', 'A', 'J', 'b', a run of 13 digits): a pattern left out
@@ -1808,71 +2020,90 @@ static unsigned int
 redact_hints(const char *s, size_t len)
 {
 	unsigned int	h = 0;
-	size_t		i, j, nd;
+	size_t		i, base, st, rl, nd, open = 0;
+	uint64_t	m, d, sp, in, c, r, prevd = 0, nextd;
 
-	for (i = 0; i < len; i++) {
-		if (!LI_IS(s[i], LI_C_DIGIT | LI_C_HINT))
-			continue;
-		if (LI_IS(s[i], LI_C_DIGIT)) {
-			/*
-			 * The whole run at once: digits, a space or a dash
-			 * between two.  A dash in it, between digits, can
-			 * neither start "-----BEGIN " nor end "glpat-".
-			 */
-			for (j = i, nd = 0; j < len; j++) {
-				if (LI_IS(s[j], LI_C_DIGIT))
-					nd++;
-				else if ((s[j] != ' ' && s[j] != '-') ||
-				    j + 1 == len || !LI_IS(s[j + 1],
-				    LI_C_DIGIT))
-					break;
-			}
-			if (nd >= 13)
+	for (base = 0; base < len; base += LI_BLOCK) {
+		m = hint_mask(s, len, base, &d, &sp);
+		/*
+		 * Runs of digits, a space or a dash between two: a card
+		 * number wants 13 digits in one.  A run may go on from
+		 * the block before (open of its digits).
+		 */
+		nextd = base + LI_BLOCK < len &&
+		    LI_IS(s[base + LI_BLOCK], LI_C_DIGIT);
+		in = sp & (d << 1 | prevd) & (d >> 1 | nextd << (LI_BLOCK - 1));
+		prevd = d >> (LI_BLOCK - 1);
+		c = d | in;
+		if (open > 0 && (c & 1) == 0) {
+			if (open >= 13)
 				h |= LI_BIT(LI_CARD);
-			i = j - 1;
-			continue;
+			open = 0;
 		}
-		switch (s[i]) {
-		case ':':
-			if (LI_HAS(s + i, len - i, "://") &&
-			    url_hint(s, i + 3, len))
-				h |= LI_BIT(LI_URL);
-			/* FALLTHROUGH */
-		case '=':
-			h |= key_hints(s, i);
-			break;
-		case '-':
-			if (LI_HAS(s + i, len - i, "-----BEGIN "))
-				h |= LI_BIT(LI_PRIVATE_KEY);
-			if ((i >= 5 && LI_HAS(s + i - 5, 6, "glpat-")) ||
-			    (i >= 4 && LI_HAS(s + i - 4, 3, "xox")))
-				h |= LI_BIT(LI_API_KEY);
-			break;
-		case '_':
-			if (LI_HAS(s + i, len - i, "_live_") ||
-			    LI_HAS(s + i, len - i, "_test_") ||
-			    (i >= 3 && s[i - 3] == 'g' && s[i - 2] == 'h' &&
-			    strchr("pousr", s[i - 1]) != NULL) ||
-			    (i >= 10 && LI_HAS(s + i - 10, 11, "github_pat_")))
-				h |= LI_BIT(LI_API_KEY);
-			break;
-		case 'A':
-			if (LI_HAS(s + i, len - i, "AKIA") ||
-			    LI_HAS(s + i, len - i, "ASIA") ||
-			    LI_HAS(s + i, len - i, "AIza"))
-				h |= LI_BIT(LI_API_KEY);
-			break;
-		case 'J':
-			if (i >= 3 && LI_HAS(s + i - 3, 4, ".eyJ"))
-				h |= LI_BIT(LI_JWT);
-			break;
-		case 'b':
-		case 'B':
-			if (len - i > 6 &&
-			    caseeq(s + i, "bearer", 6) &&
-			    LI_IS(s[i + 6], LI_C_SPACE))
-				h |= LI_BIT(LI_BEARER);
-			break;
+		for (; c != 0; c &= ~r) {
+			st = (size_t)__builtin_ctzll(c);
+			rl = ~(c >> st) == 0 ? LI_BLOCK - st :
+			    (size_t)__builtin_ctzll(~(c >> st));
+			r = (rl == LI_BLOCK ? ~(uint64_t)0 :
+			    ((uint64_t)1 << rl) - 1) << st;
+			nd = li_popcount(d & r) + open;
+			open = 0;
+			if (st + rl == LI_BLOCK && base + LI_BLOCK < len)
+				open = nd;
+			else if (nd >= 13)
+				h |= LI_BIT(LI_CARD);
+		}
+		/*
+		 * A dash in a run, between digits, can neither start
+		 * "-----BEGIN " nor end "glpat-": not looked at.
+		 */
+		for (m &= ~in; m != 0; m &= m - 1) {
+			i = base + (size_t)__builtin_ctzll(m);
+			switch (s[i]) {
+			case ':':
+				if (LI_HAS(s + i, len - i, "://") &&
+				    url_hint(s, i + 3, len))
+					h |= LI_BIT(LI_URL);
+				/* FALLTHROUGH */
+			case '=':
+				h |= key_hints(s, i);
+				break;
+			case '-':
+				if (LI_HAS(s + i, len - i, "-----BEGIN "))
+					h |= LI_BIT(LI_PRIVATE_KEY);
+				if ((i >= 5 &&
+				    LI_HAS(s + i - 5, 6, "glpat-")) ||
+				    (i >= 4 && LI_HAS(s + i - 4, 3, "xox")))
+					h |= LI_BIT(LI_API_KEY);
+				break;
+			case '_':
+				if (LI_HAS(s + i, len - i, "_live_") ||
+				    LI_HAS(s + i, len - i, "_test_") ||
+				    (i >= 3 && s[i - 3] == 'g' &&
+				    s[i - 2] == 'h' &&
+				    strchr("pousr", s[i - 1]) != NULL) ||
+				    (i >= 10 &&
+				    LI_HAS(s + i - 10, 11, "github_pat_")))
+					h |= LI_BIT(LI_API_KEY);
+				break;
+			case 'A':
+				if (LI_HAS(s + i, len - i, "AKIA") ||
+				    LI_HAS(s + i, len - i, "ASIA") ||
+				    LI_HAS(s + i, len - i, "AIza"))
+					h |= LI_BIT(LI_API_KEY);
+				break;
+			case 'J':
+				if (i >= 3 && LI_HAS(s + i - 3, 4, ".eyJ"))
+					h |= LI_BIT(LI_JWT);
+				break;
+			case 'b':
+			case 'B':
+				if (len - i > 6 &&
+				    caseeq(s + i, "bearer", 6) &&
+				    LI_IS(s[i + 6], LI_C_SPACE))
+					h |= LI_BIT(LI_BEARER);
+				break;
+			}
 		}
 	}
 	return (h);
@@ -2020,36 +2251,41 @@ redact(struct logintel *li, const char *text, size_t *len)
  * -1 when it says nothing usable.
  */
 static int
-json_level(json_object *v)
+json_level(const struct lijmem *m)
 {
 	static const struct {
 		const char	*name;
+		size_t		 len;
 		int		 level;
 	} names[] = {
-		{ "debug", LOG_LVL_DEBUG }, { "trace", LOG_LVL_DEBUG },
-		{ "info", LOG_LVL_INFO }, { "notice", LOG_LVL_INFO },
-		{ "information", LOG_LVL_INFO },
-		{ "warn", LOG_LVL_WARN }, { "warning", LOG_LVL_WARN },
-		{ "error", LOG_LVL_ERROR }, { "err", LOG_LVL_ERROR },
-		{ "fatal", LOG_LVL_ERROR }, { "critical", LOG_LVL_ERROR },
-		{ "crit", LOG_LVL_ERROR }, { "alert", LOG_LVL_ERROR },
-		{ "emergency", LOG_LVL_ERROR }, { "emerg", LOG_LVL_ERROR },
-		{ "panic", LOG_LVL_ERROR },
+		{ "debug", 5, LOG_LVL_DEBUG }, { "trace", 5, LOG_LVL_DEBUG },
+		{ "info", 4, LOG_LVL_INFO }, { "notice", 6, LOG_LVL_INFO },
+		{ "information", 11, LOG_LVL_INFO },
+		{ "warn", 4, LOG_LVL_WARN }, { "warning", 7, LOG_LVL_WARN },
+		{ "error", 5, LOG_LVL_ERROR }, { "err", 3, LOG_LVL_ERROR },
+		{ "fatal", 5, LOG_LVL_ERROR }, { "critical", 8, LOG_LVL_ERROR },
+		{ "crit", 4, LOG_LVL_ERROR }, { "alert", 5, LOG_LVL_ERROR },
+		{ "emergency", 9, LOG_LVL_ERROR }, { "emerg", 5, LOG_LVL_ERROR },
+		{ "panic", 5, LOG_LVL_ERROR },
 	};
-	const char	*s;
+	const char	*nul;
 	int64_t		 n;
-	size_t		 i;
+	size_t		 i, len;
 
-	if (json_object_is_type(v, json_type_string)) {
-		s = json_object_get_string(v);
+	if (m->m_type == LI_J_STRING) {
+		/* a decoded \u0000 ends the name, as for strcasecmp(3) */
+		len = m->m_vlen;
+		if ((nul = memchr(m->m_val, '\0', len)) != NULL)
+			len = (size_t)(nul - m->m_val);
 		for (i = 0; i < LI_NITEMS(names); i++)
-			if (strcasecmp(s, names[i].name) == 0)
+			if (names[i].len == len &&
+			    caseeq(m->m_val, names[i].name, len))
 				return (names[i].level);
 		return (-1);
 	}
-	if (!json_object_is_type(v, json_type_int))
+	if (m->m_type != LI_J_INT)
 		return (-1);
-	n = json_object_get_int64(v);
+	n = m->m_int;
 	if (n >= 100)
 		return (n < 200 ? LOG_LVL_DEBUG : n < 300 ? LOG_LVL_INFO :
 		    n < 400 ? LOG_LVL_WARN : LOG_LVL_ERROR);
@@ -2059,8 +2295,415 @@ json_level(json_object *v)
 	return (-1);
 }
 
-/* The entry as a JSON object, or NULL: it must be one whole object. */
-static json_object *
+/* Blanks between JSON tokens, as json-c takes them. */
+static void
+jr_ws(struct lijread *r)
+{
+	while (r->p < r->end && (*r->p == ' ' || *r->p == '\t' ||
+	    *r->p == '\n' || *r->p == '\r'))
+		r->p++;
+}
+
+static int
+jr_hex(const char *p, unsigned int *u)
+{
+	int	i, c;
+
+	*u = 0;
+	for (i = 0; i < 4; i++) {
+		c = (unsigned char)p[i];
+		if (c >= '0' && c <= '9')
+			c -= '0';
+		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
+			c = (c | 0x20) - 'a' + 10;
+		else
+			return (-1);
+		*u = *u << 4 | (unsigned int)c;
+	}
+	return (0);
+}
+
+/*
+ * The string at r->p.  decode: its value, without quotes.  Otherwise
+ * inside a nested value, as json-c would write it again: then any
+ * escape json-c would write differently (\/, \u) is left to json-c,
+ * as are, either way, control characters and \u escapes whose
+ * decoding has corners (NUL, surrogates).  Never writes more bytes
+ * than it reads.
+ */
+static int
+jr_string(struct lijread *r, int decode)
+{
+	const char	*p = r->p + 1, *q;
+	unsigned int	 u;
+	char		 c;
+
+	if (!decode)
+		*r->out++ = '"';
+	for (;;) {
+		for (q = p; q < r->end && !LI_IS(*q, LI_C_JSTR); q++)
+			;
+		memcpy(r->out, p, (size_t)(q - p));
+		r->out += q - p;
+		if (q == r->end || *q != '\\')
+			break;
+		if (r->end - q < 2)
+			return (-1);
+		switch (q[1]) {
+		case '"':
+		case '\\':
+			c = q[1];
+			break;
+		case 'b':
+			c = '\b';
+			break;
+		case 'f':
+			c = '\f';
+			break;
+		case 'n':
+			c = '\n';
+			break;
+		case 'r':
+			c = '\r';
+			break;
+		case 't':
+			c = '\t';
+			break;
+		case '/':
+			if (!decode)
+				return (-1);
+			c = '/';
+			break;
+		case 'u':
+			if (!decode || r->end - q < 6 || jr_hex(q + 2, &u) == -1 ||
+			    u == 0 || (u >= 0xd800 && u <= 0xdfff))
+				return (-1);
+			if (u < 0x80)
+				*r->out++ = (char)u;
+			else if (u < 0x800) {
+				*r->out++ = (char)(0xc0 | u >> 6);
+				*r->out++ = (char)(0x80 | (u & 0x3f));
+			} else {
+				*r->out++ = (char)(0xe0 | u >> 12);
+				*r->out++ = (char)(0x80 | ((u >> 6) & 0x3f));
+				*r->out++ = (char)(0x80 | (u & 0x3f));
+			}
+			p = q + 6;
+			continue;
+		default:
+			return (-1);
+		}
+		if (decode)
+			*r->out++ = c;
+		else {
+			*r->out++ = '\\';
+			*r->out++ = q[1];
+		}
+		p = q + 2;
+	}
+	if (q == r->end || *q != '"')
+		return (-1);
+	if (!decode)
+		*r->out++ = '"';
+	r->p = q + 1;
+	return (0);
+}
+
+/*
+ * A number as json-c writes it again: its own text, for an integer
+ * only when that is how json-c prints the int64 it holds (no "-0", no
+ * more digits than fit).  LI_J_INT or LI_J_OTHER; -1: json-c decides.
+ */
+static int
+jr_number(struct lijread *r, int64_t *iv)
+{
+	const char	*p = r->p, *d, *e;
+	int64_t		 n = 0;
+	int		 type = LI_J_INT;
+
+	if (p < r->end && *p == '-')
+		p++;
+	d = p;
+	if (p == r->end || !LI_IS(*p, LI_C_DIGIT))
+		return (-1);
+	if (*p == '0')
+		p++;
+	else
+		while (p < r->end && LI_IS(*p, LI_C_DIGIT))
+			p++;
+	if (p < r->end && LI_IS(*p, LI_C_DIGIT))
+		return (-1);
+	e = p;
+	if (p < r->end && *p == '.') {
+		type = LI_J_OTHER;
+		if (++p == r->end || !LI_IS(*p, LI_C_DIGIT))
+			return (-1);
+		while (p < r->end && LI_IS(*p, LI_C_DIGIT))
+			p++;
+	}
+	if (p < r->end && (*p == 'e' || *p == 'E')) {
+		type = LI_J_OTHER;
+		if (++p < r->end && (*p == '+' || *p == '-'))
+			p++;
+		if (p == r->end || !LI_IS(*p, LI_C_DIGIT))
+			return (-1);
+		while (p < r->end && LI_IS(*p, LI_C_DIGIT))
+			p++;
+	}
+	if (type == LI_J_INT) {
+		/* json-c prints "-0" as "0"; an int64 holds 18 digits */
+		if (e - d > 18 || (e - d == 1 && *d == '0' && d != r->p))
+			return (-1);
+		for (; d < e; d++)
+			n = n * 10 + (*d - '0');
+		if (iv != NULL)
+			*iv = *r->p == '-' ? -n : n;
+	}
+	memcpy(r->out, r->p, (size_t)(p - r->p));
+	r->out += p - r->p;
+	r->p = p;
+	return (type);
+}
+
+static int
+jr_literal(struct lijread *r)
+{
+	size_t	n, left = (size_t)(r->end - r->p);
+
+	if (LI_HAS(r->p, left, "true") || LI_HAS(r->p, left, "null"))
+		n = 4;
+	else if (LI_HAS(r->p, left, "false"))
+		n = 5;
+	else
+		return (-1);
+	memcpy(r->out, r->p, n);
+	r->out += n;
+	r->p += n;
+	return (0);
+}
+
+/*
+ * A value inside the object, written as json-c writes it (no blanks);
+ * -1 for what json-c would write otherwise, or might refuse: a key
+ * twice in an object, deep nesting, anything jr_string and jr_number
+ * leave to it.
+ */
+static int
+jr_nested(struct lijread *r, int depth)
+{
+	const char	*key;
+	size_t		 k0, i, klen;
+	char		 close;
+
+	if (r->p == r->end)
+		return (-1);
+	switch (*r->p) {
+	case '"':
+		return (jr_string(r, 0));
+	case 't':
+	case 'f':
+	case 'n':
+		return (jr_literal(r));
+	case '{':
+	case '[':
+		break;
+	default:
+		return (jr_number(r, NULL) == -1 ? -1 : 0);
+	}
+	if (depth >= LI_JR_DEPTH)
+		return (-1);
+	close = *r->p == '{' ? '}' : ']';
+	*r->out++ = *r->p++;
+	k0 = r->nkeys;
+	jr_ws(r);
+	if (r->p < r->end && *r->p == close) {
+		*r->out++ = *r->p++;
+		return (0);
+	}
+	for (;;) {
+		if (close == '}') {
+			if (r->p == r->end || *r->p != '"' ||
+			    r->nkeys == LI_JR_KEYS)
+				return (-1);
+			key = r->out;
+			if (jr_string(r, 0) == -1)
+				return (-1);
+			klen = (size_t)(r->out - key);
+			for (i = k0; i < r->nkeys; i++)
+				if (r->klen[i] == klen &&
+				    memcmp(r->keys[i], key, klen) == 0)
+					return (-1);
+			r->keys[r->nkeys] = key;
+			r->klen[r->nkeys++] = klen;
+			jr_ws(r);
+			if (r->p == r->end || *r->p != ':')
+				return (-1);
+			*r->out++ = *r->p++;
+			jr_ws(r);
+		}
+		if (jr_nested(r, depth + 1) == -1)
+			return (-1);
+		jr_ws(r);
+		if (r->p == r->end)
+			return (-1);
+		if (*r->p == ',') {
+			*r->out++ = *r->p++;
+			jr_ws(r);
+			continue;
+		}
+		if (*r->p != close)
+			return (-1);
+		*r->out++ = *r->p++;
+		r->nkeys = k0;
+		return (0);
+	}
+}
+
+/*
+ * The object s[0..len) ('{' to '}') into li_jm without json-c, for
+ * the objects log lines hold; -1 leaves the line to json-c, whose
+ * answer is the reference: everything read here reads as it would.
+ * Keys and values go to li_jbuf, which redaction never writes.
+ */
+static int
+json_fast(struct logintel *li, const char *s, size_t len)
+{
+	struct lijread	 r;
+	struct lijmem	*m;
+	size_t		 i;
+	int		 t;
+
+	/* nothing read comes out longer: len bytes will do */
+	if (libuf_room(&li->li_jbuf, len) == -1 ||
+	    li->li_jbuf.b_size < len + 1)
+		return (-1);
+	r.p = s + 1;
+	r.end = s + len;
+	r.out = li->li_jbuf.b_buf;
+	r.nkeys = 0;
+	li->li_njm = 0;
+	jr_ws(&r);
+	if (*r.p == '}')
+		return (r.p + 1 == r.end ? 0 : -1);
+	for (;;) {
+		if (*r.p != '"' || li->li_njm == LI_JR_MEMBERS)
+			return (-1);
+		m = &li->li_jm[li->li_njm];
+		m->m_key = r.out;
+		if (jr_string(&r, 1) == -1)
+			return (-1);
+		m->m_klen = (size_t)(r.out - m->m_key);
+		for (i = 0; i < li->li_njm; i++)
+			if (li->li_jm[i].m_klen == m->m_klen &&
+			    memcmp(li->li_jm[i].m_key, m->m_key,
+			    m->m_klen) == 0)
+				return (-1);
+		jr_ws(&r);
+		if (r.p == r.end || *r.p != ':')
+			return (-1);
+		r.p++;
+		jr_ws(&r);
+		if (r.p == r.end)
+			return (-1);
+		m->m_val = r.out;
+		switch (*r.p) {
+		case '"':
+			t = jr_string(&r, 1) == -1 ? -1 : LI_J_STRING;
+			break;
+		case '{':
+		case '[':
+		case 't':
+		case 'f':
+		case 'n':
+			t = jr_nested(&r, 1) == -1 ? -1 : LI_J_OTHER;
+			break;
+		default:
+			t = jr_number(&r, &m->m_int);
+			break;
+		}
+		if (t == -1)
+			return (-1);
+		m->m_type = t;
+		m->m_vlen = (size_t)(r.out - m->m_val);
+		m->m_obj = NULL;
+		m->m_gone = 0;
+		li->li_njm++;
+		jr_ws(&r);
+		if (r.p == r.end)
+			return (-1);
+		if (*r.p == ',') {
+			r.p++;
+			jr_ws(&r);
+			if (r.p == r.end)
+				return (-1);
+			continue;
+		}
+		return (*r.p == '}' && r.p + 1 == r.end ? 0 : -1);
+	}
+}
+
+/* The object as json-c has it, into li_jm. */
+static int
+json_members(struct logintel *li, json_object *o)
+{
+	struct json_object_iterator it, end;
+	struct lijmem	*m;
+	json_object	*jv;
+	size_t		 n;
+
+	n = (size_t)json_object_object_length(o);
+	if (n > li->li_jmsize) {
+		if ((m = reallocarray(li->li_jm, n, sizeof(*m))) == NULL)
+			return (-1);
+		li->li_jm = m;
+		li->li_jmsize = n;
+	}
+	li->li_njm = 0;
+	it = json_object_iter_begin(o);
+	end = json_object_iter_end(o);
+	for (; !json_object_iter_equal(&it, &end) && li->li_njm < n;
+	    json_object_iter_next(&it)) {
+		m = &li->li_jm[li->li_njm++];
+		memset(m, 0, sizeof(*m));
+		m->m_key = json_object_iter_peek_name(&it);
+		m->m_klen = strlen(m->m_key);
+		m->m_obj = jv = json_object_iter_peek_value(&it);
+		if (json_object_is_type(jv, json_type_string)) {
+			m->m_type = LI_J_STRING;
+			m->m_val = json_object_get_string(jv);
+			m->m_vlen = (size_t)json_object_get_string_len(jv);
+		} else if (json_object_is_type(jv, json_type_int)) {
+			m->m_type = LI_J_INT;
+			m->m_int = json_object_get_int64(jv);
+		} else
+			m->m_type = LI_J_OTHER;
+	}
+	return (0);
+}
+
+/*
+ * json_tokener_reset() keeps a \u high surrogate pending when a bad
+ * escape followed it ("\ud800\u12"): the next line's first \u escape
+ * then reads as U+FFFD and itself.  After a parse that did not end
+ * well, a new tokener, so that no line changes how another reads.
+ */
+static void
+json_fresh(struct logintel *li)
+{
+	json_tokener	*tok;
+
+	if ((tok = json_tokener_new_ex(LI_JSON_DEPTH)) == NULL)
+		return;
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	json_tokener_free(li->li_tok);
+	li->li_tok = tok;
+}
+
+/*
+ * The entry as a JSON object's members in li_jm: 1 if it is one whole
+ * object, else 0.
+ */
+static int
 json_parse(struct logintel *li, const char *s, size_t len)
 {
 	json_object	*o;
@@ -2073,16 +2716,22 @@ json_parse(struct logintel *li, const char *s, size_t len)
 		len--;
 	/* only an object will do, detect_auto or not: skip the parser */
 	if (len < 2 || s[0] != '{' || s[len - 1] != '}' || len > INT_MAX)
-		return (NULL);
+		return (0);
+	if (json_fast(li, s, len) == 0)
+		return (1);
 	json_tokener_reset(li->li_tok);
 	o = json_tokener_parse_ex(li->li_tok, s, (int)len);
 	if (o != NULL && (json_tokener_get_error(li->li_tok) !=
 	    json_tokener_success || json_tokener_get_parse_end(li->li_tok) !=
-	    len || !json_object_is_type(o, json_type_object))) {
+	    len || !json_object_is_type(o, json_type_object) ||
+	    json_members(li, o) == -1)) {
 		json_object_put(o);
 		o = NULL;
 	}
-	return (o);
+	if (json_tokener_get_error(li->li_tok) != json_tokener_success)
+		json_fresh(li);
+	li->li_jobj = o;
+	return (o != NULL);
 }
 
 /*
@@ -2090,42 +2739,39 @@ json_parse(struct logintel *li, const char *s, size_t len)
  * most LOGINTEL_FIELDS_MAX, each cut to its maximum.  Returns how many.
  */
 static size_t
-json_fields(struct logintel *li, json_object *o, int slot)
+json_fields(struct logintel *li, int slot)
 {
 	struct libuf		*a = &li->li_arena[slot];
 	struct logintel_field	*f = li->li_fields[slot];
-	struct json_object_iterator it, end;
+	const struct lijmem	*m;
 	size_t			 koff[LOGINTEL_FIELDS_MAX];
 	size_t			 voff[LOGINTEL_FIELDS_MAX];
 	const char		*k, *v;
-	size_t			 n = 0, klen, vlen, i;
-	json_object		*jv;
+	size_t			 n = 0, klen, vlen, i, j;
 	int			 cut;
 
 	libuf_reset(a);
-	it = json_object_iter_begin(o);
-	end = json_object_iter_end(o);
-	for (; !json_object_iter_equal(&it, &end);
-	    json_object_iter_next(&it)) {
+	for (j = 0; j < li->li_njm; j++) {
+		m = &li->li_jm[j];
+		if (m->m_gone)
+			continue;
 		if (n == LOGINTEL_FIELDS_MAX) {
 			li->li_stats.ls_fields_cut++;
 			li->li_flags |= LOGINTEL_F_FIELDS_CUT;
 			continue;
 		}
-		k = json_object_iter_peek_name(&it);
-		jv = json_object_iter_peek_value(&it);
-		if (json_object_is_type(jv, json_type_string)) {
-			v = json_object_get_string(jv);
-			vlen = (size_t)json_object_get_string_len(jv);
-		} else {
-			v = json_object_to_json_string_ext(jv,
+		k = m->m_key;
+		if ((v = m->m_val) != NULL)
+			vlen = m->m_vlen;
+		else {
+			v = json_object_to_json_string_ext(m->m_obj,
 			    JSON_C_TO_STRING_PLAIN |
 			    JSON_C_TO_STRING_NOSLASHESCAPE);
 			vlen = strlen(v);
 		}
 		if (li->li_decoded)
 			v = redact(li, v, &vlen);
-		klen = strlen(k);
+		klen = m->m_klen;
 		cut = klen > LOGINTEL_KEY_MAX || vlen > LOGINTEL_VALUE_MAX;
 		if (klen > LOGINTEL_KEY_MAX)
 			klen = LOGINTEL_KEY_MAX;
@@ -2145,7 +2791,7 @@ json_fields(struct logintel *li, json_object *o, int slot)
 			li->li_flags |= LOGINTEL_F_FIELDS_CUT;
 		}
 		f[n].lf_vlen = a->b_len - 1 - voff[n];
-		f[n].lf_json = !json_object_is_type(jv, json_type_string);
+		f[n].lf_json = m->m_type != LI_J_STRING;
 		n++;
 	}
 	/* pointers only now: the arena may have moved while it grew */
@@ -2290,8 +2936,9 @@ level_at(const char *s, size_t len)
 static int
 level_builtin(const char *s, size_t len)
 {
-	size_t	i, wl;
-	int	best = -1, l;
+	size_t		i, wl, base;
+	uint64_t	m, w, prev = 0;
+	int		best = -1, l;
 
 	/* "error: ..." or "FATAL ..." opening a line */
 	if ((l = prefix_level(li_start_words, LI_NITEMS(li_start_words), s,
@@ -2301,15 +2948,18 @@ level_builtin(const char *s, size_t len)
 	else if (l == -1)
 		l = LOG_LVL_ERROR;
 	best = l;
-	for (i = 0; i < len && best != LOG_LVL_ERROR; i++) {
-		if (LI_IS(s[i], LI_C_LEVEL) &&
-		    (l = level_at(s + i, len - i)) != -1 &&
-		    (best == -1 || l < best))
-			best = l;
+	for (base = 0; base < len && best != LOG_LVL_ERROR;
+	    base += LI_BLOCK) {
+		m = level_mask(s, len, base, &w);
 		/* markers begin at a word start, '[' or '"' */
-		if (LI_IS(s[i], LI_C_WORD))
-			while (i + 1 < len && LI_IS(s[i + 1], LI_C_WORD))
-				i++;
+		m &= ~(w & (w << 1 | prev));
+		prev = w >> (LI_BLOCK - 1);
+		for (; m != 0 && best != LOG_LVL_ERROR; m &= m - 1) {
+			i = base + (size_t)__builtin_ctzll(m);
+			if ((l = level_at(s + i, len - i)) != -1 &&
+			    (best == -1 || l < best))
+				best = l;
+		}
 	}
 	return (best);
 }
@@ -2329,6 +2979,22 @@ level_detect(struct logintel *li, const char *s, size_t len)
 	return (li->li_ld_default);
 }
 
+/* The member of that key still in the object, or NULL. */
+static struct lijmem *
+json_member(struct logintel *li, const char *key, size_t klen)
+{
+	struct lijmem	*m;
+	size_t		 i;
+
+	for (i = 0; i < li->li_njm; i++) {
+		m = &li->li_jm[i];
+		if (!m->m_gone && m->m_klen == klen &&
+		    memcmp(m->m_key, key, klen) == 0)
+			return (m);
+	}
+	return (NULL);
+}
+
 /*
  * JSON, step 3: the message and level the object carries.  A level
  * the entry states outright is final: level detection is for entries
@@ -2336,29 +3002,29 @@ level_detect(struct logintel *li, const char *s, size_t len)
  * over JSON that said "info").  Returns the level, or -1.
  */
 static int
-entry_json(struct logintel *li, json_object *o, const char **msg,
-    size_t *mlen, const char **mkey)
+entry_json(struct logintel *li, const char **msg, size_t *mlen,
+    struct lijmem **mkey)
 {
-	json_object	*v;
+	struct lijmem	*v;
 	int		 l = -1;
 
 	if (li->li_json_message) {
-		if (json_object_object_get_ex(o, "message", &v) &&
-		    json_object_is_type(v, json_type_string))
-			*mkey = "message";
-		else if (json_object_object_get_ex(o, "msg", &v) &&
-		    json_object_is_type(v, json_type_string))
-			*mkey = "msg";
+		if ((v = json_member(li, "message", 7)) != NULL &&
+		    v->m_type == LI_J_STRING)
+			*mkey = v;
+		else if ((v = json_member(li, "msg", 3)) != NULL &&
+		    v->m_type == LI_J_STRING)
+			*mkey = v;
 		/* an empty message is no message: the whole entry */
-		if (*mkey != NULL && json_object_get_string_len(v) > 0) {
-			*msg = json_object_get_string(v);
-			*mlen = (size_t)json_object_get_string_len(v);
+		if (*mkey != NULL && (*mkey)->m_vlen > 0) {
+			*msg = (*mkey)->m_val;
+			*mlen = (*mkey)->m_vlen;
 		}
 	}
 	if (li->li_json_level) {
-		if (json_object_object_get_ex(o, "level", &v))
+		if ((v = json_member(li, "level", 5)) != NULL)
 			l = json_level(v);
-		if (l == -1 && json_object_object_get_ex(o, "level_name", &v))
+		if (l == -1 && (v = json_member(li, "level_name", 10)) != NULL)
 			l = json_level(v);
 	}
 	return (l);
@@ -2366,24 +3032,22 @@ entry_json(struct logintel *li, json_object *o, const char **msg,
 
 /* Drop the keys the message and level came from, then list the rest. */
 static size_t
-entry_fields(struct logintel *li, json_object *o, const char *mkey,
-    int slot)
+entry_fields(struct logintel *li, struct lijmem *mkey, int slot)
 {
-	json_object	*v;
+	struct lijmem	*v;
 
 	if (mkey != NULL)
-		json_object_object_del(o, mkey);
+		mkey->m_gone = 1;
 	if (li->li_json_level) {
 		/* phpeek-pm drops a string level even when it is unknown */
-		if (json_object_object_get_ex(o, "level", &v) &&
-		    (json_object_is_type(v, json_type_string) ||
-		    json_level(v) != -1))
-			json_object_object_del(o, "level");
-		if (json_object_object_get_ex(o, "level_name", &v) &&
-		    json_object_is_type(v, json_type_string))
-			json_object_object_del(o, "level_name");
+		if ((v = json_member(li, "level", 5)) != NULL &&
+		    (v->m_type == LI_J_STRING || json_level(v) != -1))
+			v->m_gone = 1;
+		if ((v = json_member(li, "level_name", 10)) != NULL &&
+		    v->m_type == LI_J_STRING)
+			v->m_gone = 1;
 	}
-	return (json_fields(li, o, slot));
+	return (json_fields(li, slot));
 }
 
 /* Steps 2 to 6 for one finished entry; it may be dropped. */
@@ -2393,19 +3057,19 @@ entry_emit(struct logintel *li, const char *text, size_t len, int lines,
 {
 	struct logintel_entry	*e = &out->lo_ent[out->lo_n];
 	struct libuf		*t = &li->li_text[out->lo_n];
-	json_object		*o = NULL;
-	const char		*msg, *mkey = NULL;
+	struct lijmem		*mkey = NULL;
+	const char		*msg;
 	size_t			 mlen;
-	int			 level = -1;
+	int			 level = -1, json = 0;
 
 	if (li->li_redact_enabled)
 		text = redact(li, text, &len);
 	msg = text;
 	mlen = len;
-	if (li->li_json_enabled && (o = json_parse(li, text, len)) != NULL) {
+	if (li->li_json_enabled && (json = json_parse(li, text, len))) {
 		li->li_flags |= LOGINTEL_F_JSON;
 		li->li_stats.ls_json++;
-		level = entry_json(li, o, &msg, &mlen, &mkey);
+		level = entry_json(li, &msg, &mlen, &mkey);
 	}
 	if (level == -1)
 		level = li->li_ld_enabled ? level_detect(li, text, len) :
@@ -2428,7 +3092,7 @@ entry_emit(struct logintel *li, const char *text, size_t len, int lines,
 	 * PHP's json_encode writes it): what decoding revealed is
 	 * redacted again.  The entry's own text is not needed any more.
 	 */
-	li->li_decoded = o != NULL && li->li_redact_enabled &&
+	li->li_decoded = json && li->li_redact_enabled &&
 	    memchr(text, '\\', len) != NULL;
 	if (li->li_decoded && msg != text)
 		msg = redact(li, msg, &mlen);
@@ -2439,8 +3103,8 @@ entry_emit(struct logintel *li, const char *text, size_t len, int lines,
 	}
 	memset(e, 0, sizeof(*e));
 	e->ie_fields = li->li_fields[out->lo_n];
-	if (o != NULL && li->li_json_merge)
-		e->ie_nfields = entry_fields(li, o, mkey, out->lo_n);
+	if (json && li->li_json_merge)
+		e->ie_nfields = entry_fields(li, mkey, out->lo_n);
 	e->ie_msg = t->b_buf != NULL ? t->b_buf : "";
 	e->ie_len = t->b_len;
 	e->ie_level = level;
@@ -2451,8 +3115,10 @@ entry_emit(struct logintel *li, const char *text, size_t len, int lines,
 	li->li_stats.ls_entries++;
 	out->lo_n++;
  drop:
-	if (o != NULL)
-		json_object_put(o);
+	if (li->li_jobj != NULL) {
+		json_object_put(li->li_jobj);
+		li->li_jobj = NULL;
+	}
 	li->li_flags = 0;
 }
 
@@ -2467,8 +3133,10 @@ ml_continues(const char *s, size_t len)
 	if (s[0] == ' ' || s[0] == '\t' ||
 	    (s[0] == '#' && len > 1 && LI_IS(s[1], LI_C_DIGIT)))
 		return (1);
+	/* the first byte first: most lines start none of the words */
 	for (i = 0; i < LI_NITEMS(li_cont_words); i++)
-		if (has(s, len, li_cont_words[i]))
+		if (li_cont_words[i][0] == s[0] &&
+		    has(s, len, li_cont_words[i]))
 			return (1);
 	if (LI_HAS(s, len, "Next ") && len > 5 &&
 	    (LI_IS(s[5], LI_C_ALPHA) || s[5] == '_' || s[5] == '\\'))

@@ -772,6 +772,102 @@ START_TEST(test_json_redacted)
 }
 END_TEST
 
+/*
+ * What the reader of log lines' JSON takes itself and what it leaves
+ * to json-c come out alike: json-c's answers, whichever read it.
+ */
+START_TEST(test_json_reader)
+{
+	struct logintel_conf	 c;
+	struct logintel		*li;
+	const struct logintel_entry *e;
+	char			 line[512], *p;
+	int			 i;
+
+	logintel_conf_init(&c);
+	c.lc_json_enabled = 1;
+	c.lc_json_extract_level = 1;
+	c.lc_json_extract_message = 1;
+	c.lc_json_merge_fields = 1;
+	c.lc_min_level = LOG_LVL_DEBUG;
+	li = mk(&c);
+
+	/* a key twice: its first place, its last value */
+	e = one(li, "{\"a\":1,\"b\":2,\"a\":\"x\",\"c\":{\"k\":1,\"k\":2}}");
+	ck_assert(e->ie_flags & LOGINTEL_F_JSON);
+	ck_assert_uint_eq(e->ie_nfields, 3);
+	ck_assert_str_eq(e->ie_fields[0].lf_key, "a");
+	ck_assert_str_eq(e->ie_fields[0].lf_value, "x");
+	ck_assert_int_eq(e->ie_fields[0].lf_json, 0);
+	ck_assert_str_eq(field(e, "c"), "{\"k\":2}");
+
+	/* nested values as json-c writes them: no blanks, its escapes */
+	e = one(li, "{ \"c\" : { \"x\" : [ 1 , 2 ] , "
+	    "\"u\" : \"a\\/b\\u0001\" } ,\"s\":\"a\\/b\" }");
+	ck_assert_str_eq(field(e, "c"), "{\"x\":[1,2],\"u\":\"a/b\\u0001\"}");
+	ck_assert_str_eq(field(e, "s"), "a/b");
+
+	/* numbers: "-0" is the integer 0, the text of a double is kept */
+	e = one(li, "{\"n\":-0,\"m\":[-0,-0.0],\"f\":1.50,\"e\":1E+5,"
+	    "\"big\":99999999999999999999,\"t\":true}");
+	ck_assert_str_eq(field(e, "n"), "0");
+	ck_assert_str_eq(field(e, "m"), "[0,-0.0]");
+	ck_assert_str_eq(field(e, "f"), "1.50");
+	ck_assert_str_eq(field(e, "e"), "1E+5");
+	ck_assert_str_eq(field(e, "big"), "18446744073709551615");
+	ck_assert_str_eq(field(e, "t"), "true");
+
+	/* \u escapes, surrogate pairs, a NUL kept in the value */
+	e = one(li, "{\"s\":\"\\u00e9\\ud83d\\ude00\",\"z\":\"a\\u0000b\","
+	    "\"level\":\"\\u0045RROR\",\"message\":\"m\\u00e9\"}");
+	ck_assert_str_eq(field(e, "s"), "\xc3\xa9\xf0\x9f\x98\x80");
+	ck_assert_uint_eq(e->ie_fields[1].lf_vlen, 3);
+	ck_assert_int_eq(e->ie_level, LOG_LVL_ERROR);
+	ck_assert_str_eq(e->ie_msg, "m\xc3\xa9");
+	ck_assert_uint_eq(e->ie_nfields, 2);
+
+	/* a level name ends at a NUL, as a C string does */
+	e = one(li, "{\"level\":\"warn\\u0000x\",\"message\":\"m\"}");
+	ck_assert_int_eq(e->ie_level, LOG_LVL_WARN);
+
+	/* deeper than the reader goes, within json-c's limit */
+	p = line;
+	p += sprintf(p, "{\"message\":\"deep\",\"d\":");
+	for (i = 0; i < 20; i++)
+		*p++ = '[';
+	*p++ = '1';
+	for (i = 0; i < 20; i++)
+		*p++ = ']';
+	strcpy(p, "}");
+	e = one(li, line);
+	ck_assert(e->ie_flags & LOGINTEL_F_JSON);
+	ck_assert_str_eq(e->ie_msg, "deep");
+	ck_assert_str_eq(field(e, "d"),
+	    "[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]");
+
+	/*
+	 * A bad escape after a high surrogate leaves nothing for the next
+	 * line: as json-c has it, either reader, and without U+FFFD.
+	 */
+	e = one(li, "{\"a\":\"\\ud800\\u12}");
+	ck_assert_int_eq(e->ie_flags & LOGINTEL_F_JSON, 0);
+	e = one(li, "{\"\\u00e9\":1}");
+	ck_assert_str_eq(e->ie_fields[0].lf_key, "\xc3\xa9");
+	e = one(li, "{\"a\":\"\\ud800\\u}");
+	e = one(li, "{\"k\":\"\\u00e9\",\"k\":\"\\u00e9\"}");
+	ck_assert_str_eq(field(e, "k"), "\xc3\xa9");
+
+	/* not JSON, whichever reader says so */
+	e = one(li, "{\"a\":1 \"b\":2}");
+	ck_assert_int_eq(e->ie_flags & LOGINTEL_F_JSON, 0);
+	e = one(li, "{\"a\":\"unterminated}");
+	ck_assert_int_eq(e->ie_flags & LOGINTEL_F_JSON, 0);
+	e = one(li, "{\"a\":tru}");
+	ck_assert_int_eq(e->ie_flags & LOGINTEL_F_JSON, 0);
+	logintel_free(li);
+}
+END_TEST
+
 START_TEST(test_json_bounds)
 {
 	struct logintel_conf	 c;
@@ -1086,6 +1182,7 @@ suite_run(void)
 	tcase_add_test(tc, test_json);
 	tcase_add_test(tc, test_json_redacted);
 	tcase_add_test(tc, test_json_bounds);
+	tcase_add_test(tc, test_json_reader);
 	tcase_add_test(tc, test_hostile);
 	tcase_add_test(tc, test_bad_pattern);
 	tcase_add_test(tc, test_cut);
