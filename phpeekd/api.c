@@ -113,15 +113,32 @@ static int
 api_fpm(struct imsg *imsg)
 {
 	struct state_fpm	 sf;
+	struct state_fpm_proc	*procs;
 	struct api_proc		*ap;
+	uint32_t		 n;
 
-	if (state_recv_fpm(imsg, &sf) == -1)
+	if ((procs = calloc(FPM_PROCS_MAX, sizeof(*procs))) == NULL)
+		fatal("%s", __func__);
+	if (state_recv_fpm(imsg, &sf, procs, &n) == -1) {
+		free(procs);
 		return (-1);
+	}
 	ap = api_proc_get(sf.sf_proc, 1);
 	if (ap->ap_fpm == NULL && (ap->ap_fpm = calloc(1,
 	    sizeof(*ap->ap_fpm))) == NULL)
 		fatal("%s", __func__);
 	*ap->ap_fpm = sf;
+	/* the workers of this scrape replace those of the last */
+	free(ap->ap_fpm_procs);
+	ap->ap_fpm_procs = NULL;
+	ap->ap_fpm_nprocs = 0;
+	if (n > 0) {
+		if ((ap->ap_fpm_procs = reallocarray(procs, n,
+		    sizeof(*procs))) == NULL)
+			fatal("%s", __func__);
+		ap->ap_fpm_nprocs = n;
+	} else
+		free(procs);
 	return (0);
 }
 
@@ -209,6 +226,7 @@ api_proc_free(struct api_proc *ap)
 	free(ap->ap_rings);
 	free(ap->ap_runs);
 	free(ap->ap_fpm);
+	free(ap->ap_fpm_procs);
 	free(ap->ap_inst);
 	free(ap);
 }

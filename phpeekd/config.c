@@ -457,6 +457,7 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_fpm.fm_timeout) == -1 ||
 	    config_add_optstr(buf, pc->pc_fpm.fm_ping_path) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_fpm.fm_opcache) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_fpm.fm_per_process) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_li_on) == -1 ||
 	    config_add_li(buf, &pc->pc_li) == -1) {
 		log_warn("process %s does not fit in one message",
@@ -872,7 +873,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct proc_conf	*pc = NULL;
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
-	uint8_t			 en, type, rs, istop, ready, lion, fmo;
+	uint8_t			 en, type, rs, istop, ready, lion, fmo, fmp;
 	uint32_t		 readyfd, smax, fmi, fmt;
 	struct cron		 cr;
 	char			 cerr[128];
@@ -911,6 +912,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_u32(&buf, &fmi) == -1 || ibuf_get_u32(&buf, &fmt) == -1 ||
 	    config_get_optstr(&buf, &pc->pc_fpm.fm_ping_path) == -1 ||
 	    ibuf_get_u8(&buf, &fmo) == -1 || fmo > 1 ||
+	    ibuf_get_u8(&buf, &fmp) == -1 || fmp > 1 ||
 	    fmi < 1 || fmi > 3600 || fmt < 1 || fmt >= fmi ||
 	    ibuf_get_u8(&buf, &lion) == -1 || lion > 1 ||
 	    config_get_li(&buf, &pc->pc_li) == -1 ||
@@ -923,6 +925,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	pc->pc_schedule_max = (int)smax;
 	pc->pc_li_on = lion;
 	pc->pc_fpm.fm_opcache = fmo;
+	pc->pc_fpm.fm_per_process = fmp;
 	pc->pc_fpm.fm_interval = (int)fmi;
 	pc->pc_fpm.fm_timeout = (int)fmt;
 	pc->pc_initial_stopped = istop;

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <limits.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -863,6 +864,10 @@ fpm_proc_add(struct fpm_status *st, struct json_object *o, size_t idx)
 		    sizeof(why));
 	if (why[0] == '\0' && pr.ps_pid <= 0)
 		strlcpy(why, "field \"pid\": not positive", sizeof(why));
+	/* a percentage of CPU time: exported as it is */
+	if (why[0] == '\0' && (!isfinite(pr.ps_cpu) || pr.ps_cpu < 0))
+		strlcpy(why, "field \"last request cpu\": negative or not "
+		    "finite", sizeof(why));
 	if (why[0] != '\0') {
 		if (st->fs_procs_bad++ == 0)
 			snprintf(st->fs_procs_err, sizeof(st->fs_procs_err),

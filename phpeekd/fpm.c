@@ -43,6 +43,8 @@ struct fpm_scrape {
 	enum fpm_phase		 fs_phase;
 	uint64_t		 fs_failures;
 	struct state_fpm	 fs_state;
+	struct state_fpm_proc	 fs_procs[FPM_PROCS_MAX];
+	uint32_t		 fs_nprocs;	/* per_process, while up */
 };
 
 static void	fpm_tick(int, short, void *);
@@ -51,6 +53,7 @@ static void	fpm_timeout(int, short, void *);
 static void	fpm_done(struct eproc *, const char *);
 static void	fpm_send(struct eproc *);
 static void	fpm_opcache(struct state_fpm *, const char *, size_t);
+static void	fpm_procs(struct fpm_scrape *, const struct fpm_status *);
 static void	fpm_finish(struct eproc *);
 static uint64_t	fpm_json_u64(struct json_object *, const char *,
 		    const char *);
@@ -325,6 +328,7 @@ fpm_done(struct eproc *ep, const char *fail)
 		sf->sf_up = 0;
 		sf->sf_ping_up = 0;
 		sf->sf_failures = ++fs->fs_failures;
+		fs->fs_nprocs = 0;
 		free(st);
 		fpm_finish(ep);
 		return;
@@ -348,6 +352,9 @@ fpm_done(struct eproc *ep, const char *fail)
 	sf->sf_max_children_reached = st->fs_max_children_reached;
 	sf->sf_slow_requests = st->fs_slow_requests;
 	sf->sf_memory_peak = st->fs_has_memory_peak ? st->fs_memory_peak : 0;
+	fs->fs_nprocs = 0;
+	if (ep->ep_conf->pc_fpm.fm_per_process)
+		fpm_procs(fs, st);
 	free(st);
 	if (ep->ep_conf->pc_fpm.fm_opcache) {
 		fs->fs_phase = FPM_OPCACHE;
@@ -359,6 +366,36 @@ fpm_done(struct eproc *ep, const char *fail)
 		fpm_finish(ep);
 }
 
+/*
+ * The workers the parser kept, as the status page listed them; the
+ * uri, script and user stay behind in the engine.  A pid listed twice
+ * is kept once: two series with the same labels are not exposition.
+ */
+static void
+fpm_procs(struct fpm_scrape *fs, const struct fpm_status *st)
+{
+	const struct fpm_proc	*pr;
+	struct state_fpm_proc	*p;
+	size_t			 i;
+	uint32_t		 j;
+
+	for (i = 0; i < st->fs_nprocs && i < FPM_PROCS_MAX; i++) {
+		pr = &st->fs_procs[i];
+		for (j = 0; j < fs->fs_nprocs; j++)
+			if (fs->fs_procs[j].sfp_pid == pr->ps_pid)
+				break;
+		if (j < fs->fs_nprocs)
+			continue;
+		p = &fs->fs_procs[fs->fs_nprocs++];
+		p->sfp_pid = pr->ps_pid;
+		p->sfp_state = pr->ps_state;
+		p->sfp_requests = pr->ps_requests;
+		p->sfp_duration = pr->ps_duration;
+		p->sfp_cpu = pr->ps_cpu;
+		p->sfp_memory = pr->ps_memory;
+	}
+}
+
 static void
 fpm_finish(struct eproc *ep)
 {
@@ -366,7 +403,8 @@ fpm_finish(struct eproc *ep)
 
 	fs->fs_state.sf_duration_us = (now_ms() - fs->fs_began) * 1000;
 	if (privsep->ps_iev[PROC_API] != NULL)
-		(void)state_send_fpm(privsep, &fs->fs_state);
+		(void)state_send_fpm(privsep, &fs->fs_state, fs->fs_procs,
+		    fs->fs_nprocs);
 	fpm_schedule(ep);
 }
 
@@ -421,8 +459,11 @@ fpm_opcache(struct state_fpm *sf, const char *body, size_t len)
 void
 fpm_resend(struct eproc *ep)
 {
-	if (ep->ep_fpm != NULL && ep->ep_fpm->fs_state.sf_proc[0] != '\0')
-		(void)state_send_fpm(privsep, &ep->ep_fpm->fs_state);
+	struct fpm_scrape	*fs = ep->ep_fpm;
+
+	if (fs != NULL && fs->fs_state.sf_proc[0] != '\0')
+		(void)state_send_fpm(privsep, &fs->fs_state, fs->fs_procs,
+		    fs->fs_nprocs);
 }
 
 /*

@@ -45,6 +45,10 @@ static void	metrics_fpm(struct evbuffer *);
 static void	metrics_fpm_sample(struct evbuffer *, const char *,
 		    const struct state_fpm *, double);
 static double	metrics_opcache_value(const struct state_fpm *, size_t);
+static void	metrics_fpm_procs(struct evbuffer *);
+static void	metrics_fpm_proc_sample(struct evbuffer *, const char *,
+		    const struct state_fpm *, const struct state_fpm_proc *,
+		    const char *, double);
 static void	metrics_instances(struct evbuffer *, const char *,
 		    const char *, const char *, const char *, enum inst_series);
 
@@ -534,6 +538,94 @@ metrics_fpm(struct evbuffer *b)
 	}
 }
 
+/* name{pool,socket,pid[,state]} value */
+static void
+metrics_fpm_proc_sample(struct evbuffer *b, const char *name,
+    const struct state_fpm *sf, const struct state_fpm_proc *p,
+    const char *state, double v)
+{
+	evbuffer_add_printf(b, "%s{pool=\"", name);
+	metrics_label(b, sf->sf_pool);
+	evbuffer_add_printf(b, "\",socket=\"");
+	metrics_label(b, sf->sf_socket);
+	evbuffer_add_printf(b, "\",pid=\"%lld\"", (long long)p->sfp_pid);
+	if (state != NULL)
+		evbuffer_add_printf(b, ",state=\"%s\"", state);
+	evbuffer_add(b, "}", 1);
+	metrics_value(b, v);
+}
+
+/*
+ * The exporter's per-process families, for pools with per_process and
+ * only while they answer, like the pool's own figures.  Off by
+ * default: every pid is a series, and pids churn.
+ */
+static void
+metrics_fpm_procs(struct evbuffer *b)
+{
+	static const struct {
+		const char	*name, *type, *help;
+	} fam[] = {
+		{ "phpfpm_process_state", "gauge",
+		  "The worker's request stage, as label state; always 1." },
+		{ "phpfpm_process_requests", "untyped",
+		  "Requests the worker has served (a counter)." },
+		{ "phpfpm_process_request_duration", "gauge",
+		  "Microseconds of the last request, or of the current one "
+		  "so far." },
+		{ "phpfpm_process_last_request_cpu", "gauge",
+		  "CPU of the last finished request in percent; 0 while "
+		  "busy." },
+		{ "phpfpm_process_last_request_memory", "gauge",
+		  "Peak memory of the last finished request in bytes; 0 while "
+		  "busy." },
+	};
+	struct proc_conf		*pc;
+	struct api_proc			*ap;
+	const struct state_fpm_proc	*p;
+	const char			*state;
+	double				 v;
+	size_t				 i;
+	uint32_t			 j;
+	int				 any = 0;
+
+	TAILQ_FOREACH(ap, &api->a_procs, ap_entry)
+		if (ap->ap_fpm != NULL &&
+		    (pc = api_proc_conf(ap->ap_fpm->sf_proc)) != NULL &&
+		    pc->pc_fpm.fm_per_process)
+			any = 1;
+	if (!any)
+		return;
+	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		metrics_family(b, fam[i].name, fam[i].type, fam[i].help);
+		TAILQ_FOREACH(ap, &api->a_procs, ap_entry) {
+			/* turned off by a reload: gone before the next scrape */
+			if (ap->ap_fpm == NULL || !ap->ap_fpm->sf_up ||
+			    (pc = api_proc_conf(ap->ap_fpm->sf_proc)) == NULL ||
+			    !pc->pc_fpm.fm_per_process)
+				continue;
+			for (j = 0; j < ap->ap_fpm_nprocs; j++) {
+				p = &ap->ap_fpm_procs[j];
+				state = NULL;
+				switch (i) {
+				case 0:
+					/* php-fpm's six names, or "unknown" */
+					state = fpm_state_name(
+					    (enum fpm_state)p->sfp_state);
+					v = 1;
+					break;
+				case 1: v = (double)p->sfp_requests; break;
+				case 2: v = (double)p->sfp_duration; break;
+				case 3: v = p->sfp_cpu; break;
+				default: v = (double)p->sfp_memory; break;
+				}
+				metrics_fpm_proc_sample(b, fam[i].name,
+				    ap->ap_fpm, p, state, v);
+			}
+		}
+	}
+}
+
 /* phpeek-pm's hook families, for each hook that has run. */
 static void
 metrics_hooks(struct evbuffer *b)
@@ -698,6 +790,7 @@ metrics_render(struct evbuffer *b)
 	metrics_health(b);
 	metrics_hooks(b);
 	metrics_fpm(b);
+	metrics_fpm_procs(b);
 	metrics_scheduled(b);
 	metrics_heartbeat(b);
 

@@ -2982,10 +2982,18 @@ fm_opcache(struct parser *p, struct node *k, struct node *v, void *a)
 	    &FM(a)->fm_opcache);
 }
 
+static void
+fm_per_process(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	(void)get_bool(p, v, ppath(a, "fpm_metrics.per_process"),
+	    &FM(a)->fm_per_process);
+}
+
 static const struct key fpm_keys[] = {
 	{ "socket", fm_socket },
 	{ "ping_path", fm_ping_path },
 	{ "opcache", fm_opcache },
+	{ "per_process", fm_per_process },
 	{ "status_path", fm_status_path },
 	{ "interval", fm_seconds },
 	{ "timeout", fm_seconds },

@@ -228,6 +228,19 @@ struct state_fpm {
 	uint64_t	sf_oc_oom;
 };
 
+/*
+ * One worker of that scrape, with fpm_metrics.per_process: the figures
+ * that are safe to export, never the request's uri or script.
+ */
+struct state_fpm_proc {
+	int64_t		sfp_pid;
+	uint32_t	sfp_state;		/* enum fpm_state */
+	uint64_t	sfp_requests;
+	uint64_t	sfp_duration;		/* us */
+	double		sfp_cpu;		/* %, finite, >= 0 */
+	uint64_t	sfp_memory;		/* bytes */
+};
+
 /* One run of a scheduled task or a one-shot (run.c). */
 #define RUN_SCHEDULED	0
 #define RUN_ONESHOT	1
@@ -471,6 +484,7 @@ struct fpm_conf {
 	int			 fm_timeout;	/* seconds */
 	char			*fm_ping_path;	/* NULL: no ping */
 	int			 fm_opcache;	/* run the OPcache script */
+	int			 fm_per_process;	/* phpfpm_process_* */
 };
 /* written by the parent, run by the pool: see fpm.c */
 #define FPM_OPCACHE_DIR		"/run/phpeekd/fpm"
@@ -1196,8 +1210,10 @@ int	 state_send_gone(struct privsep *, const char *, uint32_t);
 int	 state_recv_gone(struct imsg *, char *, size_t, uint32_t *);
 int	 state_send_hook(struct privsep *, const struct state_hook *);
 int	 state_send_run(struct privsep *, const struct state_run *);
-int	 state_send_fpm(struct privsep *, const struct state_fpm *);
-int	 state_recv_fpm(struct imsg *, struct state_fpm *);
+int	 state_send_fpm(struct privsep *, const struct state_fpm *,
+	    const struct state_fpm_proc *, uint32_t);
+int	 state_recv_fpm(struct imsg *, struct state_fpm *,
+	    struct state_fpm_proc *, uint32_t *);
 int	 state_recv_run(struct imsg *, struct state_run *);
 int	 state_recv_hook(struct imsg *, struct state_hook *);
 int	 ctl_send_request(struct privsep *, uint32_t, uint32_t, const char *,
@@ -1329,6 +1345,8 @@ struct api_proc {
 	uint32_t		 ap_ninst;
 	uint64_t		 ap_present[(CONF_SCALE_MAX + 63) / 64];
 	struct state_fpm	*ap_fpm;	/* last php-fpm scrape, or NULL */
+	struct state_fpm_proc	*ap_fpm_procs;	/* its workers */
+	uint32_t		 ap_fpm_nprocs;
 	struct state_run	*ap_runs;	/* a job's history ring */
 	uint32_t		 ap_runs_head;
 	uint32_t		 ap_runs_len;

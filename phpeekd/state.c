@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 #include "phpeekd.h"
@@ -201,29 +202,88 @@ state_recv_run(struct imsg *imsg, struct state_run *sr)
 	return (0);
 }
 
-/* Fixed-size and without pointers: it travels as its bytes. */
-int
-state_send_fpm(struct privsep *ps, const struct state_fpm *sf)
-{
-	return (proc_compose(ps, PROC_API, IMSG_STATE_FPM, 0, -1, sf,
-	    sizeof(*sf)));
-}
+/*
+ * The pool's figures are fixed-size and without pointers: they travel
+ * as their bytes.  Its workers follow field by field, as many as the
+ * status parser keeps, which the message always has room for.
+ */
+#define STATE_FPM_PROC_LEN	(8 + 4 + 8 + 8 + 8 + 8)
+_Static_assert(sizeof(struct state_fpm) + 4 + FPM_PROCS_MAX *
+    STATE_FPM_PROC_LEN <= MAX_IMSGSIZE - IMSG_HEADER_SIZE,
+    "a pool's workers do not fit in one message");
 
 int
-state_recv_fpm(struct imsg *imsg, struct state_fpm *sf)
+state_send_fpm(struct privsep *ps, const struct state_fpm *sf,
+    const struct state_fpm_proc *procs, uint32_t n)
 {
-	if (imsg_get_data(imsg, sf, sizeof(*sf)) == -1)
+	struct ibuf	*buf;
+	uint32_t	 i;
+
+	if (n > FPM_PROCS_MAX) {
+		errno = EMSGSIZE;
 		return (-1);
+	}
+	if ((buf = proc_create(ps, PROC_API, IMSG_STATE_FPM, 0,
+	    sizeof(*sf) + 4 + n * STATE_FPM_PROC_LEN)) == NULL)
+		return (-1);
+	if (ibuf_add(buf, sf, sizeof(*sf)) == -1 ||
+	    ibuf_add_u32(buf, n) == -1)
+		goto fail;
+	for (i = 0; i < n; i++)
+		if (ibuf_add_i64(buf, procs[i].sfp_pid) == -1 ||
+		    ibuf_add_u32(buf, procs[i].sfp_state) == -1 ||
+		    ibuf_add_u64(buf, procs[i].sfp_requests) == -1 ||
+		    ibuf_add_u64(buf, procs[i].sfp_duration) == -1 ||
+		    ibuf_add(buf, &procs[i].sfp_cpu,
+		    sizeof(procs[i].sfp_cpu)) == -1 ||
+		    ibuf_add_u64(buf, procs[i].sfp_memory) == -1)
+			goto fail;
+	return (proc_close(ps, PROC_API, buf));
+ fail:
+	imsg_abort(buf);
+	return (-1);
+}
+
+/* procs has room for FPM_PROCS_MAX. */
+int
+state_recv_fpm(struct imsg *imsg, struct state_fpm *sf,
+    struct state_fpm_proc *procs, uint32_t *np)
+{
+	struct ibuf		 buf;
+	struct state_fpm_proc	*p;
+	uint32_t		 i, n;
+
+	*np = 0;
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get(&buf, sf, sizeof(*sf)) == -1 ||
+	    ibuf_get_u32(&buf, &n) == -1 || n > FPM_PROCS_MAX)
+		goto bad;
 	/* every string NUL-terminated within its field */
 	if (memchr(sf->sf_proc, '\0', sizeof(sf->sf_proc)) == NULL ||
 	    memchr(sf->sf_socket, '\0', sizeof(sf->sf_socket)) == NULL ||
 	    memchr(sf->sf_pool, '\0', sizeof(sf->sf_pool)) == NULL ||
 	    memchr(sf->sf_pm, '\0', sizeof(sf->sf_pm)) == NULL ||
-	    sf->sf_proc[0] == '\0' || sf->sf_up > 1) {
-		errno = EBADMSG;
-		return (-1);
+	    sf->sf_proc[0] == '\0' || sf->sf_up > 1 || (n > 0 && !sf->sf_up))
+		goto bad;
+	for (i = 0; i < n; i++) {
+		p = &procs[i];
+		if (ibuf_get_i64(&buf, &p->sfp_pid) == -1 ||
+		    ibuf_get_u32(&buf, &p->sfp_state) == -1 ||
+		    ibuf_get_u64(&buf, &p->sfp_requests) == -1 ||
+		    ibuf_get_u64(&buf, &p->sfp_duration) == -1 ||
+		    ibuf_get(&buf, &p->sfp_cpu, sizeof(p->sfp_cpu)) == -1 ||
+		    ibuf_get_u64(&buf, &p->sfp_memory) == -1 ||
+		    p->sfp_pid <= 0 || p->sfp_state >= FPM_STATE_MAX ||
+		    !isfinite(p->sfp_cpu) || p->sfp_cpu < 0)
+			goto bad;
 	}
+	if (ibuf_left(&buf) != 0)
+		goto bad;
+	*np = n;
 	return (0);
+ bad:
+	errno = EBADMSG;
+	return (-1);
 }
 
 int

@@ -12,6 +12,7 @@
 
 #include <sys/types.h>
 
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,9 @@ check_status(const char *json, size_t len)
 		    strlen(status.fs_procs[i].ps_uri) >=
 		    sizeof(status.fs_procs[i].ps_uri) ||
 		    fpm_state_parse(status.fs_procs[i].ps_state_name) !=
-		    status.fs_procs[i].ps_state)
+		    status.fs_procs[i].ps_state ||
+		    !isfinite(status.fs_procs[i].ps_cpu) ||
+		    status.fs_procs[i].ps_cpu < 0)
 			abort();
 }
 

@@ -3,7 +3,8 @@
 # php-fpm with its status page, nginx in front of the same page; the
 # figures phpeekd exports match what the page says through nginx, a
 # pool that does not answer is up 0 with its failures counted and its
-# other series left out, and promtool accepts the whole.
+# other series left out, per-worker series come with per_process only
+# and name php-fpm's children, and promtool accepts the whole.
 . "$(dirname "$0")/lib.sh"
 
 FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n 1)
@@ -81,6 +82,8 @@ scraped() {
 wait_for 15 scraped || fail "no scrape: $(grep phpfpm "$T/m.txt")"
 lint=$(promtool check metrics <"$T/m.txt" 2>&1) || fail "promtool: $lint"
 [ -z "$lint" ] || fail "promtool warns: $lint"
+# per-worker series are asked for, not given
+grep -q phpfpm_process_ "$T/m.txt" && fail "per-worker series unasked"
 
 # OPcache, through the script phpeekd wrote, and the ping page
 [ "$(stat -c %U:%a /run/phpeekd/fpm/phpeekd-opcache.php)" = root:644 ] ||
@@ -136,6 +139,53 @@ grep -q '^phpfpm_accepted_connections{pool="gone"' "$T/m.txt" &&
 [ "$(log_count "gone: php-fpm status: connect: Connection refused")" = 1 ] ||
     fail "the outage is not logged once"
 
+# per_process by a reload, which restarts nothing: a series per worker
+# of the static pool, the pids php-fpm's children have in phpeekd's
+# namespace
+fpm_before=$(pids_of "php-fpm: master*")
+[ -n "$fpm_before" ] || fail "no php-fpm master"
+sed -i 's|^      ping_path: /ping$|&\n      per_process: true|' "$T/conf.yaml"
+grep -q "per_process: true" "$T/conf.yaml" || fail "per_process not set"
+kill -HUP "$NS_INIT"
+wait_for 5 log_has "configuration generation 2 applied" ||
+    fail "the reload was not applied"
+workers() {
+	curl -s "$M" >"$T/m.txt" &&
+	    [ "$(grep -c '^phpfpm_process_state{pool="shop",socket="127.0.0.1:19075",pid="[0-9]*",state="[A-Za-z ]*"} 1$' "$T/m.txt")" = 3 ]
+}
+wait_for 10 workers || fail "no per-worker series: $(grep phpfpm_process "$T/m.txt")"
+[ "$(pids_of "php-fpm: master*")" = "$fpm_before" ] ||
+    fail "turning per_process on restarted php-fpm"
+lint=$(promtool check metrics <"$T/m.txt" 2>&1) || fail "promtool: $lint"
+[ -z "$lint" ] || fail "promtool warns: $lint"
+exported=$(sed -n 's/^phpfpm_process_state{pool="shop",socket="127.0.0.1:19075",pid="\([0-9]*\)".*/\1/p' \
+    "$T/m.txt" | sort -n | tr '\n' ' ')
+children=$(for p in $(pids_of "php-fpm: pool shop*"); do
+	awk '/^NSpid:/ { print $NF }' "/proc/$p/status"
+done | sort -n | tr '\n' ' ')
+[ -n "$children" ] && [ "$exported" = "$children" ] ||
+    fail "worker pids: exported $exported, php-fpm's children $children"
+# the worker that serves phpeekd's request is busy in its own scrape
+grep -q '^phpfpm_process_state{pool="shop",.*,state="Running"} 1$' \
+    "$T/m.txt" || fail "no worker runs the status request"
+for m in phpfpm_process_requests phpfpm_process_request_duration \
+    phpfpm_process_last_request_cpu phpfpm_process_last_request_memory; do
+	[ "$(grep -c "^$m{pool=\"shop\",socket=\"127.0.0.1:19075\",pid=\"[0-9]*\"} [0-9.e+]*$" "$T/m.txt")" = 3 ] ||
+	    fail "$m: $(grep "^$m" "$T/m.txt")"
+	[ "$(grep -c "^# TYPE $m " "$T/m.txt")" = 1 ] || fail "$m announced twice"
+done
+grep -q '^# TYPE phpfpm_process_requests untyped$' "$T/m.txt" ||
+    fail "phpfpm_process_requests is not untyped as the pool counters"
+# every worker served at least phpeekd's earlier scrapes, in all no
+# more than the pool accepted
+sum=$(sed -n 's/^phpfpm_process_requests{pool="shop",[^}]*} //p' "$T/m.txt" |
+    awk '{ s += $1 } END { print s }')
+acc=$(val phpfpm_accepted_connections)
+[ "$sum" -ge 1 ] && [ "$sum" -le "$acc" ] ||
+    fail "worker requests $sum, pool accepted $acc"
+grep -q '^phpfpm_process_[a-z_]*{pool="gone"' "$T/m.txt" &&
+    fail "per-worker series of a pool without per_process"
+
 # php-fpm stops: the pool goes down, and comes back with it
 $TOP/phpeekctl/phpeekctl -s "$T/ctl.sock" stop php-fpm >/dev/null ||
     fail "stop php-fpm"
@@ -143,8 +193,11 @@ down() {
 	curl -s "$M" | grep -q '^phpfpm_up{pool="shop",socket="127.0.0.1:19075"} 0$'
 }
 wait_for 10 down || fail "the pool did not go down"
-curl -s "$M" | grep -q '^phpfpm_total_processes{pool="shop"' &&
+curl -s "$M" >"$T/m.txt"
+grep -q '^phpfpm_total_processes{pool="shop"' "$T/m.txt" &&
     fail "a stopped pool's figures are still exported"
+grep -q '^phpfpm_process_state{pool="shop"' "$T/m.txt" &&
+    fail "a stopped pool's workers are still exported"
 $TOP/phpeekctl/phpeekctl -s "$T/ctl.sock" start php-fpm >/dev/null ||
     fail "start php-fpm"
 wait_for 10 scraped || fail "the pool did not come back"

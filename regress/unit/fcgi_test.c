@@ -1393,6 +1393,25 @@ START_TEST(test_status_fields)
 	ck_assert_str_eq(st->fs_procs_err,
 	    "process 0: missing field \"state\"");
 
+	/* a cpu that is no percentage is a bad process, not an export */
+	st = status_of(POOL_HEAD ",\"processes\":["
+	    "{\"pid\":5,\"state\":\"Idle\",\"start time\":1,"
+	    "\"start since\":2,\"requests\":3,\"request duration\":4,"
+	    "\"request method\":\"-\",\"request uri\":\"-\","
+	    "\"content length\":0,\"user\":\"-\",\"script\":\"-\","
+	    "\"last request cpu\":-0.5,\"last request memory\":6},"
+	    "{\"pid\":6,\"state\":\"Idle\",\"start time\":1,"
+	    "\"start since\":2,\"requests\":3,\"request duration\":4,"
+	    "\"request method\":\"-\",\"request uri\":\"-\","
+	    "\"content length\":0,\"user\":\"-\",\"script\":\"-\","
+	    "\"last request cpu\":1e999,\"last request memory\":6},"
+	    PROC("7", "Idle") "]}", 0, NULL);
+	ck_assert_uint_eq(st->fs_nprocs, 1);
+	ck_assert_int_eq(st->fs_procs[0].ps_pid, 7);
+	ck_assert_uint_eq(st->fs_procs_bad, 2);
+	ck_assert_str_eq(st->fs_procs_err, "process 0: field \"last request "
+	    "cpu\": negative or not finite");
+
 	/* past the cap: counted, states included */
 	s = malloc(200 * (sizeof(PROC("100", "Running")) + 1) + 512);
 	ck_assert_ptr_nonnull(s);

@@ -1247,6 +1247,47 @@ START_TEST(test_health)
 }
 END_TEST
 
+/* fpm_metrics: per-worker series only when asked for. */
+START_TEST(test_fpm_metrics)
+{
+	struct fpm_conf	*fm;
+
+	ck_assert_int_eq(parse(
+	    "processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    fpm_metrics: {socket: 127.0.0.1:9000}\n"
+	    "  b:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    fpm_metrics:\n"
+	    "      socket: /run/php/fpm.sock\n"
+	    "      per_process: yes\n"), 0);
+	fm = &proc("a")->pc_fpm;
+	ck_assert_str_eq(fm->fm_socket, "127.0.0.1:9000");
+	ck_assert_int_eq(fm->fm_opcache, 1);
+	ck_assert_int_eq(fm->fm_per_process, 0);
+	ck_assert_int_eq(proc("b")->pc_fpm.fm_per_process, 1);
+	parse_result_clear(&pr);
+	expect_error("processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    fpm_metrics:\n"
+	    "      socket: /run/php/fpm.sock\n"
+	    "      per_process: 1\n",
+	    "processes.a.fpm_metrics.per_process: expected true or false, "
+	    "got \"1\"", 7, 20);
+	expect_error("processes:\n"
+	    "  a:\n"
+	    "    enabled: true\n"
+	    "    command: [x]\n"
+	    "    fpm_metrics: {socket: /s, per_process: [true]}\n",
+	    "processes.a.fpm_metrics.per_process", 5, 44);
+}
+END_TEST
+
 START_TEST(test_overrides)
 {
 	struct phpeekd_conf	*cf;
@@ -1605,6 +1646,7 @@ main(void)
 	tcase_add_test(tc, test_hostile_size);
 	tcase_add_test(tc, test_secrets);
 	tcase_add_test(tc, test_health);
+	tcase_add_test(tc, test_fpm_metrics);
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_cron);
 	tcase_add_test(tc, test_check_config);
