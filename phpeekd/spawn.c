@@ -74,18 +74,21 @@ static int	spawn_creds(const struct proc_conf *, uid_t *, gid_t *,
 		    const char **);
 
 /*
- * glibc keeps signals 32 and 33 for itself and refuses to touch them,
- * but an ignored one would still be inherited: ask the kernel.
+ * The kernel's struct sigaction: glibc keeps signals 32 and 33 for
+ * itself and refuses to touch them, but an ignored one would still be
+ * inherited, so those are asked of the kernel directly.
  */
+struct ksigaction {
+	void		*handler;
+	unsigned long	 flags;
+	void		*restorer;
+	uint64_t	 mask;
+};
+
 static void
 spawn_sigdfl(int sig)
 {
-	struct {
-		void		*handler;
-		unsigned long	 flags;
-		void		*restorer;
-		uint64_t	 mask;
-	}	ksa;
+	struct ksigaction	ksa;
 
 	if (sig == SIGKILL || sig == SIGSTOP)
 		return;
@@ -109,13 +112,8 @@ static int	spawn_null = -1;	/* kept open for every child */
 static void
 spawn_sigs_scan(void)
 {
-	struct {
-		void		*handler;
-		unsigned long	 flags;
-		void		*restorer;
-		uint64_t	 mask;
-	}	ksa;
-	int	i;
+	struct ksigaction	ksa;
+	int			i;
 
 	spawn_sigs = 0;
 	for (i = 1; i < NSIG && i <= 64; i++) {
