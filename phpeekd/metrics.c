@@ -42,6 +42,8 @@ static void	metrics_heartbeat(struct evbuffer *);
 static void	metrics_health(struct evbuffer *);
 static void	metrics_hooks(struct evbuffer *);
 static void	metrics_fpm(struct evbuffer *);
+static void	metrics_fpm_labels(struct evbuffer *, const char *,
+		    const struct state_fpm *);
 static void	metrics_fpm_sample(struct evbuffer *, const char *,
 		    const struct state_fpm *, double);
 static double	metrics_opcache_value(const struct state_fpm *, size_t);
@@ -398,16 +400,25 @@ metrics_opcache_value(const struct state_fpm *sf, size_t i)
 	}
 }
 
+/* name{pool="...",socket="..." with the closing quote, not the brace */
 static void
-metrics_fpm_sample(struct evbuffer *b, const char *name,
-    const struct state_fpm *sf, double v)
+metrics_fpm_labels(struct evbuffer *b, const char *name,
+    const struct state_fpm *sf)
 {
 	evbuffer_add_printf(b, "%s{pool=\"", name);
 	/* the pool's last known name: a series keeps it while down */
 	metrics_label(b, sf->sf_pool[0] != '\0' ? sf->sf_pool : sf->sf_proc);
 	evbuffer_add_printf(b, "\",socket=\"");
 	metrics_label(b, sf->sf_socket);
-	evbuffer_add(b, "\"}", 2);
+	evbuffer_add(b, "\"", 1);
+}
+
+static void
+metrics_fpm_sample(struct evbuffer *b, const char *name,
+    const struct state_fpm *sf, double v)
+{
+	metrics_fpm_labels(b, name, sf);
+	evbuffer_add(b, "}", 1);
 	metrics_value(b, v);
 }
 
@@ -544,11 +555,8 @@ metrics_fpm_proc_sample(struct evbuffer *b, const char *name,
     const struct state_fpm *sf, const struct state_fpm_proc *p,
     const char *state, double v)
 {
-	evbuffer_add_printf(b, "%s{pool=\"", name);
-	metrics_label(b, sf->sf_pool);
-	evbuffer_add_printf(b, "\",socket=\"");
-	metrics_label(b, sf->sf_socket);
-	evbuffer_add_printf(b, "\",pid=\"%lld\"", (long long)p->sfp_pid);
+	metrics_fpm_labels(b, name, sf);
+	evbuffer_add_printf(b, ",pid=\"%lld\"", (long long)p->sfp_pid);
 	if (state != NULL)
 		evbuffer_add_printf(b, ",state=\"%s\"", state);
 	evbuffer_add(b, "}", 1);
