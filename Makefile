@@ -52,7 +52,7 @@ PHPEEKD_SRCS =	phpeekd/phpeekd.c phpeekd/proc.c phpeekd/imsg.c \
 		phpeekd/sandbox.c phpeekd/order.c phpeekd/state.c \
 		phpeekd/control.c phpeekd/listen.c phpeekd/watch.c phpeekd/sample.c \
 		phpeekd/health.c phpeekd/curlev.c phpeekd/hook.c phpeekd/cron.c phpeekd/notify.c phpeekd/metrics.c phpeekd/sched.c phpeekd/heartbeat.c phpeekd/acl.c phpeekd/autotune.c phpeekd/apitls.c phpeekd/edit.c phpeekd/run.c phpeekd/framework.c phpeekd/fcgi.c phpeekd/fpm.c phpeekd/logintel.c \
-		phpeekd/logframe.c phpeekd/dl.c \
+		phpeekd/logframe.c phpeekd/dl.c phpeekd/readyfile.c \
 		phpeekd/apihttp.c
 PHPEEKD_OBJS =	$(PHPEEKD_SRCS:.c=.o)
 PHPEEKCTL_SRCS = phpeekctl/phpeekctl.c

@@ -69,6 +69,8 @@ config_defaults(struct global_conf *gc)
 	gc->gc_metrics_enabled = 1;
 	gc->gc_metrics_port = 9090;
 	strlcpy(gc->gc_metrics_path, "/metrics", sizeof(gc->gc_metrics_path));
+	strlcpy(gc->gc_ready_path, READYFILE_PATH, sizeof(gc->gc_ready_path));
+	gc->gc_ready_mode = READYFILE_ALL_HEALTHY;
 	gc->gc_resource_enabled = 1;
 	gc->gc_resource_interval = 5;
 	gc->gc_resource_max_samples = 720;
@@ -449,6 +451,7 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    ibuf_add_i64(buf, pc->pc_schedule_timeout_ms) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_schedule_max) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_ready_fd) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_ready_tracked) == -1 ||
 	    config_add_health(buf, &pc->pc_health) == -1 ||
 	    config_add_heartbeat(buf, &pc->pc_heartbeat) == -1 ||
 	    config_add_optstr(buf, pc->pc_fpm.fm_socket) == -1 ||
@@ -782,7 +785,11 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    config_add_tls(buf, &gc->gc_metrics_tls) == -1 ||
 	    /* in millionths: doubles do not cross a role boundary */
 	    ibuf_add_i64(buf, (int64_t)(gc->gc_autotune_threshold * 1e6)) ==
-	    -1 || ibuf_add_i64(buf, gc->gc_started) == -1) {
+	    -1 || ibuf_add_i64(buf, gc->gc_started) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)gc->gc_ready_enabled) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)gc->gc_ready_mode) == -1 ||
+	    ibuf_add_str(buf, gc->gc_ready_path) == -1 ||
+	    ibuf_add_str(buf, gc->gc_ready_content) == -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -807,7 +814,7 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct global_conf	*gc = &cf->cf_global;
 	struct ibuf		 buf;
 	uint32_t		 st, rp, fmt, lvl, aport, mport, rint, rmax;
-	uint8_t			 aen, men, ren, now;
+	uint8_t			 aen, men, ren, now, rden, rdmode;
 	int64_t			 maxr, att;
 
 	imsg_get_ibuf(imsg, &buf);
@@ -839,8 +846,18 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    config_get_tls(&buf, &gc->gc_metrics_tls) == -1 ||
 	    ibuf_get_i64(&buf, &att) == -1 || att < 0 || att > 10000000 ||
 	    ibuf_get_i64(&buf, &gc->gc_started) == -1 ||
+	    ibuf_get_u8(&buf, &rden) == -1 || rden > 1 ||
+	    ibuf_get_u8(&buf, &rdmode) == -1 ||
+	    rdmode > READYFILE_ALL_RUNNING ||
+	    ibuf_get_strbuf(&buf, gc->gc_ready_path,
+	    sizeof(gc->gc_ready_path)) == -1 ||
+	    (rden && gc->gc_ready_path[0] != '/') ||
+	    ibuf_get_strbuf(&buf, gc->gc_ready_content,
+	    sizeof(gc->gc_ready_content)) == -1 ||
 	    ibuf_left(&buf) != 0)
 		return (-1);
+	gc->gc_ready_enabled = rden;
+	gc->gc_ready_mode = rdmode;
 	gc->gc_autotune_threshold = (double)att / 1e6;
 	if (ren > 1 || rint < 1 || rint > 3600 || rmax < 1 || rmax > 100000)
 		return (-1);
@@ -874,6 +891,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
 	uint8_t			 en, type, rs, istop, ready, lion, fmo, fmp;
+	uint8_t			 tracked;
 	uint32_t		 readyfd, smax, fmi, fmt;
 	struct cron		 cr;
 	char			 cerr[128];
@@ -905,6 +923,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_i64(&buf, &pc->pc_schedule_timeout_ms) == -1 ||
 	    ibuf_get_u32(&buf, &smax) == -1 ||
 	    ibuf_get_u32(&buf, &readyfd) == -1 ||
+	    ibuf_get_u8(&buf, &tracked) == -1 || tracked > 1 ||
 	    config_get_health(&buf, &pc->pc_health) == -1 ||
 	    config_get_heartbeat(&buf, &pc->pc_heartbeat) == -1 ||
 	    config_get_optstr(&buf, &pc->pc_fpm.fm_socket) == -1 ||
@@ -931,6 +950,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	pc->pc_initial_stopped = istop;
 	pc->pc_ready = ready;
 	pc->pc_ready_fd = (int)readyfd;
+	pc->pc_ready_tracked = tracked;
 	if (en > 1 || type > PTYPE_ONESHOT || rs > RESTART_NEVER ||
 	    scale < 1 || scale > CONF_SCALE_MAX || sig < 1 || sig >= NSIG ||
 	    tmo > 86400 || um < -1 || um > 0777 || pc->pc_command.sl_n == 0 ||

@@ -310,6 +310,8 @@ engine_state_proc(struct eproc *ep)
 {
 	struct state_proc	sp;
 
+	readyfile_touch();
+	eproc_intent(ep);
 	if (privsep->ps_iev[PROC_API] == NULL)
 		return;
 	memset(&sp, 0, sizeof(sp));

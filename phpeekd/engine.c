@@ -88,6 +88,7 @@ eproc_new(struct proc_conf *pc)
 	if ((ep = calloc(1, sizeof(*ep))) == NULL)
 		fatal("%s", __func__);
 	ep->ep_conf = pc;
+	ep->ep_said_desired = ep->ep_said_held = -1;
 	TAILQ_INIT(&ep->ep_hb_queue);
 	TAILQ_INSERT_TAIL(&engine->en_procs, ep, ep_entry);
 	return (ep);
@@ -221,6 +222,7 @@ engine_reload(struct phpeekd_conf *cf)
 	if (engine->en_started)
 		order_start();
 	engine_state_snapshot();
+	readyfile_reset();
 	log_info("configuration generation %u applied", cf->cf_generation);
 }
 
@@ -278,14 +280,28 @@ static void
 engine_start(void)
 {
 	struct eproc	*ep;
-	int		 i;
+	int		 i, adopted = 0;
 
 	engine->en_started = 1;
-	/* instances adopted from a previous engine count as launched */
-	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
+	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry) {
+		/* instances adopted from a previous engine count as launched */
 		for (i = 0; i < ep->ep_ninst; i++)
-			if (ep->ep_inst[i] != NULL)
+			if (ep->ep_inst[i] != NULL) {
 				ep->ep_launched = 1;
+				if (instance_alive(ep->ep_inst[i]))
+					adopted++;
+			}
+		/* one the last engine said nothing of runs as configured */
+		if (!ep->ep_restored && ep->ep_launched &&
+		    ep->ep_conf->pc_enabled)
+			ep->ep_desired = ep->ep_conf->pc_scale;
+		eproc_intent_apply(ep);
+		eproc_intent(ep);
+	}
+	if (adopted > 0)
+		log_info("engine started: %d running instances adopted",
+		    adopted);
+	readyfile_reset();
 	engine_check_done();
 }
 
@@ -484,6 +500,8 @@ engine_adopt(struct imsg *imsg)
 		return (-1);
 	in->in_state = IST_RUNNING;
 	in->in_ready = 1;	/* it ran before the engine did */
+	/* and passed its checks as far as anyone knows: a check says */
+	ep->ep_health.h_verdict = 1;
 	in->in_started_wall = started;
 	log_info("%s: adopted running instance, pid %u", in->in_id, pid);
 	/* a restarted engine watches it as the last one did */
@@ -582,6 +600,10 @@ engine_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		if (engine->en_conf == NULL || engine->en_started)
 			return (-1);
 		return (instance_restore_final(imsg));
+	case IMSG_PROC_INTENT:
+		if (engine->en_conf == NULL || engine->en_started)
+			return (-1);
+		return (eproc_intent_restore(imsg));
 	case IMSG_ENGINE_START:
 		if (engine->en_conf == NULL || engine->en_started ||
 		    imsg_get_data(imsg, &fresh, sizeof(fresh)) == -1 ||

@@ -404,6 +404,8 @@ health_result(struct eproc *ep, int ok, const char *why)
 			h->h_unhealthy = 0;
 			log_info("%s: healthy again", ep->ep_conf->pc_name);
 		}
+		if (!h->h_unhealthy)
+			h->h_verdict = 1;
 		if (!h->h_ready && !h->h_unhealthy) {
 			h->h_ready = 1;
 			log_info("%s: health check passed: ready",
@@ -422,6 +424,7 @@ health_result(struct eproc *ep, int ok, const char *why)
 	if (h->h_fails < hc->hc_failure_threshold || h->h_unhealthy)
 		return;
 	h->h_unhealthy = 1;
+	h->h_verdict = 0;
 	log_warnx("%s: unhealthy: restarting its instances",
 	    ep->ep_conf->pc_name);
 	ep->ep_restarts_health++;

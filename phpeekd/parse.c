@@ -2055,6 +2055,37 @@ g_tls(struct parser *p, struct node *k, struct node *v, void *a)
 		    k->n_value, tls_client_auth[tls->tls_client_auth]);
 }
 
+/*
+ * global.readiness: checked by the table, then kept.  The processes it
+ * names are resolved once every process is known (validate_global).
+ */
+static void
+g_readiness(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct global_conf	*gc = GC(a);
+	struct node		*n;
+	int			 i;
+
+	g_vkey(p, k, v, a);
+	if (v->n_type != N_MAP)
+		return;
+	if ((n = map_get(v, "enabled")) != NULL && n->n_type == N_SCALAR)
+		gc->gc_ready_enabled = bool_value(n->n_value) == 1;
+	if ((n = map_get(v, "mode")) != NULL && n->n_type == N_SCALAR)
+		for (i = 0; readiness_modes[i] != NULL; i++)
+			if (strcmp(n->n_value, readiness_modes[i]) == 0)
+				gc->gc_ready_mode = i;
+	if ((n = map_get(v, "path")) != NULL && n->n_type == N_SCALAR &&
+	    strlcpy(gc->gc_ready_path, n->n_value, sizeof(gc->gc_ready_path))
+	    >= sizeof(gc->gc_ready_path))
+		perr(p, n, "global.readiness.path: too long");
+	if ((n = map_get(v, "content")) != NULL && n->n_type == N_SCALAR &&
+	    strlcpy(gc->gc_ready_content, n->n_value,
+	    sizeof(gc->gc_ready_content)) >= sizeof(gc->gc_ready_content))
+		perr(p, n, "global.readiness.content: longer than %d bytes",
+		    READYFILE_CONTENT_MAX - 1);
+}
+
 /* Checked by the table; a valid one is kept (0 means the profile's). */
 static void
 g_autotune_threshold(struct parser *p, struct node *k, struct node *v,
@@ -2112,7 +2143,7 @@ static const struct key global_keys[] = {
 	{ "schedule_history_size", g_vkey },
 	{ "oneshot_history_max_entries", g_vkey },
 	{ "oneshot_history_max_age", g_vkey },
-	{ "readiness", g_vkey },
+	{ "readiness", g_readiness },
 	{ "health_check_strict", g_vkey },
 	{ "dependency_timeout", g_vkey },
 	{ "process_start_timeout", g_vkey },
@@ -3631,6 +3662,8 @@ validate_global(struct parser *p, struct node *root)
 	struct global_conf	*gc = &p->p_conf->cf_global;
 	struct node		*g = map_get(root, "global"), *n, *r, *l;
 	struct node		*at = g != NULL ? g : root;
+	struct proc_conf	*pc;
+	struct pent		*e;
 	const char		*s;
 	size_t			 i;
 
@@ -3677,29 +3710,45 @@ validate_global(struct parser *p, struct node *root)
 		    "collected but the Prometheus endpoint is off");
 	/* readiness file: checked only when it is enabled */
 	r = map_get(g, "readiness");
-	if (r != NULL && r->n_type == N_MAP && (n = map_get(r, "enabled")) !=
-	    NULL && n->n_type == N_SCALAR && strcasecmp(n->n_value,
-	    "true") == 0) {
-		n = map_get(r, "path");
-		s = n != NULL && n->n_type == N_SCALAR ? n->n_value :
-		    "/tmp/phpeek-ready";
-		if (*s == '\0')
-			perr(p, n, "global.readiness.path must not be empty");
-		else if (strncmp(s, "/tmp/", 5) != 0 &&
-		    strncmp(s, "/var/run/", 9) != 0 &&
-		    strncmp(s, "/run/", 5) != 0)
-			psuggest(p, n != NULL ? n : r,
-			    "global.readiness.path: %s is not under /tmp or "
-			    "/run", s);
-		if ((l = map_get(r, "processes")) != NULL &&
-		    l->n_type == N_SEQ)
-			for (i = 0; i < l->n_nkids; i++)
-				if (l->n_kids[i]->n_type == N_SCALAR &&
-				    ent_find(p, l->n_kids[i]->n_value) ==
-				    NULL)
-					pwarn(p, l->n_kids[i], "global."
-					    "readiness.processes: '%s' is not "
-					    "defined", l->n_kids[i]->n_value);
+	if (!gc->gc_ready_enabled)
+		return;
+	n = r != NULL && r->n_type == N_MAP ? map_get(r, "path") : NULL;
+	if (n == NULL)
+		n = r != NULL ? r : at;
+	s = gc->gc_ready_path;
+	if (*s == '\0')
+		perr(p, n, "global.readiness.path must not be empty");
+	else if (*s != '/')
+		perr(p, n, "global.readiness.path: %s is not an absolute path",
+		    s);
+	else if (strncmp(s, "/tmp/", 5) != 0 &&
+	    strncmp(s, "/var/run/", 9) != 0 && strncmp(s, "/run/", 5) != 0)
+		psuggest(p, n, "global.readiness.path: %s is not under /tmp "
+		    "or /run", s);
+	l = r != NULL && r->n_type == N_MAP ? map_get(r, "processes") : NULL;
+	if (l != NULL && l->n_type == N_SEQ && l->n_nkids > 0) {
+		for (i = 0; i < l->n_nkids; i++) {
+			if (l->n_kids[i]->n_type != N_SCALAR)
+				continue;
+			if ((e = ent_find(p, l->n_kids[i]->n_value)) == NULL)
+				pwarn(p, l->n_kids[i], "global.readiness."
+				    "processes: '%s' is not defined",
+				    l->n_kids[i]->n_value);
+			else if (!e->e_pc->pc_enabled)
+				pwarn(p, l->n_kids[i], "global.readiness."
+				    "processes: '%s' is not enabled and never "
+				    "counts", l->n_kids[i]->n_value);
+			else
+				e->e_pc->pc_ready_tracked = 1;
+		}
+		return;
+	}
+	/* by default every service meant to run: not tasks, not held */
+	for (i = 0; i < p->p_nents; i++) {
+		pc = p->p_ents[i].e_pc;
+		pc->pc_ready_tracked = pc->pc_enabled &&
+		    pc->pc_type == PTYPE_LONGRUN && pc->pc_schedule == NULL &&
+		    !pc->pc_initial_stopped;
 	}
 }
 

@@ -54,6 +54,15 @@ struct final {
 };
 TAILQ_HEAD(finals, final);
 
+/* What the operator asked of a process at run time (IMSG_PROC_INTENT). */
+struct intent {
+	TAILQ_ENTRY(intent)	 it_entry;
+	char			 it_name[CONF_NAME_MAX];
+	uint32_t		 it_desired;
+	uint8_t			 it_held;
+};
+TAILQ_HEAD(intents, intent);
+
 struct parent {
 	struct phpeekd_conf	*pa_conf;
 	struct phpeekd_conf	*pa_pending;
@@ -72,6 +81,7 @@ struct parent {
 	char			 pa_reload_msg[PATH_MAX + 1024];
 	struct services		 pa_services;
 	struct finals		 pa_finals;
+	struct intents		 pa_intents;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
 	int			 pa_api_on;	/* the api role was started */
 	struct phpeekd_conf	*pa_engine_prev;	/* a replaced engine's */
@@ -111,8 +121,6 @@ static int	parent_save_data(struct imsg *);
 static void	parent_validate(uint32_t);
 static int	parent_checked(struct imsg *);
 static int	parent_save_done(struct imsg *);
-static int	parent_write_file(const char *, const char *, size_t, char *,
-		    size_t);
 static void	parent_link(void);
 static int	parent_dl(struct phpeekd_conf *, enum privsep_procid);
 static void	parent_api_start(const struct global_conf *);
@@ -130,6 +138,8 @@ static int	parent_spawn_hook(struct hook_conf *, struct spawn_result *);
 static struct service *service_find(pid_t);
 static struct final *final_find(const char *, uint32_t);
 static int	parent_final(struct imsg *);
+static int	parent_intent(struct imsg *);
+static void	parent_intent_prune(struct phpeekd_conf *);
 static void	service_free(struct service *);
 static int	parent_dispatch_config(struct imsgev *, struct imsg *);
 static int	parent_dispatch_engine(struct imsgev *, struct imsg *);
@@ -497,6 +507,7 @@ parent_main(const char *path, int watch)
 		fatal("%s", __func__);
 	TAILQ_INIT(&parent->pa_services);
 	TAILQ_INIT(&parent->pa_finals);
+	TAILQ_INIT(&parent->pa_intents);
 	parent->pa_text = parent->pa_text_next = -1;
 	parent->pa_started = (int64_t)time(NULL);
 	if (strlcpy(parent->pa_path, path, sizeof(parent->pa_path)) >=
@@ -809,6 +820,10 @@ parent_install(struct phpeekd_conf *cf)
 		config_free(cf);
 		parent_finish(1);
 	}
+	if (!parent->pa_shutdown)
+		readyfile_install(old != NULL ? &old->cf_global : NULL,
+		    &cf->cf_global);
+	parent_intent_prune(cf);
 	parent->pa_conf = cf;
 	log_setformat(cf->cf_global.gc_log_format);
 	if (log_getverbose() < LOG_LVL_DEBUG)
@@ -948,6 +963,7 @@ parent_adopt(void)
 	struct privsep	*ps = &parent_ps;
 	struct service	*sv, *next;
 	struct final	*fi;
+	struct intent	*it;
 	struct ibuf	*buf;
 	uint32_t	 token;
 	int32_t		 ex[2];
@@ -960,6 +976,19 @@ parent_adopt(void)
 		if (ibuf_add_str(buf, fi->fi_name) == -1 ||
 		    ibuf_add_u32(buf, fi->fi_idx) == -1 ||
 		    ibuf_add_u32(buf, fi->fi_state) == -1) {
+			imsg_abort(buf);
+			return;
+		}
+		if (proc_close(ps, PROC_ENGINE, buf) == -1)
+			return;
+	}
+	TAILQ_FOREACH(it, &parent->pa_intents, it_entry) {
+		if ((buf = proc_create(ps, PROC_ENGINE, IMSG_PROC_INTENT, 0,
+		    CONF_NAME_MAX + 16)) == NULL)
+			return;
+		if (ibuf_add_str(buf, it->it_name) == -1 ||
+		    ibuf_add_u32(buf, it->it_desired) == -1 ||
+		    ibuf_add_u8(buf, it->it_held) == -1) {
 			imsg_abort(buf);
 			return;
 		}
@@ -1111,6 +1140,52 @@ parent_final(struct imsg *imsg)
 	}
 	fi->fi_state = st;
 	return (0);
+}
+
+static int
+parent_intent(struct imsg *imsg)
+{
+	struct intent	*it;
+	struct ibuf	 buf;
+	char		 name[CONF_NAME_MAX];
+	uint32_t	 desired;
+	uint8_t		 held;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
+	    name[0] == '\0' || ibuf_get_u32(&buf, &desired) == -1 ||
+	    ibuf_get_u8(&buf, &held) == -1 || ibuf_left(&buf) != 0 ||
+	    desired > CONF_SCALE_MAX || held > 1)
+		return (-1);
+	/* only for processes of the configuration: bounded by it */
+	if (parent->pa_conf == NULL ||
+	    config_proc_find(parent->pa_conf, name) == NULL)
+		return (0);
+	TAILQ_FOREACH(it, &parent->pa_intents, it_entry)
+		if (strcmp(it->it_name, name) == 0)
+			break;
+	if (it == NULL) {
+		if ((it = calloc(1, sizeof(*it))) == NULL)
+			fatal("%s", __func__);
+		strlcpy(it->it_name, name, sizeof(it->it_name));
+		TAILQ_INSERT_TAIL(&parent->pa_intents, it, it_entry);
+	}
+	it->it_desired = desired;
+	it->it_held = held;
+	return (0);
+}
+
+/* A process gone from the configuration takes its record with it. */
+static void
+parent_intent_prune(struct phpeekd_conf *cf)
+{
+	struct intent	*it, *next;
+
+	TAILQ_FOREACH_SAFE(it, &parent->pa_intents, it_entry, next)
+		if (config_proc_find(cf, it->it_name) == NULL) {
+			TAILQ_REMOVE(&parent->pa_intents, it, it_entry);
+			free(it);
+		}
 }
 
 static void
@@ -1375,6 +1450,7 @@ parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	struct service	*sv;
 	uint32_t	 msg[2];
 	int32_t		 status;
+	uint8_t		 ready;
 
 	switch (imsg_get_type(imsg)) {
 	case IMSG_SPAWN:
@@ -1394,6 +1470,16 @@ parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 		return (0);
 	case IMSG_INSTANCE_FINAL:
 		return (parent_final(imsg));
+	case IMSG_PROC_INTENT:
+		return (parent_intent(imsg));
+	case IMSG_READY_FILE:
+		if (imsg_get_data(imsg, &ready, sizeof(ready)) == -1 ||
+		    ready > 1)
+			return (-1);
+		/* once a shutdown has begun the file stays away */
+		if (!parent->pa_shutdown && parent->pa_conf != NULL)
+			readyfile_set(&parent->pa_conf->cf_global, ready);
+		return (0);
 	case IMSG_EXIT_ACK:
 		if (imsg_get_data(imsg, msg, sizeof(msg[0])) == -1)
 			return (-1);
@@ -1605,7 +1691,7 @@ parent_save_done(struct imsg *imsg)
  * Replace the file whole or not at all: a temporary file beside it,
  * written, synced and renamed over it, with the old file's mode.
  */
-static int
+int
 parent_write_file(const char *path, const char *text, size_t len,
     char *why, size_t whylen)
 {
@@ -1672,6 +1758,8 @@ parent_shutdown(const char *why)
 		parent_finish(1);
 	}
 	log_info("%s: shutting down", why);
+	/* traffic stops coming before anything is stopped */
+	readyfile_remove("shutting down");
 	parent->pa_shutdown = 1;
 	parent->pa_shutdown_at = now_ms();
 	if (parent->pa_conf == NULL)
@@ -1703,6 +1791,7 @@ parent_stop_services(int status)
 	int		timeout = 30;
 
 	parent->pa_status = status;
+	readyfile_remove("stopping every service");
 	if (parent->pa_conf != NULL)
 		timeout = parent->pa_conf->cf_global.gc_shutdown_timeout;
 	parent_kill_all(SIGTERM);
@@ -1795,6 +1884,7 @@ parent_finish(int status)
 		if (parent_ps.ps_roles[id].rs_pid > 0)
 			kill(parent_ps.ps_roles[id].rs_pid, SIGKILL);
 	listen_close();
+	readyfile_remove("exiting");
 	log_info("exiting with status %d", status);
 	exit(status);
 }

@@ -109,6 +109,8 @@ enum imsg_type {
 	IMSG_CFG_SAVE_DONE,	/* config -> parent: u32 failed, str why */
 	IMSG_CFG_CHECK,		/* parent -> config: a file to check only */
 	IMSG_CFG_CHECKED,	/* config -> parent: u32 valid, str report */
+	IMSG_READY_FILE,	/* engine -> parent: u8 the container is ready */
+	IMSG_PROC_INTENT,	/* engine <-> parent: desired count, held */
 	IMSG_MAX
 };
 
@@ -556,12 +558,19 @@ struct proc_conf {
 	int			 pc_li_on;	/* any of it enabled */
 	int			 pc_ready;	/* READY_* */
 	int			 pc_ready_fd;	/* READY_FD: its number */
+	int			 pc_ready_tracked;	/* counts for the file */
 };
 
 #define READY_NONE	0	/* ready when running (and healthy) */
 #define READY_NOTIFY	1	/* sd_notify READY=1 on NOTIFY_SOCKET */
 #define READY_FD	2	/* s6: a newline on fd pc_ready_fd */
 TAILQ_HEAD(proc_confs, proc_conf);
+
+/* global.readiness.mode */
+#define READYFILE_ALL_HEALTHY	0
+#define READYFILE_ALL_RUNNING	1
+#define READYFILE_CONTENT_MAX	4096
+#define READYFILE_PATH		"/tmp/phpeek-ready"
 
 struct global_conf {
 	int		 gc_shutdown_timeout;		/* seconds */
@@ -589,6 +598,11 @@ struct global_conf {
 	int		 gc_resource_enabled;
 	int		 gc_resource_interval;		/* seconds */
 	int		 gc_resource_max_samples;
+	/* the readiness file: written by the parent, judged by the engine */
+	int		 gc_ready_enabled;
+	int		 gc_ready_mode;			/* READYFILE_* */
+	char		 gc_ready_path[PATH_MAX];
+	char		 gc_ready_content[READYFILE_CONTENT_MAX];
 };
 
 struct phpeekd_conf {
@@ -1090,6 +1104,7 @@ struct health {
 	int			 h_succ;	/* consecutive */
 	int			 h_unhealthy;
 	int			 h_ready;	/* passed once: latched */
+	int			 h_verdict;	/* healthy since its last start */
 	int			 h_last_ok;
 	int64_t			 h_begun;
 	int64_t			 h_last_ms;
@@ -1112,6 +1127,9 @@ struct eproc {
 	int			 ep_stopping;	/* shutdown reached it */
 	int			 ep_held;	/* stopped on request */
 	int			 ep_desired;	/* instances wanted */
+	int			 ep_restored;	/* desired, held: from the parent */
+	int			 ep_said_desired;	/* last told the parent */
+	int			 ep_said_held;
 	uint64_t		 ep_restarts_crash;
 	uint64_t		 ep_restarts_normal;
 	uint64_t		 ep_restarts_health;
@@ -1190,6 +1208,9 @@ struct instance *instance_by_token(uint32_t);
 void	 eproc_resize(struct eproc *, int);
 int	 eproc_running(struct eproc *);
 void	 eproc_scale(struct eproc *, int);
+void	 eproc_intent(struct eproc *);
+int	 eproc_intent_restore(struct imsg *);
+void	 eproc_intent_apply(struct eproc *);
 size_t	 logframe(char *, size_t, size_t, int,
 	    void (*)(void *, const char *, size_t), void *);
 extern uint64_t	 logpipe_pauses;
@@ -1259,6 +1280,18 @@ void	 sched_disarm(struct eproc *);
 void	 sched_exited(struct instance *, int);
 void	 sched_started(struct instance *);
 int	 sched_run(struct eproc *, int);
+
+/* readyfile.c */
+void	 readyfile_touch(void);
+void	 readyfile_reset(void);
+void	 readyfile_install(const struct global_conf *,
+	    const struct global_conf *);
+void	 readyfile_set(const struct global_conf *, int);
+void	 readyfile_remove(const char *);
+
+/* phpeekd.c */
+int	 parent_write_file(const char *, const char *, size_t, char *,
+	    size_t);
 
 /* notify.c */
 void	 notify_open(struct instance *, int);

@@ -42,7 +42,8 @@ static const char *const imsg_names[IMSG_MAX] = {
 	"STATE_END", "CTL_REQUEST", "CTL_REPLY", "API_LISTENER",
 	"CTL_RELOAD", "CTL_RELOAD_REPLY", "CFG_RESULT", "API_TLS",
 	"CTL_EDIT", "CFG_EDIT", "CFG_SAVE", "CFG_SAVE_DATA",
-	"CFG_SAVE_DONE", "CFG_CHECK", "CFG_CHECKED"
+	"CFG_SAVE_DONE", "CFG_CHECK", "CFG_CHECKED", "READY_FILE",
+	"PROC_INTENT"
 };
 
 static void	proc_dispatch(int, short, void *);

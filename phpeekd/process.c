@@ -309,6 +309,9 @@ instance_exited(struct instance *in, int status)
 	in->in_status = status;
 	in->in_exited = 1;
 	in->in_ready = 0;
+	/* a replacement is healthy once it has passed; a scale-down is not */
+	if (!in->in_remove)
+		in->in_proc->ep_health.h_verdict = 0;
 	notify_close(in);
 	in->in_exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	wait_status_str(status, why, sizeof(why));
@@ -522,4 +525,88 @@ eproc_scale(struct eproc *ep, int n)
 			instance_stop(ep->ep_inst[i]);
 		}
 	}
+}
+
+/*
+ * What the operator asked of a process at run time (a scale, a stop)
+ * is not in the configuration file.  The parent keeps it, as it keeps
+ * the instances that ended for good, so that an engine started after
+ * a crash runs what was asked, not what the file says.
+ */
+void
+eproc_intent(struct eproc *ep)
+{
+	struct ibuf	*buf;
+
+	/* one never started has nothing to say but a stop */
+	if (!engine->en_started || ep->ep_removed ||
+	    (!ep->ep_launched && !ep->ep_held) ||
+	    (ep->ep_said_desired == ep->ep_desired &&
+	    ep->ep_said_held == ep->ep_held))
+		return;
+	if ((buf = proc_create(privsep, PROC_PARENT, IMSG_PROC_INTENT, 0,
+	    CONF_NAME_MAX + 8)) == NULL)
+		return;
+	if (ibuf_add_str(buf, ep->ep_conf->pc_name) == -1 ||
+	    ibuf_add_u32(buf, (uint32_t)ep->ep_desired) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)ep->ep_held) == -1) {
+		imsg_abort(buf);
+		return;
+	}
+	if (proc_close(privsep, PROC_PARENT, buf) == 0) {
+		ep->ep_said_desired = ep->ep_desired;
+		ep->ep_said_held = ep->ep_held;
+	}
+}
+
+/* The parent's record, before ENGINE_START. */
+int
+eproc_intent_restore(struct imsg *imsg)
+{
+	struct ibuf	 buf;
+	struct eproc	*ep;
+	char		 name[CONF_NAME_MAX];
+	uint32_t	 desired;
+	uint8_t		 held;
+
+	imsg_get_ibuf(imsg, &buf);
+	if (ibuf_get_strbuf(&buf, name, sizeof(name)) == -1 ||
+	    ibuf_get_u32(&buf, &desired) == -1 ||
+	    ibuf_get_u8(&buf, &held) == -1 || ibuf_left(&buf) != 0 ||
+	    desired > CONF_SCALE_MAX || held > 1)
+		return (-1);
+	if ((ep = engine_find(name)) == NULL || !ep->ep_conf->pc_enabled)
+		return (0);
+	ep->ep_restored = 1;
+	ep->ep_desired = (int)desired;
+	ep->ep_held = held;
+	return (0);
+}
+
+/*
+ * At the start of an engine that replaced one: a process the last one
+ * had started runs as many instances as it was asked to (a slot left
+ * in backoff starts now), and a process stopped on request stays
+ * stopped, instances caught stopping included.
+ */
+void
+eproc_intent_apply(struct eproc *ep)
+{
+	int	i;
+
+	if (!ep->ep_restored)
+		return;
+	ep->ep_restored = 0;
+	if (ep->ep_held) {
+		ep->ep_launched = 1;
+		for (i = 0; i < ep->ep_ninst; i++)
+			if (ep->ep_inst[i] != NULL &&
+			    instance_alive(ep->ep_inst[i]))
+				instance_stop(ep->ep_inst[i]);
+		return;
+	}
+	if (ep->ep_conf->pc_schedule != NULL)
+		return;
+	ep->ep_launched = 1;
+	eproc_scale(ep, ep->ep_desired);
 }

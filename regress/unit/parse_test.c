@@ -1456,6 +1456,73 @@ START_TEST(test_check_config)
 }
 END_TEST
 
+/* The readiness file's settings and the processes it tracks. */
+START_TEST(test_readiness)
+{
+	struct global_conf	*gc;
+
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  readiness: {enabled: yes, mode: all_running, content: up}\n"
+	    "processes:\n"
+	    "  web: {enabled: true, command: [x]}\n"
+	    "  held: {enabled: true, initial_state: stopped, command: [x]}\n"
+	    "  cron: {enabled: true, schedule: '* * * * *', command: [x]}\n"
+	    "  once: {enabled: true, type: oneshot, restart: never, "
+	    "command: [x]}\n"
+	    "  off: {enabled: false, command: [x]}\n"), 0);
+	gc = &pr.pr_conf->cf_global;
+	ck_assert_int_eq(gc->gc_ready_enabled, 1);
+	ck_assert_int_eq(gc->gc_ready_mode, READYFILE_ALL_RUNNING);
+	ck_assert_str_eq(gc->gc_ready_path, READYFILE_PATH);
+	ck_assert_str_eq(gc->gc_ready_content, "up");
+	ck_assert_int_eq(proc("web")->pc_ready_tracked, 1);
+	ck_assert_int_eq(proc("held")->pc_ready_tracked, 0);
+	ck_assert_int_eq(proc("cron")->pc_ready_tracked, 0);
+	ck_assert_int_eq(proc("once")->pc_ready_tracked, 0);
+	ck_assert_int_eq(proc("off")->pc_ready_tracked, 0);
+	teardown();
+
+	/* a list names exactly what counts */
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  readiness:\n"
+	    "    enabled: true\n"
+	    "    path: /run/x/ready\n"
+	    "    processes: [once, off]\n"
+	    "processes:\n"
+	    "  web: {enabled: true, command: [x]}\n"
+	    "  once: {enabled: true, type: oneshot, restart: never, "
+	    "command: [x]}\n"
+	    "  off: {enabled: false, command: [x]}\n"), 0);
+	ck_assert_str_eq(pr.pr_conf->cf_global.gc_ready_path, "/run/x/ready");
+	ck_assert_int_eq(pr.pr_conf->cf_global.gc_ready_mode,
+	    READYFILE_ALL_HEALTHY);
+	ck_assert_int_eq(proc("web")->pc_ready_tracked, 0);
+	ck_assert_int_eq(proc("once")->pc_ready_tracked, 1);
+	ck_assert_int_eq(proc("off")->pc_ready_tracked, 0);
+	expect_at("global.readiness.processes: 'off' is not enabled and "
+	    "never counts", DIAG_WARNING, 5, 23);
+	teardown();
+
+	/* off: nothing is tracked and nothing is checked */
+	ck_assert_int_eq(parse(ONE_PROC
+	    "global: {readiness: {path: relative}}\n"), 0);
+	ck_assert_int_eq(pr.pr_conf->cf_global.gc_ready_enabled, 0);
+	teardown();
+
+	expect_error(ONE_PROC "global: {readiness: {enabled: true, "
+	    "path: relative}}\n", "global.readiness.path: relative is not an "
+	    "absolute path", 3, 43);
+	teardown();
+	expect_error(ONE_PROC "global: {readiness: {enabled: true, "
+	    "path: ''}}\n", "global.readiness.path must not be empty", 3, 43);
+	teardown();
+	expect_error(ONE_PROC "global: {readiness: {enabled: true, "
+	    "mode: all_ready}}\n", "all_ready", 3, 43);
+}
+END_TEST
+
 /* Run under valgrind or ASan, this shows any leak on either path. */
 START_TEST(test_repeat)
 {
@@ -1650,6 +1717,7 @@ main(void)
 	tcase_add_test(tc, test_overrides);
 	tcase_add_test(tc, test_cron);
 	tcase_add_test(tc, test_check_config);
+	tcase_add_test(tc, test_readiness);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_repeat);
 	tcase_add_test(tc, test_clear);
