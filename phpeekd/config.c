@@ -452,6 +452,9 @@ config_send_proc(struct privsep *ps, enum privsep_procid dst, uint32_t gen,
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_schedule_max) == -1 ||
 	    ibuf_add_u32(buf, (uint32_t)pc->pc_ready_fd) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)pc->pc_ready_tracked) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_on_success) == -1 ||
+	    ibuf_add_u8(buf, (uint8_t)pc->pc_on_failure) == -1 ||
+	    ibuf_add_u32(buf, pc->pc_signals) == -1 ||
 	    config_add_health(buf, &pc->pc_health) == -1 ||
 	    config_add_heartbeat(buf, &pc->pc_heartbeat) == -1 ||
 	    config_add_optstr(buf, pc->pc_fpm.fm_socket) == -1 ||
@@ -891,7 +894,7 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	struct ibuf		 buf;
 	char			 name[CONF_NAME_MAX];
 	uint8_t			 en, type, rs, istop, ready, lion, fmo, fmp;
-	uint8_t			 tracked;
+	uint8_t			 tracked, onok, onfail;
 	uint32_t		 readyfd, smax, fmi, fmt;
 	struct cron		 cr;
 	char			 cerr[128];
@@ -924,6 +927,10 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	    ibuf_get_u32(&buf, &smax) == -1 ||
 	    ibuf_get_u32(&buf, &readyfd) == -1 ||
 	    ibuf_get_u8(&buf, &tracked) == -1 || tracked > 1 ||
+	    ibuf_get_u8(&buf, &onok) == -1 || onok > ACTION_SHUTDOWN ||
+	    ibuf_get_u8(&buf, &onfail) == -1 || onfail > ACTION_SHUTDOWN ||
+	    ibuf_get_u32(&buf, &pc->pc_signals) == -1 ||
+	    (pc->pc_signals & ~SIGNALS_ROUTABLE) != 0 ||
 	    config_get_health(&buf, &pc->pc_health) == -1 ||
 	    config_get_heartbeat(&buf, &pc->pc_heartbeat) == -1 ||
 	    config_get_optstr(&buf, &pc->pc_fpm.fm_socket) == -1 ||
@@ -951,6 +958,8 @@ config_recv_proc(struct phpeekd_conf *cf, struct imsg *imsg)
 	pc->pc_ready = ready;
 	pc->pc_ready_fd = (int)readyfd;
 	pc->pc_ready_tracked = tracked;
+	pc->pc_on_success = onok;
+	pc->pc_on_failure = onfail;
 	if (en > 1 || type > PTYPE_ONESHOT || rs > RESTART_NEVER ||
 	    scale < 1 || scale > CONF_SCALE_MAX || sig < 1 || sig >= NSIG ||
 	    tmo > 86400 || um < -1 || um > 0777 || pc->pc_command.sl_n == 0 ||

@@ -32,6 +32,7 @@ static void	engine_poststop_done(void *, int);
 static int	engine_all_launched(void);
 static void	engine_shutdown(void);
 static void	engine_shutdown_cb(int, short, void *);
+static void	engine_critical_cb(int, short, void *);
 static void	engine_sweep(void);
 static void	engine_count(int *, int *);
 static int	engine_adopt(struct imsg *);
@@ -54,6 +55,7 @@ engine_role(void)
 	RB_INIT(&engine->en_pids);
 	TAILQ_INIT(&engine->en_logpipes);
 	TAILQ_INIT(&engine->en_ctl);
+	engine->en_exit = -1;
 	/*
 	 * libevent's default monotonic clock is the coarse one (4 ms on
 	 * a 250 Hz kernel): a 1 ms backoff would take 4.
@@ -384,7 +386,11 @@ engine_check_done(void)
 		}
 		engine->en_shutdown = 2;
 		evtimer_del(&engine->en_shutdown_timer);
-		status = engine->en_forced ? 1 : 0;
+		/* the cause of a shutdown a process asked for comes first */
+		if (engine->en_exit >= 0)
+			status = engine->en_exit;
+		else
+			status = engine->en_forced ? 1 : 0;
 		log_info("all processes stopped%s",
 		    engine->en_forced ? " (some needed SIGKILL)" : "");
 		proc_compose(privsep, PROC_PARENT, IMSG_SHUTDOWN_DONE, 0, -1,
@@ -414,6 +420,37 @@ engine_check_done(void)
 	}
 }
 
+/*
+ * A process whose end shuts the container down (on_success, on_failure:
+ * shutdown) has ended for good: stop everything, then exit with its
+ * status.  From the next round of callbacks, since the caller is in the
+ * middle of handling that very instance.
+ */
+void
+engine_critical(struct instance *in, int code)
+{
+	struct proc_conf	*pc = in->in_proc->ep_conf;
+	int			 action;
+
+	if (engine->en_shutdown || engine->en_exit >= 0 ||
+	    pc->pc_schedule != NULL)
+		return;
+	action = code == 0 ? pc->pc_on_success : pc->pc_on_failure;
+	if (action != ACTION_SHUTDOWN)
+		return;
+	log_warnx("%s: %s is shutdown: stopping the container, exit status "
+	    "%d", in->in_id, code == 0 ? "on_success" : "on_failure", code);
+	engine->en_exit = code;
+	evtimer_set(&engine->en_critical_ev, engine_critical_cb, NULL);
+	event_active(&engine->en_critical_ev, EV_TIMEOUT, 1);
+}
+
+static void
+engine_critical_cb(int fd, short event, void *arg)
+{
+	engine_shutdown();
+}
+
 static void
 engine_shutdown(void)
 {
@@ -425,6 +462,8 @@ engine_shutdown(void)
 	if (engine->en_shutdown)
 		return;
 	engine->en_shutdown = 1;
+	/* the readiness file goes before any process hears of it */
+	readyfile_now();
 	log_info("stopping all processes (shutdown_timeout %ds)",
 	    gc->gc_shutdown_timeout);
 	/* nothing waits to restart during shutdown, nothing is probed */

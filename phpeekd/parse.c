@@ -100,6 +100,7 @@ struct parser {
 	int			  p_ndiags;	/* kept */
 	int			  p_dropped[3];	/* not kept, by severity */
 	int			  p_nsuggest;
+	struct node		 *p_routes;	/* global.signal_routes */
 	struct span		 *p_spans;	/* in text order */
 	size_t			  p_nspans;
 	size_t			  p_capspans;
@@ -144,6 +145,8 @@ static void	 decode_env(struct parser *, struct node *, const char *,
 		    struct strlist *);
 static int	 secret_name(const char *);
 static void	 validate_global(struct parser *, struct node *);
+static void	 validate_routes(struct parser *);
+static void	 validate_actions(struct parser *);
 static void	 validate_users(struct parser *);
 static struct node *map_get(struct node *, const char *);
 static struct pent *ent_find(struct parser *, const char *);
@@ -2086,6 +2089,51 @@ g_readiness(struct parser *p, struct node *k, struct node *v, void *a)
 		    READYFILE_CONTENT_MAX - 1);
 }
 
+/*
+ * global.signal_routes: SIGNAL: [process, ...].  The shape is checked
+ * here, the names once every process is known (validate_routes).
+ */
+static void
+g_signal_routes(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	struct node	*kn, *vn;
+	size_t		 i, j;
+	int		 sig;
+
+	if (v->n_type != N_MAP) {
+		perr(p, v, "global.signal_routes: expected a mapping of signals "
+		    "to lists of processes, got %s", node_kind(v));
+		return;
+	}
+	p->p_routes = v;
+	for (i = 0; i + 1 < v->n_nkids; i += 2) {
+		kn = v->n_kids[i];
+		vn = v->n_kids[i + 1];
+		if (kn->n_type != N_SCALAR)
+			continue;
+		sig = signal_byname(kn->n_value);
+		if (sig == -1)
+			perr(p, kn, "global.signal_routes: unknown signal "
+			    "\"%s\"", kn->n_value);
+		else if (sig >= 32 || ((1U << sig) & SIGNALS_ROUTABLE) == 0)
+			perr(p, kn, "global.signal_routes: %s cannot be routed "
+			    "(only SIGHUP, SIGUSR1, SIGUSR2 and SIGWINCH)",
+			    signal_name(sig));
+		if (vn->n_type == N_SCALAR && !is_null(vn))
+			continue;
+		if (vn->n_type != N_SEQ) {
+			perr(p, vn, "global.signal_routes.%s: expected a list of "
+			    "processes, got %s", kn->n_value, node_kind(vn));
+			continue;
+		}
+		for (j = 0; j < vn->n_nkids; j++)
+			if (vn->n_kids[j]->n_type != N_SCALAR)
+				perr(p, vn->n_kids[j], "global.signal_routes.%s: "
+				    "expected a process name, got %s",
+				    kn->n_value, node_kind(vn->n_kids[j]));
+	}
+}
+
 /* Checked by the table; a valid one is kept (0 means the profile's). */
 static void
 g_autotune_threshold(struct parser *p, struct node *k, struct node *v,
@@ -2144,6 +2192,7 @@ static const struct key global_keys[] = {
 	{ "oneshot_history_max_entries", g_vkey },
 	{ "oneshot_history_max_age", g_vkey },
 	{ "readiness", g_readiness },
+	{ "signal_routes", g_signal_routes },
 	{ "health_check_strict", g_vkey },
 	{ "dependency_timeout", g_vkey },
 	{ "process_start_timeout", g_vkey },
@@ -3343,6 +3392,25 @@ p_readiness(struct parser *p, struct node *k, struct node *v, void *a)
 	    ppath(a, "readiness"), v->n_value);
 }
 
+/* phpeekd: on_success, on_failure: what its end means to the container */
+static void
+p_on_action(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int	*dst;
+
+	dst = strcmp(k->n_value, "on_success") == 0 ? &PC(a)->pc_on_success :
+	    &PC(a)->pc_on_failure;
+	if (want_scalar(p, v, ppath(a, k->n_value), "a string") == -1)
+		return;
+	if (strcmp(v->n_value, "continue") == 0)
+		*dst = ACTION_CONTINUE;
+	else if (strcmp(v->n_value, "shutdown") == 0)
+		*dst = ACTION_SHUTDOWN;
+	else
+		perr(p, v, "%s: \"%s\" is neither continue nor shutdown",
+		    ppath(a, k->n_value), v->n_value);
+}
+
 static const struct key process_keys[] = {
 	{ "enabled", p_enabled },
 	{ "type", p_type },
@@ -3368,6 +3436,8 @@ static const struct key process_keys[] = {
 	{ "schedule_timeout", p_schedule_timeout },
 	{ "schedule_max_concurrent", p_schedule_max_concurrent },
 	{ "heartbeat", p_heartbeat },
+	{ "on_success", p_on_action },
+	{ "on_failure", p_on_action },
 	{ "fpm_metrics", p_fpm_metrics },
 	{ "readiness", p_readiness },
 	{ NULL, NULL }
@@ -3752,6 +3822,78 @@ validate_global(struct parser *p, struct node *root)
 	}
 }
 
+/* global.signal_routes: each name a defined process, enabled. */
+static void
+validate_routes(struct parser *p)
+{
+	struct node		*v = p->p_routes, *kn, *vn, *n;
+	struct proc_conf	*s;
+	struct pent		*e;
+	size_t			 i, j, nn;
+	int			 sig;
+
+	if (v == NULL)
+		return;
+	for (i = 0; i + 1 < v->n_nkids; i += 2) {
+		kn = v->n_kids[i];
+		vn = v->n_kids[i + 1];
+		if (kn->n_type != N_SCALAR ||
+		    (sig = signal_byname(kn->n_value)) == -1 || sig >= 32 ||
+		    ((1U << sig) & SIGNALS_ROUTABLE) == 0 || is_null(vn))
+			continue;
+		nn = vn->n_type == N_SEQ ? vn->n_nkids : 1;
+		for (j = 0; j < nn; j++) {
+			n = vn->n_type == N_SEQ ? vn->n_kids[j] : vn;
+			if (n->n_type != N_SCALAR)
+				continue;
+			if ((e = ent_find(p, n->n_value)) == NULL) {
+				s = find_suggest(p, n->n_value);
+				perr(p, n, "global.signal_routes.%s: '%s' is not "
+				    "defined%s%s%s", kn->n_value, n->n_value,
+				    s != NULL ? "; did you mean '" : "",
+				    s != NULL ? s->pc_name : "",
+				    s != NULL ? "'?" : "");
+			} else if (!e->e_pc->pc_enabled)
+				pwarn(p, n, "global.signal_routes.%s: '%s' is "
+				    "not enabled", kn->n_value, n->n_value);
+			else
+				e->e_pc->pc_signals |= 1U << sig;
+		}
+		if (sig == SIGHUP && nn > 0)
+			psuggest(p, kn, "global.signal_routes: SIGHUP goes to "
+			    "processes and no longer reloads the configuration; "
+			    "reload with phpeekctl reload or --watch");
+	}
+}
+
+/* on_success and on_failure where they cannot happen. */
+static void
+validate_actions(struct parser *p)
+{
+	struct proc_conf	*pc;
+	struct node		*n;
+	size_t			 i;
+
+	for (i = 0; i < p->p_nents; i++) {
+		pc = p->p_ents[i].e_pc;
+		if (pc->pc_schedule != NULL && (pc->pc_on_success !=
+		    ACTION_CONTINUE || pc->pc_on_failure != ACTION_CONTINUE)) {
+			n = map_get(p->p_ents[i].e_body, pc->pc_on_success !=
+			    ACTION_CONTINUE ? "on_success" : "on_failure");
+			pwarn(p, n != NULL ? n : p->p_ents[i].e_key,
+			    "processes.%s: on_success and on_failure have no "
+			    "effect on a scheduled task", pc->pc_name);
+		} else if (pc->pc_on_success == ACTION_SHUTDOWN &&
+		    pc->pc_type == PTYPE_LONGRUN &&
+		    pc->pc_restart == RESTART_ALWAYS) {
+			n = map_get(p->p_ents[i].e_body, "on_success");
+			pwarn(p, n != NULL ? n : p->p_ents[i].e_key,
+			    "processes.%s.on_success: with restart: always it "
+			    "never ends successfully", pc->pc_name);
+		}
+	}
+}
+
 /* phpeek-pm's notes on users: switching needs root. */
 static void
 validate_users(struct parser *p)
@@ -3810,6 +3952,8 @@ validate(struct parser *p, struct node *root)
 	}
 	cycles(p);
 	validate_global(p, root);
+	validate_routes(p);
+	validate_actions(p);
 	validate_users(p);
 }
 

@@ -105,6 +105,7 @@ static int	find_config(const char *, char *, size_t);
 static void	parent_main(const char *, int);
 static void	parent_watch_reload(void);
 static void	parent_sig_handler(int, short, void *);
+static int	parent_route_signal(int);
 static void	parent_reap(void);
 static void	parent_load_config(void);
 static int	parent_text_copy(int);
@@ -577,6 +578,8 @@ parent_sig_handler(int sig, short event, void *arg)
 	case SIGHUP:
 		if (parent->pa_shutdown)
 			break;
+		if (parent_route_signal(sig))
+			break;
 		if (parent->pa_loading) {
 			log_warnx("SIGHUP: a reload is already running");
 			break;
@@ -585,10 +588,54 @@ parent_sig_handler(int sig, short event, void *arg)
 		parent_load_config();
 		break;
 	default:
-		/* handled so PID 1 does not drop it, but not forwarded */
-		log_debug("%s ignored", signal_name(sig));
+		/* handled so PID 1 does not drop it; sent on where routed */
+		if (parent->pa_shutdown || !parent_route_signal(sig))
+			log_debug("%s ignored", signal_name(sig));
 		break;
 	}
+}
+
+/*
+ * global.signal_routes: send sig on to the main process of every
+ * running instance of the processes it names (which tells its own
+ * children, as php-fpm's master and nginx's do), from here, so that it
+ * arrives even while the engine is restarting.  Returns whether sig
+ * has a route at all.
+ */
+static int
+parent_route_signal(int sig)
+{
+	struct service		*sv;
+	struct proc_conf	*pc;
+	int			 routed = 0, sent = 0;
+
+	if (parent->pa_conf == NULL)
+		return (0);
+	TAILQ_FOREACH(pc, &parent->pa_conf->cf_procs, pc_entry)
+		if (pc->pc_enabled && (pc->pc_signals & (1U << sig)) != 0)
+			routed = 1;
+	if (!routed)
+		return (0);
+	TAILQ_FOREACH(sv, &parent->pa_services, sv_entry) {
+		if (sv->sv_kind != SPAWN_INSTANCE || sv->sv_exited ||
+		    (pc = config_proc_find(parent->pa_conf,
+		    sv->sv_name)) == NULL ||
+		    (pc->pc_signals & (1U << sig)) == 0)
+			continue;
+		/* the main process: php-fpm's workers die of SIGUSR2 */
+		if (kill(sv->sv_pid, sig) == -1) {
+			log_warn("%s: %s-%u", signal_name(sig), sv->sv_name,
+			    sv->sv_idx);
+			continue;
+		}
+		log_info("%s: sent to %s-%u (pid %d)", signal_name(sig),
+		    sv->sv_name, sv->sv_idx, (int)sv->sv_pid);
+		sent++;
+	}
+	if (sent == 0)
+		log_info("%s: none of the processes it goes to is running",
+		    signal_name(sig));
+	return (1);
 }
 
 /*
@@ -1490,9 +1537,11 @@ parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 	case IMSG_SHUTDOWN_DONE:
 		if (imsg_get_data(imsg, &status, sizeof(status)) == -1)
 			return (-1);
+		if (status < 0 || status > 255)
+			return (-1);
 		if (!parent->pa_shutdown)
 			log_info("engine finished: every process has ended");
-		parent_finish(status != 0 ? 1 : parent->pa_status);
+		parent_finish(status != 0 ? status : parent->pa_status);
 	}
 	return (-1);
 }

@@ -559,12 +559,23 @@ struct proc_conf {
 	int			 pc_ready;	/* READY_* */
 	int			 pc_ready_fd;	/* READY_FD: its number */
 	int			 pc_ready_tracked;	/* counts for the file */
+	int			 pc_on_success;	/* ACTION_*: it ended, status 0 */
+	int			 pc_on_failure;	/* ACTION_*: it failed for good */
+	uint32_t		 pc_signals;	/* routed to it: 1 << signo */
 };
 
 #define READY_NONE	0	/* ready when running (and healthy) */
 #define READY_NOTIFY	1	/* sd_notify READY=1 on NOTIFY_SOCKET */
 #define READY_FD	2	/* s6: a newline on fd pc_ready_fd */
 TAILQ_HEAD(proc_confs, proc_conf);
+
+/* processes.*.on_success, on_failure */
+#define ACTION_CONTINUE		0
+#define ACTION_SHUTDOWN		1
+
+/* Signals global.signal_routes may send on to processes. */
+#define SIGNALS_ROUTABLE	((1U << SIGHUP) | (1U << SIGUSR1) | \
+				    (1U << SIGUSR2) | (1U << SIGWINCH))
 
 /* global.readiness.mode */
 #define READYFILE_ALL_HEALTHY	0
@@ -1184,12 +1195,15 @@ struct engine {
 	int			 en_post_started;
 	int			 en_post_stopped;
 	struct event		 en_shutdown_timer;
+	struct event		 en_critical_ev;
+	int			 en_exit;	/* a process's status, or -1 */
 };
 
 extern struct engine	*engine;
 
 void	 engine_role(void);
 void	 engine_check_done(void);
+void	 engine_critical(struct instance *, int);
 struct eproc *engine_find(const char *);
 const char *inst_state_name(enum inst_state);
 int	 instance_cmp(struct instance *, struct instance *);
@@ -1284,6 +1298,7 @@ int	 sched_run(struct eproc *, int);
 /* readyfile.c */
 void	 readyfile_touch(void);
 void	 readyfile_reset(void);
+void	 readyfile_now(void);
 void	 readyfile_install(const struct global_conf *,
 	    const struct global_conf *);
 void	 readyfile_set(const struct global_conf *, int);

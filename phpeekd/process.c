@@ -22,6 +22,7 @@ static void	instance_set_state(struct instance *, enum inst_state,
 static void	instance_backoff_cb(int, short, void *);
 static void	instance_kill_cb(int, short, void *);
 static int	instance_should_restart(struct instance *, int);
+static int	instance_exit_code(struct instance *, int);
 static int64_t	instance_backoff_ms(struct instance *);
 static void	instance_report_final(struct instance *);
 static void	instance_stop_signal(struct instance *);
@@ -246,6 +247,8 @@ instance_spawn_failed(struct instance *in, int error, const char *what)
 		in->in_proc->ep_trigger_id = 0;
 	}
 	instance_set_state(in, IST_FAILED, "spawn failed");
+	/* as a shell says of a command it cannot run */
+	engine_critical(in, 127);
 	engine_check_done();
 }
 
@@ -266,6 +269,23 @@ instance_backoff_ms(struct instance *in)
 	if (gc->gc_backoff_max_ms > 0 && d > gc->gc_backoff_max_ms)
 		d = gc->gc_backoff_max_ms;
 	return (d);
+}
+
+/*
+ * The container's exit status for an instance that ended for good: its
+ * own, 128 + the signal that killed it, as a shell reports it, and 1
+ * for a failure that exited 0 (a start limit reached by clean exits).
+ */
+static int
+instance_exit_code(struct instance *in, int status)
+{
+	if (WIFSIGNALED(status))
+		return (128 + WTERMSIG(status));
+	if (!WIFEXITED(status))
+		return (1);
+	if (WEXITSTATUS(status) == 0 && in->in_state == IST_FAILED)
+		return (1);
+	return (WEXITSTATUS(status));
 }
 
 static int
@@ -373,6 +393,7 @@ instance_exited(struct instance *in, int status)
 		    PTYPE_ONESHOT ? IST_COMPLETED : IST_EXITED, why);
 	else
 		instance_set_state(in, IST_FAILED, why);
+	engine_critical(in, instance_exit_code(in, status));
 	engine_check_done();
 }
 

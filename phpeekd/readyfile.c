@@ -54,6 +54,18 @@ readyfile_touch(void)
 		event_active(&readyfile_ev, EV_TIMEOUT, 1);
 }
 
+/* Judge at once, before what the caller does next (a shutdown). */
+void
+readyfile_now(void)
+{
+	if (engine->en_conf == NULL ||
+	    !engine->en_conf->cf_global.gc_ready_enabled)
+		return;
+	if (readyfile_armed)
+		event_del(&readyfile_ev);
+	readyfile_judge(-1, 0, NULL);
+}
+
 /* A new generation: say the verdict again, the path may be new. */
 void
 readyfile_reset(void)

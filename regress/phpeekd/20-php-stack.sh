@@ -7,24 +7,12 @@
 # what changed; shutdown runs in reverse order.
 . "$(dirname "$0")/lib.sh"
 
-FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n 1)
-[ -x "$FPM" ] || fail "php-fpm is not installed"
 mkdir -p "$T/public"
 cat >"$T/public/index.php" <<'PHP'
 <?php echo "hello from ", getmypid(), "\n";
 PHP
 echo ok >"$T/public/health.txt"
-cat >"$T/fpm.conf" <<CONF
-[global]
-error_log = /proc/self/fd/2
-daemonize = no
-[www]
-user = www-data
-group = www-data
-listen = 127.0.0.1:19071
-pm = static
-pm.max_children = 2
-CONF
+fpm_conf 19071 2
 nginx_conf <<CONF
 	server {
 		listen 127.0.0.1:18080;

@@ -4,19 +4,7 @@
 # newline to its notification fd.  Their dependants start only then.
 . "$(dirname "$0")/lib.sh"
 
-FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n 1)
-[ -x "$FPM" ] || fail "php-fpm is not installed"
-cat >"$T/fpm.conf" <<CONF
-[global]
-error_log = /proc/self/fd/2
-daemonize = no
-[www]
-user = www-data
-group = www-data
-listen = 127.0.0.1:19072
-pm = static
-pm.max_children = 1
-CONF
+fpm_conf 19072 1
 cat >"$T/conf.yaml" <<YAML
 global:
   log_format: text

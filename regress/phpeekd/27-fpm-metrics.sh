@@ -7,24 +7,10 @@
 # and name php-fpm's children, and promtool accepts the whole.
 . "$(dirname "$0")/lib.sh"
 
-FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n 1)
-[ -x "$FPM" ] || fail "php-fpm is not installed"
 command -v nginx >/dev/null || fail "nginx is not installed"
 command -v promtool >/dev/null || fail "promtool is not installed"
 mkdir -p "$T/public"
-cat >"$T/fpm.conf" <<CONF
-[global]
-error_log = /proc/self/fd/2
-daemonize = no
-[shop]
-user = www-data
-group = www-data
-listen = 127.0.0.1:19075
-pm = static
-pm.max_children = 3
-pm.status_path = /status
-ping.path = /ping
-CONF
+fpm_conf 19075 3 shop "pm.status_path = /status" "ping.path = /ping"
 nginx_conf <<CONF
 	server {
 		listen 127.0.0.1:18082;

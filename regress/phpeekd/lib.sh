@@ -50,6 +50,25 @@ wait_for() {
 	return 0
 }
 
+# fpm_conf PORT CHILDREN [POOL [LINE...]]: $T/fpm.conf for Debian's
+# php-fpm in the foreground, logging to stderr, one pool (www) of
+# CHILDREN static workers on 127.0.0.1:PORT with the further lines
+# given; $FPM is the binary.
+fpm_conf() {
+	FPM=$(ls /usr/sbin/php-fpm* 2>/dev/null | head -n 1)
+	[ -x "$FPM" ] || fail "php-fpm is not installed"
+	{
+		printf '[global]\nerror_log = /proc/self/fd/2\ndaemonize = no\n'
+		printf '[%s]\nuser = www-data\ngroup = www-data\n' "${3:-www}"
+		printf 'listen = 127.0.0.1:%s\npm = static\n' "$1"
+		printf 'pm.max_children = %s\n' "$2"
+		if [ $# -gt 3 ]; then shift 3; else set --; fi
+		for _l in "$@"; do
+			echo "$_l"
+		done
+	} >"$T/fpm.conf"
+}
+
 # nginx_conf: $T/nginx.conf for an nginx in the foreground, writing
 # nothing outside $T; its server blocks come on standard input.
 nginx_conf() {

@@ -1523,6 +1523,58 @@ START_TEST(test_readiness)
 }
 END_TEST
 
+/* on_success, on_failure and the signal routes they come with. */
+START_TEST(test_critical_routes)
+{
+	ck_assert_int_eq(parse(
+	    "global:\n"
+	    "  signal_routes:\n"
+	    "    SIGUSR2: [fpm]\n"
+	    "    usr1: [web, fpm]\n"
+	    "    WINCH: web\n"
+	    "processes:\n"
+	    "  fpm: {enabled: true, command: [x], on_failure: shutdown}\n"
+	    "  web: {enabled: true, command: [x], on_success: shutdown,\n"
+	    "    restart: never}\n"
+	    "  job: {enabled: true, command: [x], on_success: shutdown}\n"
+	    "  cron: {enabled: true, command: [x], schedule: '0 3 * * *',\n"
+	    "    on_failure: shutdown}\n"), 0);
+	ck_assert_int_eq(proc("fpm")->pc_on_failure, ACTION_SHUTDOWN);
+	ck_assert_int_eq(proc("fpm")->pc_on_success, ACTION_CONTINUE);
+	ck_assert_int_eq(proc("web")->pc_on_success, ACTION_SHUTDOWN);
+	ck_assert_uint_eq(proc("fpm")->pc_signals,
+	    (1U << SIGUSR2) | (1U << SIGUSR1));
+	ck_assert_uint_eq(proc("web")->pc_signals,
+	    (1U << SIGUSR1) | (1U << SIGWINCH));
+	ck_assert_uint_eq(proc("job")->pc_signals, 0);
+	expect_at("processes.job.on_success: with restart: always it never "
+	    "ends successfully", DIAG_WARNING, 10, 50);
+	expect_at("processes.cron: on_success and on_failure have no effect "
+	    "on a scheduled task", DIAG_WARNING, 12, 17);
+	ck_assert_ptr_null(find("SIGHUP goes to processes"));
+	teardown();
+
+	ck_assert_int_eq(parse(ONE_PROC
+	    "global: {signal_routes: {HUP: [a]}}\n"), 0);
+	ck_assert_uint_eq(proc("a")->pc_signals, 1U << SIGHUP);
+	expect_at("SIGHUP goes to processes and no longer reloads",
+	    DIAG_SUGGESTION, 3, 26);
+	teardown();
+
+	expect_error(ONE_PROC "global: {signal_routes: {SIGTERM: [a]}}\n",
+	    "global.signal_routes: SIGTERM cannot be routed", 3, 26);
+	expect_error(ONE_PROC "global: {signal_routes: {SIGFOO: [a]}}\n",
+	    "global.signal_routes: unknown signal \"SIGFOO\"", 3, 26);
+	expect_error(ONE_PROC "global: {signal_routes: {USR1: [b]}}\n",
+	    "global.signal_routes.USR1: 'b' is not defined", 3, 33);
+	expect_error(ONE_PROC "global: {signal_routes: [a]}\n",
+	    "global.signal_routes: expected a mapping", 3, 25);
+	expect_error("processes:\n  a: {enabled: true, command: [x], "
+	    "on_failure: restart}\n", "processes.a.on_failure: \"restart\" "
+	    "is neither continue nor shutdown", 2, 48);
+}
+END_TEST
+
 /* Run under valgrind or ASan, this shows any leak on either path. */
 START_TEST(test_repeat)
 {
@@ -1718,6 +1770,7 @@ main(void)
 	tcase_add_test(tc, test_cron);
 	tcase_add_test(tc, test_check_config);
 	tcase_add_test(tc, test_readiness);
+	tcase_add_test(tc, test_critical_routes);
 	tcase_add_test(tc, test_tables);
 	tcase_add_test(tc, test_repeat);
 	tcase_add_test(tc, test_clear);
