@@ -297,7 +297,7 @@ control_request(struct imsg *imsg)
 		log_info("%s: sending %s", name, signal_name((int)arg));
 		for (i = 0; i < ep->ep_ninst; i++)
 			if ((in = ep->ep_inst[i]) != NULL && in->in_pid > 0)
-				instance_signal(in, (int)arg);
+				instance_signal_main(in, (int)arg);
 		control_reply(id, 200, "signalled");
 		break;
 	}

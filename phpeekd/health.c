@@ -294,12 +294,13 @@ health_exec(struct eproc *ep)
 void
 health_kill_exec(struct eproc *ep)
 {
-	uint32_t	msg[2];
+	uint32_t	msg[3];
 
 	if (ep->ep_health.h_pid <= 0)
 		return;
 	msg[0] = (uint32_t)ep->ep_health.h_pid;
 	msg[1] = SIGKILL;
+	msg[2] = KILL_GROUP;
 	proc_compose(privsep, PROC_PARENT, IMSG_KILL, 0, -1, msg,
 	    sizeof(msg));
 	ep->ep_health.h_pid = 0;

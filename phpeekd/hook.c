@@ -120,13 +120,14 @@ static void
 hook_timeout_cb(int fd, short event, void *arg)
 {
 	struct hook_run	*hr = arg;
-	uint32_t	 msg[2];
+	uint32_t	 msg[3];
 
 	log_warnx("hook %s: timed out, killing it", hr->hr_name);
 	hr->hr_timed_out = 1;
 	if (hr->hr_pid > 0) {
 		msg[0] = (uint32_t)hr->hr_pid;
 		msg[1] = SIGKILL;
+		msg[2] = KILL_GROUP;
 		proc_compose(privsep, PROC_PARENT, IMSG_KILL, 0, -1, msg,
 		    sizeof(msg));
 	} else

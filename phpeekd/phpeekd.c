@@ -1495,7 +1495,7 @@ static int
 parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 {
 	struct service	*sv;
-	uint32_t	 msg[2];
+	uint32_t	 msg[2], kmsg[3];
 	int32_t		 status;
 	uint8_t		 ready;
 
@@ -1504,15 +1504,15 @@ parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 		parent_spawn(imsg);
 		return (0);
 	case IMSG_KILL:
-		if (imsg_get_data(imsg, msg, sizeof(msg)) == -1 ||
-		    msg[1] < 1 || msg[1] >= NSIG)
+		if (imsg_get_data(imsg, kmsg, sizeof(kmsg)) == -1 ||
+		    kmsg[1] < 1 || kmsg[1] >= NSIG || kmsg[2] > KILL_MAIN)
 			return (-1);
 		/* only services we started, never a reused pid */
-		if ((sv = service_find((pid_t)msg[0])) == NULL ||
+		if ((sv = service_find((pid_t)kmsg[0])) == NULL ||
 		    sv->sv_exited)
 			return (0);
-		if (kill(-sv->sv_pid, (int)msg[1]) == -1 &&
-		    kill(sv->sv_pid, (int)msg[1]) == -1)
+		if ((kmsg[2] == KILL_MAIN || kill(-sv->sv_pid,
+		    (int)kmsg[1]) == -1) && kill(sv->sv_pid, (int)kmsg[1]) == -1)
 			log_warn("kill %s-%u", sv->sv_name, sv->sv_idx);
 		return (0);
 	case IMSG_INSTANCE_FINAL:

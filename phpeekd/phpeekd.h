@@ -79,7 +79,7 @@ enum imsg_type {
 	IMSG_SPAWN,		/* engine -> parent: start an instance */
 	IMSG_SPAWNED,		/* parent -> engine: it runs */
 	IMSG_SPAWN_FAILED,	/* parent -> engine: it could not start */
-	IMSG_KILL,		/* engine -> parent: signal an instance */
+	IMSG_KILL,		/* engine -> parent: u32 pid, sig, KILL_* */
 	IMSG_EXIT,		/* parent -> engine: an instance ended */
 	IMSG_EXIT_ACK,		/* engine -> parent: EXIT handled */
 	IMSG_INSTANCE_FINAL,	/* engine <-> parent: ended for good */
@@ -568,6 +568,10 @@ struct proc_conf {
 #define READY_NOTIFY	1	/* sd_notify READY=1 on NOTIFY_SOCKET */
 #define READY_FD	2	/* s6: a newline on fd pc_ready_fd */
 TAILQ_HEAD(proc_confs, proc_conf);
+
+/* IMSG_KILL: pid, signal, and whom of the instance it goes to */
+#define KILL_GROUP		0	/* its process group: a stop */
+#define KILL_MAIN		1	/* its main process: a request */
 
 /* processes.*.on_success, on_failure */
 #define ACTION_CONTINUE		0
@@ -1215,6 +1219,7 @@ void	 instance_spawn_failed(struct instance *, int, const char *);
 void	 instance_exited(struct instance *, int);
 void	 instance_stop(struct instance *);
 void	 instance_signal(struct instance *, int);
+void	 instance_signal_main(struct instance *, int);
 int	 instance_restore_final(struct imsg *);
 int	 instance_alive(struct instance *);
 struct instance *instance_by_pid(pid_t);

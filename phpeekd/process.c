@@ -23,6 +23,7 @@ static void	instance_backoff_cb(int, short, void *);
 static void	instance_kill_cb(int, short, void *);
 static int	instance_should_restart(struct instance *, int);
 static int	instance_exit_code(struct instance *, int);
+static void	instance_kill(struct instance *, int, uint32_t);
 static int64_t	instance_backoff_ms(struct instance *);
 static void	instance_report_final(struct instance *);
 static void	instance_stop_signal(struct instance *);
@@ -409,12 +410,31 @@ instance_backoff_cb(int fd, short event, void *arg)
 void
 instance_signal(struct instance *in, int sig)
 {
-	uint32_t	msg[2];
+	instance_kill(in, sig, KILL_GROUP);
+}
+
+/*
+ * A signal someone asked for (the API, phpeekctl signal): to the main
+ * process, which tells its own children as it sees fit; php-fpm's
+ * workers die of SIGUSR1 and SIGUSR2, which tell its master to reopen
+ * the logs and to reload.
+ */
+void
+instance_signal_main(struct instance *in, int sig)
+{
+	instance_kill(in, sig, KILL_MAIN);
+}
+
+static void
+instance_kill(struct instance *in, int sig, uint32_t whom)
+{
+	uint32_t	msg[3];
 
 	if (in->in_pid <= 0)
 		return;
 	msg[0] = (uint32_t)in->in_pid;
 	msg[1] = (uint32_t)sig;
+	msg[2] = whom;
 	proc_compose(privsep, PROC_PARENT, IMSG_KILL, 0, -1, msg,
 	    sizeof(msg));
 }

@@ -29,6 +29,9 @@ cat >"$T/conf.yaml" <<YAML
 global:
   log_format: text
   shutdown_timeout: 10
+  api_socket: $T/ctl.sock
+  api_port: 0
+  metrics_enabled: false
   signal_routes:
     SIGUSR2: [php-fpm]
     USR1: [nginx]
@@ -83,6 +86,14 @@ wait_for 10 renewed || fail "php-fpm workers not renewed: $before / $(workers)"
 ! log_has "php-fpm-0: running ->" || fail "phpeekd saw php-fpm end"
 wait_for 10 curl -sf -o /dev/null http://127.0.0.1:18083/ ||
     fail "php-fpm does not serve after its reload"
+
+# through the API, to the master alone: its workers live on
+before=$(workers)
+"$TOP/phpeekctl/phpeekctl" -s "$T/ctl.sock" signal php-fpm USR1 >/dev/null ||
+    fail "phpeekctl signal"
+wait_for 5 grep -q "re-opened" "$T/out" || fail "php-fpm did not reopen its log"
+[ "$(workers)" = "$before" ] ||
+    fail "USR1 through the API killed php-fpm's workers: $before / $(workers)"
 
 # SIGUSR1: nginx reopens its access log; the others do not hear it
 mv "$T/access.log" "$T/access.log.1"
