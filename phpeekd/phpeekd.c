@@ -1719,7 +1719,7 @@ parent_save_done(struct imsg *imsg)
 	else if (failed) {
 		log_warnx("save failed: %s", err);
 		parent_reload_reply(500, err);
-	} else if (parent_write_file(parent->pa_path, parent->pa_save,
+	} else if (file_replace(parent->pa_path, parent->pa_save,
 	    parent->pa_save_len, why, sizeof(why)) == -1) {
 		log_warnx("save failed: %s", why);
 		parent_reload_reply(500, why);
@@ -1734,58 +1734,6 @@ parent_save_done(struct imsg *imsg)
 	parent->pa_saving = 0;
 	parent_config_idle();
 	return (rv);
-}
-
-/*
- * Replace the file whole or not at all: a temporary file beside it,
- * written, synced and renamed over it, with the old file's mode.
- */
-int
-parent_write_file(const char *path, const char *text, size_t len,
-    char *why, size_t whylen)
-{
-	struct stat	 st;
-	char		 tmp[PATH_MAX];
-	ssize_t		 n;
-	size_t		 off = 0;
-	int		 fd;
-
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
-	    (int)sizeof(tmp)) {
-		snprintf(why, whylen, "%s: path too long", path);
-		return (-1);
-	}
-	if ((fd = mkstemp(tmp)) == -1) {
-		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
-		return (-1);
-	}
-	if (fchmod(fd, stat(path, &st) == 0 ? st.st_mode & 07777 : 0644) ==
-	    -1)
-		goto fail;
-	while (off < len) {
-		if ((n = write(fd, text + off, len - off)) == -1) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) == -1 || close(fd) == -1) {
-		fd = -1;
-		goto fail;
-	}
-	if (rename(tmp, path) == -1) {
-		snprintf(why, whylen, "%s: %s", path, strerror(errno));
-		(void)unlink(tmp);
-		return (-1);
-	}
-	return (0);
- fail:
-	snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
-	if (fd != -1)
-		close(fd);
-	(void)unlink(tmp);
-	return (-1);
 }
 
 static void

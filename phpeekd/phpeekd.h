@@ -1309,10 +1309,6 @@ void	 readyfile_install(const struct global_conf *,
 void	 readyfile_set(const struct global_conf *, int);
 void	 readyfile_remove(const char *);
 
-/* phpeekd.c */
-int	 parent_write_file(const char *, const char *, size_t, char *,
-	    size_t);
-
 /* notify.c */
 void	 notify_open(struct instance *, int);
 void	 notify_close(struct instance *);
@@ -1511,6 +1507,7 @@ int	 dl_needs(const struct phpeekd_conf *, enum privsep_procid);
 int	 strlist_add(struct strlist *, const char *);
 void	 strlist_free(struct strlist *);
 int	 strlist_equal(const struct strlist *, const struct strlist *);
+int	 file_replace(const char *, const char *, size_t, char *, size_t);
 int	 strlist_copy(struct strlist *, const struct strlist *);
 int	 signal_byname(const char *);
 const char *signal_name(int);

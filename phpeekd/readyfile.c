@@ -227,7 +227,7 @@ readyfile_set(const struct global_conf *gc, int ready)
 		    (long long)readyfile_since);
 	if (len < 0 || (size_t)len >= sizeof(text))
 		return;
-	if (parent_write_file(gc->gc_ready_path, text, (size_t)len, why,
+	if (file_replace(gc->gc_ready_path, text, (size_t)len, why,
 	    sizeof(why)) == -1) {
 		log_warnx("readiness: cannot write %s", why);
 		return;

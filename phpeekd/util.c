@@ -3,6 +3,7 @@
  */
 
 #include <sys/types.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <ctype.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "phpeekd.h"
 
@@ -225,4 +227,56 @@ wait_status_str(int status, char *buf, size_t len)
 		    WCOREDUMP(status) ? " (core dumped)" : "");
 	else
 		snprintf(buf, len, "wait status 0x%x", status);
+}
+
+/*
+ * Replace the file whole or not at all: a temporary file beside it,
+ * written, synced and renamed over it, with the old file's mode.
+ */
+int
+file_replace(const char *path, const char *text, size_t len,
+    char *why, size_t whylen)
+{
+	struct stat	 st;
+	char		 tmp[PATH_MAX];
+	ssize_t		 n;
+	size_t		 off = 0;
+	int		 fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
+	    (int)sizeof(tmp)) {
+		snprintf(why, whylen, "%s: path too long", path);
+		return (-1);
+	}
+	if ((fd = mkstemp(tmp)) == -1) {
+		snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+		return (-1);
+	}
+	if (fchmod(fd, stat(path, &st) == 0 ? st.st_mode & 07777 : 0644) ==
+	    -1)
+		goto fail;
+	while (off < len) {
+		if ((n = write(fd, text + off, len - off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	if (rename(tmp, path) == -1) {
+		snprintf(why, whylen, "%s: %s", path, strerror(errno));
+		(void)unlink(tmp);
+		return (-1);
+	}
+	return (0);
+ fail:
+	snprintf(why, whylen, "%s: %s", tmp, strerror(errno));
+	if (fd != -1)
+		close(fd);
+	(void)unlink(tmp);
+	return (-1);
 }
