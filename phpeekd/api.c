@@ -629,6 +629,11 @@ api_dispatch_parent(struct imsgev *iev, struct imsg *imsg)
 		return (apitls_file(tlsmsg[0], tlsmsg[1], fd));
 	case IMSG_CTL_RELOAD_REPLY:
 		return (api_reply(imsg));
+	case IMSG_SHUTDOWN:
+		if (imsg_get_len(imsg) != 0)
+			return (-1);
+		api->a_stopping = 1;
+		return (0);
 	case IMSG_CFG_RESULT:
 		if (imsg_get_data(imsg, &kind, sizeof(kind)) == -1 || kind > 1)
 			return (-1);

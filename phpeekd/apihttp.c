@@ -1902,8 +1902,14 @@ apihttp_probe(struct evhttp_request *req, enum probe which)
 	if (which != PROBE_LIVE && (!api->a_synced || api->a_conf == NULL))
 		ok = 0;
 	o = json_object_new_object();
-	json_object_object_add(o, "status", json_object_new_string(ok ?
-	    "ok" : which == PROBE_READY ? "not ready" : "not started"));
+	/* a shutdown begins by taking the container out of service */
+	if (which == PROBE_READY && api->a_stopping) {
+		ok = 0;
+		json_object_object_add(o, "status",
+		    json_object_new_string("shutting down"));
+	} else
+		json_object_object_add(o, "status", json_object_new_string(ok ?
+		    "ok" : which == PROBE_READY ? "not ready" : "not started"));
 	json_object_object_add(o, "processes", procs);
 	apihttp_json(req, ok ? 200 : 503, o);
 }

@@ -792,7 +792,8 @@ config_send(struct privsep *ps, enum privsep_procid dst,
 	    ibuf_add_u8(buf, (uint8_t)gc->gc_ready_enabled) == -1 ||
 	    ibuf_add_u8(buf, (uint8_t)gc->gc_ready_mode) == -1 ||
 	    ibuf_add_str(buf, gc->gc_ready_path) == -1 ||
-	    ibuf_add_str(buf, gc->gc_ready_content) == -1) {
+	    ibuf_add_str(buf, gc->gc_ready_content) == -1 ||
+	    ibuf_add_i64(buf, gc->gc_shutdown_delay_ms) == -1) {
 		imsg_abort(buf);
 		return (-1);
 	}
@@ -857,6 +858,8 @@ config_recv_global(struct phpeekd_conf *cf, struct imsg *imsg)
 	    (rden && gc->gc_ready_path[0] != '/') ||
 	    ibuf_get_strbuf(&buf, gc->gc_ready_content,
 	    sizeof(gc->gc_ready_content)) == -1 ||
+	    ibuf_get_i64(&buf, &gc->gc_shutdown_delay_ms) == -1 ||
+	    gc->gc_shutdown_delay_ms < 0 || gc->gc_shutdown_delay_ms > 300000 ||
 	    ibuf_left(&buf) != 0)
 		return (-1);
 	gc->gc_ready_enabled = rden;

@@ -1452,6 +1452,21 @@ g_restart_backoff(struct parser *p, struct node *k, struct node *v, void *a)
 	p->p_legacy_backoff = n;
 }
 
+/* phpeekd: time between the readiness file going and the first stop */
+static void
+g_shutdown_delay(struct parser *p, struct node *k, struct node *v, void *a)
+{
+	int64_t	ms;
+
+	if (get_duration(p, v, "global.shutdown_delay", &ms) == -1)
+		return;
+	if (ms > 300000)
+		perr(p, v, "global.shutdown_delay: %s exceeds the maximum of "
+		    "5m", v->n_value);
+	else
+		GC(a)->gc_shutdown_delay_ms = ms;
+}
+
 static void
 g_backoff_initial(struct parser *p, struct node *k, struct node *v, void *a)
 {
@@ -2155,6 +2170,7 @@ g_autotune_threshold(struct parser *p, struct node *k, struct node *v,
 
 static const struct key global_keys[] = {
 	{ "shutdown_timeout", g_shutdown_timeout },
+	{ "shutdown_delay", g_shutdown_delay },
 	{ "health_check_interval", g_vkey },
 	{ "restart_policy", g_restart_policy },
 	{ "max_restart_attempts", g_max_restart_attempts },

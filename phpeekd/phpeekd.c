@@ -83,6 +83,7 @@ struct parent {
 	struct finals		 pa_finals;
 	struct intents		 pa_intents;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
+	int			 pa_draining;	/* in shutdown_delay */
 	int			 pa_api_on;	/* the api role was started */
 	struct phpeekd_conf	*pa_engine_prev;	/* a replaced engine's */
 	int64_t			 pa_shutdown_at;	/* monotonic ms */
@@ -129,6 +130,7 @@ static void	parent_adopt(void);
 static void	parent_role_lost(struct privsep *, enum privsep_procid);
 static void	parent_role_started(struct privsep *, enum privsep_procid);
 static void	parent_shutdown(const char *);
+static void	parent_shutdown_cb(int, short, void *);
 static void	parent_stop_services(int);
 static void	parent_timeout_cb(int, short, void *);
 static void	parent_kill_all(int);
@@ -1083,7 +1085,8 @@ static void
 parent_role_lost(struct privsep *ps, enum privsep_procid id)
 {
 	/* an engine lost during shutdown leaves the stopping to us */
-	if (id == PROC_ENGINE && parent->pa_shutdown == 1) {
+	if (id == PROC_ENGINE && parent->pa_shutdown == 1 &&
+	    !parent->pa_draining) {
 		log_warnx("engine lost during shutdown: stopping services "
 		    "from the parent");
 		parent->pa_shutdown = 2;
@@ -1365,7 +1368,8 @@ parent_spawn(struct imsg *imsg)
 			sr.sr_errno = ENOENT;
 		else if (parent_spawn_hook(hk, &sr) == 0)
 			goto spawned;
-	} else if (parent->pa_shutdown)
+	} else if (parent->pa_shutdown && !parent->pa_draining)
+		/* while draining, services still run and restart */
 		sr.sr_errno = ESHUTDOWN;
 	else if ((pc = config_proc_find(parent->pa_conf, name)) == NULL ||
 	    !pc->pc_enabled ||
@@ -1757,10 +1761,35 @@ parent_shutdown(const char *why)
 	log_info("%s: shutting down", why);
 	/* traffic stops coming before anything is stopped */
 	readyfile_remove("shutting down");
+	if (parent_ps.ps_iev[PROC_API] != NULL)
+		(void)proc_compose(&parent_ps, PROC_API, IMSG_SHUTDOWN, 0, -1,
+		    NULL, 0);
 	parent->pa_shutdown = 1;
 	parent->pa_shutdown_at = now_ms();
 	if (parent->pa_conf == NULL)
 		parent_finish(0);
+	gc = &parent->pa_conf->cf_global;
+	if (gc->gc_shutdown_delay_ms > 0) {
+		/* for load balancers to notice the file is gone */
+		log_info("shutdown_delay: stopping in %lldms",
+		    (long long)gc->gc_shutdown_delay_ms);
+		parent->pa_draining = 1;
+		evtimer_set(&parent->pa_timer, parent_shutdown_cb, NULL);
+		ms_to_tv(gc->gc_shutdown_delay_ms, &tv);
+		evtimer_add(&parent->pa_timer, &tv);
+		return;
+	}
+	parent_shutdown_cb(-1, 0, NULL);
+}
+
+/* The stop itself: the engine stops everything, bounded from here. */
+static void
+parent_shutdown_cb(int fd, short event, void *arg)
+{
+	struct global_conf	*gc = &parent->pa_conf->cf_global;
+	struct timeval		 tv;
+
+	parent->pa_draining = 0;
 	if (parent_ps.ps_iev[PROC_ENGINE] == NULL ||
 	    proc_compose(&parent_ps, PROC_ENGINE, IMSG_SHUTDOWN, 0, -1,
 	    NULL, 0) == -1) {
@@ -1769,7 +1798,6 @@ parent_shutdown(const char *why)
 		return;
 	}
 	/* the engine has shutdown_timeout; this is the hard bound */
-	gc = &parent->pa_conf->cf_global;
 	evtimer_set(&parent->pa_timer, parent_timeout_cb, NULL);
 	ms_to_tv((int64_t)gc->gc_shutdown_timeout * 1000 + SHUTDOWN_GRACE_MS,
 	    &tv);

@@ -83,7 +83,7 @@ enum imsg_type {
 	IMSG_EXIT,		/* parent -> engine: an instance ended */
 	IMSG_EXIT_ACK,		/* engine -> parent: EXIT handled */
 	IMSG_INSTANCE_FINAL,	/* engine <-> parent: ended for good */
-	IMSG_SHUTDOWN,		/* parent -> engine: stop everything */
+	IMSG_SHUTDOWN,		/* parent -> engine: stop everything; api */
 	IMSG_SHUTDOWN_DONE,	/* engine -> parent: everything stopped */
 	IMSG_STATE_BEGIN,	/* engine -> api: a full snapshot follows */
 	IMSG_STATE_HOOK,	/* engine -> api: a hook's counts */
@@ -589,6 +589,7 @@ TAILQ_HEAD(proc_confs, proc_conf);
 
 struct global_conf {
 	int		 gc_shutdown_timeout;		/* seconds */
+	int64_t		 gc_shutdown_delay_ms;	/* readiness gone, then stop */
 	int		 gc_restart_policy;
 	int		 gc_max_restart_attempts;
 	int64_t		 gc_backoff_initial_ms;
@@ -1420,6 +1421,7 @@ struct api {
 	struct api_waits	 a_waits;
 	uint32_t		 a_next_id;
 	int			 a_synced;
+	int			 a_stopping;	/* the container shuts down */
 	uint32_t		 a_gen;		/* snapshot counter */
 	time_t			 a_start_time;
 	uint64_t		 a_reloads;	/* generations received */

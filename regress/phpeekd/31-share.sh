@@ -24,8 +24,11 @@ done
 
 grace=$(awk '/terminationGracePeriodSeconds/ {print $2}' "$S/k8s/deployment.yaml")
 stop=$(awk '/shutdown_timeout/ {print $2}' "$S/examples/production.yaml")
-[ "$grace" -gt "$stop" ] ||
-    fail "grace period $grace s does not outlast shutdown_timeout $stop s"
+delay=$(awk '/shutdown_delay/ {sub(/s$/, "", $2); print $2}' \
+    "$S/examples/production.yaml")
+[ "$grace" -gt "$((stop + ${delay:-0}))" ] ||
+    fail "grace period $grace s does not outlast shutdown_delay" \
+    "${delay:-0} s and shutdown_timeout $stop s"
 for p in /healthz /readyz /startupz; do
 	grep -q "path: $p" "$S/k8s/deployment.yaml" || fail "no probe on $p"
 done

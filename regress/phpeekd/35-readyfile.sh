@@ -4,8 +4,9 @@
 # has passed its health check (all_healthy), goes when one fails its
 # check or is stopped, follows a reload (mode, content, the tracked
 # list) and survives a bad one, and is gone before any service is
-# signalled at shutdown.  The service is PHP's own web server with an
-# http check; a held process and a scheduled task never count.
+# signalled at shutdown, shutdown_delay before.  The service is PHP's
+# own web server with an http check; a held process and a scheduled
+# task never count.
 . "$(dirname "$0")/lib.sh"
 
 R=$T/run/ready/file
@@ -35,6 +36,7 @@ global:
   metrics_enabled: false
   restart_backoff_initial: 1s
   restart_backoff_max: 1s
+  shutdown_delay: ${DELAY:-0s}
   readiness:
     enabled: true
     path: $R
@@ -56,7 +58,7 @@ processes:
       failure_threshold: $_thr
   worker:
     enabled: true
-    command: ["sh", "-c", "trap 'if [ -e $R ]; then echo present; else echo absent; fi >$T/at-term; exit 0' TERM; while :; do sleep 1 & wait; done"]
+    command: ["sh", "-c", "trap 'if [ -e $R ]; then echo present; else echo absent; fi >$T/at-term; date +%s%N >$T/term-at; exit 0' TERM; while :; do sleep 1 & wait; done"]
   held:
     enabled: true
     initial_state: stopped
@@ -117,7 +119,8 @@ wait_for 5 absent || fail "file kept with worker stopped"
 $CTL start worker >/dev/null || fail "start worker"
 wait_for 10 present || fail "no file after worker started"
 
-# a reload: content of the user's, only web tracked
+# a reload: content of the user's, only web tracked, a delay at stop
+DELAY=1500ms
 conf all_healthy 1 "content: up" "processes: [web]"
 kill -HUP "$NS_INIT"
 wait_for 5 log_has "configuration generation 3 applied" || fail "no reload"
@@ -140,10 +143,27 @@ wait_for 5 log_has "reload failed: keeping configuration generation 3" ||
     fail "bad reload not refused"
 present && content_is up || fail "bad reload touched the file"
 
-# shutdown: the file is gone before any service hears of it
-stop_phpeekd
+# shutdown: the file is gone before any service hears of it, and
+# shutdown_delay passes between the two
+rm -f "$T/term-at" "$T/at-term"
+t1=$(date +%s%N)
+kill -TERM "$NS_INIT"
+wait_for 1 absent || fail "file kept after SIGTERM"
+# the probe over HTTP says the same while the delay runs
+draining() {
+	curl -s --unix-socket "$T/ctl.sock" -o "$T/readyz" -w '%{http_code}' \
+	    http://x/readyz | grep -qx 503 &&
+	    grep -q '"status":"shutting down"' "$T/readyz"
+}
+wait_for 1 draining || fail "/readyz during the delay: $(cat "$T/readyz")"
+[ ! -e "$T/term-at" ] || fail "the worker was stopped during the delay"
+wait "$UNSHARE_PID"
+EXIT_STATUS=$?
 [ "$EXIT_STATUS" -eq 0 ] || fail "exit status $EXIT_STATUS"
 [ "$(cat "$T/at-term" 2>/dev/null)" = absent ] ||
     fail "the worker got SIGTERM while the file was there"
+log_has "shutdown_delay: stopping in 1500ms" || fail "no delay logged"
+[ $(($(cat "$T/term-at") - t1)) -ge 1400000000 ] ||
+    fail "SIGTERM reached the worker $(($(cat "$T/term-at") - t1)) ns after"
 absent || fail "file left after exit"
 echo "ok - readiness file"

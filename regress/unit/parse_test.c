@@ -1520,6 +1520,15 @@ START_TEST(test_readiness)
 	teardown();
 	expect_error(ONE_PROC "global: {readiness: {enabled: true, "
 	    "mode: all_ready}}\n", "all_ready", 3, 43);
+
+	ck_assert_int_eq(parse(ONE_PROC "global: {shutdown_delay: 2500ms}\n"),
+	    0);
+	ck_assert_int_eq(pr.pr_conf->cf_global.gc_shutdown_delay_ms, 2500);
+	teardown();
+	expect_error(ONE_PROC "global: {shutdown_delay: 6m}\n",
+	    "global.shutdown_delay: 6m exceeds the maximum of 5m", 3, 26);
+	expect_error(ONE_PROC "global: {shutdown_delay: 5}\n",
+	    "global.shutdown_delay: \"5\" needs a unit", 3, 26);
 }
 END_TEST
 
