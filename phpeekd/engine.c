@@ -32,7 +32,6 @@ static void	engine_poststop_done(void *, int);
 static int	engine_all_launched(void);
 static void	engine_shutdown(void);
 static void	engine_shutdown_cb(int, short, void *);
-static void	engine_critical_cb(int, short, void *);
 static void	engine_sweep(void);
 static void	engine_count(int *, int *);
 static int	engine_adopt(struct imsg *);
@@ -422,9 +421,11 @@ engine_check_done(void)
 
 /*
  * A process whose end shuts the container down (on_success, on_failure:
- * shutdown) has ended for good: stop everything, then exit with its
- * status.  From the next round of callbacks, since the caller is in the
- * middle of handling that very instance.
+ * shutdown) has ended for good: the parent is asked to shut down as for
+ * SIGTERM, without shutdown_delay, and to exit with its status.  The
+ * parent owns the shutdown, so that it survives a crash of this role;
+ * its IMSG_SHUTDOWN comes back in a later round of callbacks, not in
+ * the middle of handling this very instance.
  */
 void
 engine_critical(struct instance *in, int code)
@@ -441,14 +442,8 @@ engine_critical(struct instance *in, int code)
 	log_warnx("%s: %s is shutdown: stopping the container, exit status "
 	    "%d", in->in_id, code == 0 ? "on_success" : "on_failure", code);
 	engine->en_exit = code;
-	evtimer_set(&engine->en_critical_ev, engine_critical_cb, NULL);
-	event_active(&engine->en_critical_ev, EV_TIMEOUT, 1);
-}
-
-static void
-engine_critical_cb(int fd, short event, void *arg)
-{
-	engine_shutdown();
+	(void)proc_compose(privsep, PROC_PARENT, IMSG_SHUTDOWN_REQUEST, 0, -1,
+	    &(int32_t){ code }, sizeof(int32_t));
 }
 
 static void

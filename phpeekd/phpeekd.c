@@ -84,6 +84,7 @@ struct parent {
 	struct intents		 pa_intents;
 	int			 pa_shutdown;	/* 1: asked, 2: parent stops */
 	int			 pa_draining;	/* in shutdown_delay */
+	int			 pa_nodelay;	/* a process asked: no delay */
 	int			 pa_api_on;	/* the api role was started */
 	struct phpeekd_conf	*pa_engine_prev;	/* a replaced engine's */
 	int64_t			 pa_shutdown_at;	/* monotonic ms */
@@ -1090,7 +1091,9 @@ parent_role_lost(struct privsep *ps, enum privsep_procid id)
 		log_warnx("engine lost during shutdown: stopping services "
 		    "from the parent");
 		parent->pa_shutdown = 2;
-		parent_stop_services(1);
+		/* a process's own status, when it asked for the shutdown */
+		parent_stop_services(parent->pa_nodelay &&
+		    parent->pa_status != 0 ? parent->pa_status : 1);
 	}
 }
 
@@ -1523,6 +1526,16 @@ parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 		return (parent_final(imsg));
 	case IMSG_PROC_INTENT:
 		return (parent_intent(imsg));
+	case IMSG_SHUTDOWN_REQUEST:
+		if (imsg_get_data(imsg, &status, sizeof(status)) == -1 ||
+		    status < 0 || status > 255)
+			return (-1);
+		if (!parent->pa_shutdown) {
+			parent->pa_status = status;
+			parent->pa_nodelay = 1;
+			parent_shutdown("a process asked");
+		}
+		return (0);
 	case IMSG_READY_FILE:
 		if (imsg_get_data(imsg, &ready, sizeof(ready)) == -1 ||
 		    ready > 1)
@@ -1769,7 +1782,7 @@ parent_shutdown(const char *why)
 	if (parent->pa_conf == NULL)
 		parent_finish(0);
 	gc = &parent->pa_conf->cf_global;
-	if (gc->gc_shutdown_delay_ms > 0) {
+	if (gc->gc_shutdown_delay_ms > 0 && !parent->pa_nodelay) {
 		/* for load balancers to notice the file is gone */
 		log_info("shutdown_delay: stopping in %lldms",
 		    (long long)gc->gc_shutdown_delay_ms);
@@ -1853,7 +1866,9 @@ parent_timeout_cb(int fd, short event, void *arg)
 {
 	log_warnx("shutdown timeout: killing every remaining process");
 	parent_kill_all(SIGKILL);
-	parent_finish(1);
+	/* a process's own status, when it asked for the shutdown */
+	parent_finish(parent->pa_nodelay && parent->pa_status != 0 ?
+	    parent->pa_status : 1);
 }
 
 static void

@@ -111,6 +111,7 @@ enum imsg_type {
 	IMSG_CFG_CHECKED,	/* config -> parent: u32 valid, str report */
 	IMSG_READY_FILE,	/* engine -> parent: u8 the container is ready */
 	IMSG_PROC_INTENT,	/* engine <-> parent: desired count, held */
+	IMSG_SHUTDOWN_REQUEST,	/* engine -> parent: i32 the exit status */
 	IMSG_MAX
 };
 
@@ -1200,7 +1201,6 @@ struct engine {
 	int			 en_post_started;
 	int			 en_post_stopped;
 	struct event		 en_shutdown_timer;
-	struct event		 en_critical_ev;
 	int			 en_exit;	/* a process's status, or -1 */
 };
 

@@ -43,7 +43,7 @@ static const char *const imsg_names[IMSG_MAX] = {
 	"CTL_RELOAD", "CTL_RELOAD_REPLY", "CFG_RESULT", "API_TLS",
 	"CTL_EDIT", "CFG_EDIT", "CFG_SAVE", "CFG_SAVE_DATA",
 	"CFG_SAVE_DONE", "CFG_CHECK", "CFG_CHECKED", "READY_FILE",
-	"PROC_INTENT"
+	"PROC_INTENT", "SHUTDOWN_REQUEST"
 };
 
 static void	proc_dispatch(int, short, void *);

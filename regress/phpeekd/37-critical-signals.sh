@@ -188,6 +188,34 @@ run "$T/limit.yaml"
 [ "$EXIT_STATUS" -eq 1 ] || fail "start limit: exit status $EXIT_STATUS"
 log_has "flappy-0: gave up after 2 restarts" || fail "no start limit"
 
+# the engine dies while a process's shutdown runs: the parent, which
+# owns the shutdown, finishes it with the process's status
+mkfifo "$T/fifo2"
+cat >"$T/crash.yaml" <<YAML
+global:
+  log_format: text
+  shutdown_timeout: 5
+processes:
+  gate:
+    enabled: true
+    restart: never
+    on_failure: shutdown
+    command: ["sh", "-c", "read x <$T/fifo2; exit 4"]
+  slow:
+    enabled: true
+    command: ["sh", "-c", "trap 'echo >$T/slow-term' TERM; while :; do sleep 1 & wait; done"]
+YAML
+start_phpeekd "$T/crash.yaml"
+wait_for 5 log_has "slow-0: starting -> running" || fail "slow not running"
+echo go >"$T/fifo2"
+wait_for 5 test -e "$T/slow-term" || fail "no shutdown after gate failed"
+kill -9 "$(role_pid engine)"
+wait_for 15 ns_gone || fail "phpeekd did not finish the shutdown"
+stop_wait
+[ "$EXIT_STATUS" -eq 4 ] || fail "engine crash: exit status $EXIT_STATUS"
+UNSHARE_PID=
+NS_INIT=
+
 # without on_failure the container carries on
 cat >"$T/carry.yaml" <<YAML
 global:
