@@ -386,7 +386,7 @@ engine_check_done(void)
 		engine->en_shutdown = 2;
 		evtimer_del(&engine->en_shutdown_timer);
 		/* the cause of a shutdown a process asked for comes first */
-		if (engine->en_exit >= 0)
+		if (engine->en_exit > 0)
 			status = engine->en_exit;
 		else
 			status = engine->en_forced ? 1 : 0;
@@ -410,12 +410,15 @@ engine_check_done(void)
 	TAILQ_FOREACH(ep, &engine->en_procs, ep_entry)
 		if (ep->ep_held || ep->ep_cron_armed)
 			live++;	/* stopped on request, or due again later */
-	if (live == 0) {
+	if (live == 0 && engine->en_exit < 0) {
 		log_info("no process is running or will restart: "
 		    "shutting down");
 		if (failed > 0)
 			engine->en_forced = 1;
-		engine_shutdown();
+		/* the parent runs the shutdown, as for a critical process */
+		engine->en_exit = failed > 0 ? 1 : 0;
+		(void)proc_compose(privsep, PROC_PARENT, IMSG_SHUTDOWN_REQUEST,
+		    0, -1, &(int32_t){ engine->en_exit }, sizeof(int32_t));
 	}
 }
 

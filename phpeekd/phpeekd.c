@@ -1533,7 +1533,7 @@ parent_dispatch_engine(struct imsgev *iev, struct imsg *imsg)
 		if (!parent->pa_shutdown) {
 			parent->pa_status = status;
 			parent->pa_nodelay = 1;
-			parent_shutdown("a process asked");
+			parent_shutdown("the engine asked");
 		}
 		return (0);
 	case IMSG_READY_FILE:

@@ -49,6 +49,7 @@ static const char *const imsg_names[IMSG_MAX] = {
 static void	proc_dispatch(int, short, void *);
 static void	proc_flush(int, short, void *);
 static int	proc_write(struct imsgev *);
+static void	proc_lose(struct imsgev *);
 static void	proc_event_set(struct imsgev *, short);
 static void	proc_violation(struct imsgev *, const char *, ...)
 		    __attribute__((__format__(printf, 2, 3)));
@@ -176,11 +177,26 @@ proc_write(struct imsgev *iev)
 	if (errno == EPIPE && ps->ps_id != PROC_PARENT &&
 	    iev->peer == PROC_PARENT)
 		_exit(0);
-	iev->alive = 0;
-	if (ps->ps_lost != NULL)
-		ps->ps_lost(ps, iev->peer);
-	proc_channel_close(iev);
+	proc_lose(iev);
 	return (-1);
+}
+
+/*
+ * The channel is gone: close it, then tell the role.  In that order,
+ * because what the role does about it may reap the peer, which closes
+ * the peer's channel too (the parent stopping services when the engine
+ * is lost during a shutdown).
+ */
+static void
+proc_lose(struct imsgev *iev)
+{
+	struct privsep		*ps = iev->ps;
+	enum privsep_procid	 peer = iev->peer;
+
+	iev->alive = 0;
+	proc_channel_close(iev);
+	if (ps->ps_lost != NULL)
+		ps->ps_lost(ps, peer);
 }
 
 /*
@@ -207,10 +223,7 @@ proc_violation(struct imsgev *iev, const char *fmt, ...)
 		if (pid > 0)
 			kill(pid, SIGKILL);
 	}
-	iev->alive = 0;
-	if (ps->ps_lost != NULL)
-		ps->ps_lost(ps, iev->peer);
-	proc_channel_close(iev);
+	proc_lose(iev);
 }
 
 static void
@@ -246,10 +259,7 @@ proc_dispatch(int fd, short event, void *arg)
 				log_debug("parent closed the channel");
 				_exit(0);
 			}
-			iev->alive = 0;
-			if (ps->ps_lost != NULL)
-				ps->ps_lost(ps, iev->peer);
-			proc_channel_close(iev);
+			proc_lose(iev);
 			return;
 		}
 	}

@@ -236,6 +236,23 @@ wait_for 5 instance_pid side-0 >/dev/null || fail "side not running"
 stop_phpeekd
 [ "$EXIT_STATUS" -eq 0 ] || fail "carry: exit status $EXIT_STATUS"
 
+# nothing left to run: the container ends, 0 after clean exits, 1
+# after a failure
+cat >"$T/done.yaml" <<YAML
+global:
+  log_format: text
+processes:
+  once:
+    enabled: true
+    restart: never
+    command: ["sh", "-c", "exit \${CODE}"]
+YAML
+CODE=0 run "$T/done.yaml"
+[ "$EXIT_STATUS" -eq 0 ] || fail "all ended cleanly: exit status $EXIT_STATUS"
+log_has "no process is running or will restart" || fail "no reason logged"
+CODE=5 run "$T/done.yaml"
+[ "$EXIT_STATUS" -eq 1 ] || fail "all ended, one failed: exit status $EXIT_STATUS"
+
 # the checker's word on keys that cannot apply
 cat >"$T/bad.yaml" <<YAML
 processes:
